@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every test of the solution and ends with the plain line "N passed, N failed".
+# Needs only the .NET SDK; later store packages add their server setup here.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+results="$(pwd)/artifacts/test-results"
+rm -rf "$results"
+mkdir -p "$results"
+
+dotnet build Persistence.Libraries.sln -c Release --nologo -v minimal
+build=$?
+if [ $build -ne 0 ]; then
+  echo "build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+dotnet test Persistence.Libraries.sln -c Release --no-build --nologo \
+  --logger "trx;LogFilePrefix=results" --results-directory "$results"
+status=$?
+
+passed=0
+failed=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+done
+
+if [ $status -ne 0 ] && [ $failed -eq 0 ]; then
+  # The runner failed without a failed test (a crash or a timeout): count it as a failure.
+  failed=1
+fi
+
+echo "${passed} passed, ${failed} failed"
+[ $status -eq 0 ] && [ $failed -eq 0 ]

@@ -1,0 +1,86 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Persistence;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Adds stores and repositories to an <see cref="IPersistenceBuilder"/>.</summary>
+public static class PersistenceBuilderExtensions
+{
+    /// <summary>
+    /// Registers a store under a name as a keyed singleton; the store named <see cref="IStoreProvider.DefaultStoreName"/>
+    /// is also the unkeyed <see cref="IStore"/>. Store packages build their <c>Add…Store</c> methods on this.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="name">The store's name.</param>
+    /// <param name="factory">Creates the store from the services and its name.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty or already registered.</exception>
+    public static IPersistenceBuilder AddStore(this IPersistenceBuilder builder, string name, Func<IServiceProvider, string, IStore> factory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(factory);
+        var registry = RegistryOf(builder.Services);
+        if (!registry.Add(name))
+        {
+            throw new ArgumentException($"A store named '{name}' is already registered.", nameof(name));
+        }
+
+        builder.Services.AddKeyedSingleton<IStore>(name, (services, key) => factory(services, (string)key!));
+        if (name == IStoreProvider.DefaultStoreName)
+        {
+            builder.Services.Replace(ServiceDescriptor.Singleton<IStore>(services => services.GetRequiredKeyedService<IStore>(IStoreProvider.DefaultStoreName)));
+        }
+
+        return builder;
+    }
+
+    /// <summary>Adds an <see cref="InMemoryStore"/> as the default store.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IPersistenceBuilder AddInMemoryStore(this IPersistenceBuilder builder)
+        => builder.AddInMemoryStore(IStoreProvider.DefaultStoreName);
+
+    /// <summary>Adds a named <see cref="InMemoryStore"/>.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="name">The store's name.</param>
+    /// <returns>The builder.</returns>
+    public static IPersistenceBuilder AddInMemoryStore(this IPersistenceBuilder builder, string name)
+        => builder.AddStore(name, (services, storeName) => new InMemoryStore(storeName, timeProvider: services.GetService<TimeProvider>()));
+
+    /// <summary>Registers an <see cref="IRepository{T}"/> over a collection of a registered store.</summary>
+    /// <typeparam name="T">The entity type.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <param name="collection">The collection that holds the entities.</param>
+    /// <param name="keySelector">Gives an entity's key.</param>
+    /// <param name="storeName">The store's name; <see langword="null"/> for the default store.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="ArgumentException"><paramref name="collection"/> is not a valid collection name.</exception>
+    public static IPersistenceBuilder AddRepository<T>(this IPersistenceBuilder builder, string collection, Func<T, string> keySelector, string? storeName = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        StoreNames.ValidateCollection(collection);
+        ArgumentNullException.ThrowIfNull(keySelector);
+        builder.Services.AddSingleton<IRepository<T>>(services =>
+        {
+            var store = services.GetRequiredService<IStoreProvider>().GetStore(storeName ?? IStoreProvider.DefaultStoreName);
+            return store.Repository(collection, keySelector);
+        });
+        return builder;
+    }
+
+    internal static StoreRegistry RegistryOf(IServiceCollection services)
+    {
+        // The registry is created with the collection so that names are checked while services are being added.
+        var descriptor = services.FirstOrDefault(d => d.ServiceType == typeof(StoreRegistry) && d.ImplementationInstance is not null);
+        if (descriptor?.ImplementationInstance is StoreRegistry existing)
+        {
+            return existing;
+        }
+
+        var registry = new StoreRegistry();
+        services.RemoveAll<StoreRegistry>();
+        services.AddSingleton(registry);
+        return registry;
+    }
+}

@@ -1,0 +1,240 @@
+using System.Runtime.CompilerServices;
+
+namespace Persistence;
+
+/// <summary>
+/// The reference store: keeps every record in process memory, nothing survives the process. For tests and for
+/// apps that want a throwaway store with the same semantics as the durable ones.
+/// </summary>
+public sealed class InMemoryStore : StoreBase
+{
+    private readonly Dictionary<string, SortedDictionary<string, StoreEntry>> _collections = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+
+    /// <summary>Initializes a new instance of the <see cref="InMemoryStore"/> class.</summary>
+    /// <param name="name">The store's name.</param>
+    /// <param name="serializer">The serializer; <see langword="null"/> for <see cref="SystemTextJsonSerializer.Default"/>.</param>
+    /// <param name="timeProvider">The clock; <see langword="null"/> for <see cref="TimeProvider.System"/>.</param>
+    public InMemoryStore(string name = "default", ISerializer? serializer = null, TimeProvider? timeProvider = null)
+        : base(name, serializer ?? SystemTextJsonSerializer.Default, timeProvider)
+    {
+    }
+
+    /// <inheritdoc />
+    public override StoreCapabilities Capabilities => StoreCapabilities.None;
+
+    /// <inheritdoc />
+    protected override ValueTask<StoreEntry?> GetCoreAsync(string collection, string key, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return new ValueTask<StoreEntry?>(Live(collection, key, TimeProvider.GetUtcNow()));
+        }
+    }
+
+    /// <inheritdoc />
+    protected override ValueTask<IReadOnlyList<StoreEntry?>> GetManyCoreAsync(string collection, IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        var results = new StoreEntry?[keys.Count];
+        lock (_gate)
+        {
+            var now = TimeProvider.GetUtcNow();
+            for (var i = 0; i < keys.Count; i++)
+            {
+                results[i] = Live(collection, keys[i], now);
+            }
+        }
+
+        return new ValueTask<IReadOnlyList<StoreEntry?>>(results);
+    }
+
+    /// <inheritdoc />
+    protected override ValueTask<long> PutCoreAsync(string collection, string key, ReadOnlyMemory<byte> payload, PutOptions options, CancellationToken cancellationToken)
+    {
+        var copy = payload.ToArray();
+        lock (_gate)
+        {
+            var now = TimeProvider.GetUtcNow();
+            var current = Live(collection, key, now);
+            EnsureExpectedVersion(collection, key, options.ExpectedVersion, current?.Version);
+            var entry = Next(collection, key, copy, current, now, options.TimeToLive);
+            Collection(collection)[key] = entry;
+            return new ValueTask<long>(entry.Version);
+        }
+    }
+
+    /// <inheritdoc />
+    protected override ValueTask<bool> DeleteCoreAsync(string collection, string key, long? expectedVersion, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var current = Live(collection, key, TimeProvider.GetUtcNow());
+            EnsureExpectedVersion(collection, key, expectedVersion, current?.Version);
+            return new ValueTask<bool>(current is not null && Remove(collection, key));
+        }
+    }
+
+    /// <inheritdoc />
+    protected override ValueTask<IReadOnlyList<long>> CommitCoreAsync(IReadOnlyList<BatchOperation> operations, CancellationToken cancellationToken)
+    {
+        var payloads = operations.Select(op => op.Kind == BatchOperationKind.Put ? op.Payload.ToArray() : null).ToArray();
+        lock (_gate)
+        {
+            var now = TimeProvider.GetUtcNow();
+            var current = new StoreEntry?[operations.Count];
+            for (var i = 0; i < operations.Count; i++)
+            {
+                var op = operations[i];
+                current[i] = Live(op.Collection, op.Key, now);
+                EnsureExpectedVersion(op.Collection, op.Key, op.ExpectedVersion, current[i]?.Version);
+            }
+
+            var results = new long[operations.Count];
+            for (var i = 0; i < operations.Count; i++)
+            {
+                var op = operations[i];
+                switch (op.Kind)
+                {
+                    case BatchOperationKind.Put:
+                        var entry = Next(op.Collection, op.Key, payloads[i]!, current[i], now, op.TimeToLive);
+                        Collection(op.Collection)[op.Key] = entry;
+                        results[i] = entry.Version;
+                        break;
+                    case BatchOperationKind.Delete:
+                        results[i] = current[i]?.Version ?? 0;
+                        Remove(op.Collection, op.Key);
+                        break;
+                    default:
+                        results[i] = current[i]?.Version ?? 0;
+                        break;
+                }
+            }
+
+            return new ValueTask<IReadOnlyList<long>>(results);
+        }
+    }
+
+    /// <inheritdoc />
+    protected override async IAsyncEnumerable<StoreEntry> ScanCoreAsync(string collection, ScanOptions options, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        List<StoreEntry> page;
+        lock (_gate)
+        {
+            var now = TimeProvider.GetUtcNow();
+            page = _collections.TryGetValue(collection, out var entries)
+                ? entries.Values.Where(e => !e.IsExpiredAt(now) && options.Includes(e.Key)).Take(options.Limit ?? int.MaxValue).ToList()
+                : [];
+        }
+
+        foreach (var entry in page)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return entry;
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    protected override ValueTask<long> CountCoreAsync(string collection, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var now = TimeProvider.GetUtcNow();
+            return new ValueTask<long>(_collections.TryGetValue(collection, out var entries) ? entries.Values.LongCount(e => !e.IsExpiredAt(now)) : 0);
+        }
+    }
+
+    /// <inheritdoc />
+    protected override async IAsyncEnumerable<string> ListCollectionsCoreAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        List<string> names;
+        lock (_gate)
+        {
+            var now = TimeProvider.GetUtcNow();
+            names = _collections.Where(c => c.Value.Values.Any(e => !e.IsExpiredAt(now))).Select(c => c.Key).Order(KeyComparer.Instance).ToList();
+        }
+
+        foreach (var name in names)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return name;
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    protected override ValueTask<ImportResult> ImportCoreAsync(IReadOnlyList<StoreEntry> entries, ImportMode mode, CancellationToken cancellationToken)
+    {
+        var copies = entries.Select(e => e with { Payload = e.Payload.ToArray() }).ToList();
+        lock (_gate)
+        {
+            var now = TimeProvider.GetUtcNow();
+            if (mode == ImportMode.FailOnConflict && copies.FirstOrDefault(e => Live(e.Collection, e.Key, now) is not null) is { } conflict)
+            {
+                throw new ConcurrencyConflictException(conflict.Collection, conflict.Key, 0, Live(conflict.Collection, conflict.Key, now)!.Version);
+            }
+
+            var imported = 0;
+            foreach (var entry in copies)
+            {
+                if (mode == ImportMode.PreserveExisting && Live(entry.Collection, entry.Key, now) is not null)
+                {
+                    continue;
+                }
+
+                Collection(entry.Collection)[entry.Key] = entry;
+                imported++;
+            }
+
+            return new ValueTask<ImportResult>(new ImportResult(imported, copies.Count - imported));
+        }
+    }
+
+    private static StoreEntry Next(string collection, string key, byte[] payload, StoreEntry? current, DateTimeOffset now, TimeSpan? timeToLive)
+        => new(collection, key, payload, (current?.Version ?? 0) + 1, current?.CreatedAt ?? now, now, ExpiryOf(now, timeToLive));
+
+    private SortedDictionary<string, StoreEntry> Collection(string collection)
+    {
+        if (!_collections.TryGetValue(collection, out var entries))
+        {
+            entries = new SortedDictionary<string, StoreEntry>(KeyComparer.Instance);
+            _collections.Add(collection, entries);
+        }
+
+        return entries;
+    }
+
+    // Returns the live entry, reclaiming an expired one as it is met.
+    private StoreEntry? Live(string collection, string key, DateTimeOffset now)
+    {
+        if (!_collections.TryGetValue(collection, out var entries) || !entries.TryGetValue(key, out var entry))
+        {
+            return null;
+        }
+
+        if (entry.IsExpiredAt(now))
+        {
+            Remove(collection, key);
+            return null;
+        }
+
+        return entry;
+    }
+
+    private bool Remove(string collection, string key)
+    {
+        if (!_collections.TryGetValue(collection, out var entries) || !entries.Remove(key))
+        {
+            return false;
+        }
+
+        if (entries.Count == 0)
+        {
+            _collections.Remove(collection);
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,159 @@
+using System.Buffers;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+
+namespace Persistence;
+
+/// <summary>The default serializer: JSON through System.Text.Json, camelCase property names unless told otherwise.</summary>
+/// <remarks>
+/// Pass <see cref="JsonSerializerOptions"/> with a <see cref="JsonSerializerOptions.TypeInfoResolver"/> from a
+/// source-generated <c>JsonSerializerContext</c> to serialize without reflection.
+/// </remarks>
+public sealed class SystemTextJsonSerializer : ISerializer
+{
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
+    private readonly JsonSerializerOptions _options;
+    private readonly JsonWriterOptions _writerOptions;
+
+    /// <summary>Initializes a new instance of the <see cref="SystemTextJsonSerializer"/> class.</summary>
+    /// <param name="options">The options; <see langword="null"/> for <see cref="DefaultOptions"/>. They are made read-only.</param>
+    public SystemTextJsonSerializer(JsonSerializerOptions? options = null)
+    {
+        _options = options ?? DefaultOptions;
+        if (_options.TypeInfoResolver is null)
+        {
+            _options = new JsonSerializerOptions(_options) { TypeInfoResolver = new DefaultJsonTypeInfoResolver() };
+        }
+
+        _options.MakeReadOnly();
+        _writerOptions = new JsonWriterOptions
+        {
+            Encoder = _options.Encoder,
+            Indented = _options.WriteIndented,
+            SkipValidation = true,
+        };
+    }
+
+    /// <summary>Gets the options used when none are given: web defaults (camelCase, case-insensitive reads).</summary>
+    public static JsonSerializerOptions DefaultOptions { get; } = CreateDefaultOptions();
+
+    /// <summary>Gets the shared instance with <see cref="DefaultOptions"/>.</summary>
+    public static SystemTextJsonSerializer Default { get; } = new();
+
+    /// <summary>Gets the options this serializer uses.</summary>
+    public JsonSerializerOptions Options => _options;
+
+    /// <inheritdoc />
+    public string Format => "json";
+
+    /// <inheritdoc />
+    public string FileExtension => ".json";
+
+    /// <inheritdoc />
+    public string ContentType => "application/json";
+
+    /// <inheritdoc />
+    public void Serialize<T>(IBufferWriter<byte> destination, T value)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        var writer = RentWriter(destination);
+        try
+        {
+            JsonSerializer.Serialize(writer, value, (JsonTypeInfo<T>)_options.GetTypeInfo(typeof(T)));
+        }
+        catch (Exception ex) when (ex is NotSupportedException or InvalidOperationException or JsonException)
+        {
+            throw new PersistenceException($"A value of type {typeof(T)} cannot be serialized as JSON: {ex.Message}", ex);
+        }
+        finally
+        {
+            ReturnWriter(writer);
+        }
+    }
+
+    /// <inheritdoc />
+    public T? Deserialize<T>(ReadOnlyMemory<byte> payload)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(payload.Span, (JsonTypeInfo<T>)_options.GetTypeInfo(typeof(T)));
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException)
+        {
+            throw new PersistenceException($"The JSON payload cannot be read as {typeof(T)}: {ex.Message}", ex);
+        }
+    }
+
+    /// <inheritdoc />
+    public JsonElement ToJson(ReadOnlyMemory<byte> payload)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(payload, new JsonDocumentOptions { MaxDepth = _options.MaxDepth == 0 ? 64 : _options.MaxDepth });
+            return document.RootElement.Clone();
+        }
+        catch (JsonException ex)
+        {
+            throw new PersistenceException($"The payload is not valid JSON: {ex.Message}", ex);
+        }
+    }
+
+    /// <inheritdoc />
+    public void FromJson(IBufferWriter<byte> destination, JsonElement document)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        var writer = RentWriter(destination);
+        try
+        {
+            document.WriteTo(writer);
+            writer.Flush();
+        }
+        finally
+        {
+            ReturnWriter(writer);
+        }
+    }
+
+    // One writer per thread, re-pointed at each destination, so a write allocates only its output. The slot is
+    // emptied while a writer is in use so that a converter serializing re-entrantly gets a writer of its own.
+    private Utf8JsonWriter RentWriter(IBufferWriter<byte> destination)
+    {
+        var writer = t_writer;
+        t_writer = null;
+        if (writer is null || writer.Options.Indented != _writerOptions.Indented || writer.Options.Encoder != _writerOptions.Encoder)
+        {
+            return new Utf8JsonWriter(destination, _writerOptions);
+        }
+
+        writer.Reset(destination);
+        return writer;
+    }
+
+    private static void ReturnWriter(Utf8JsonWriter writer)
+    {
+        writer.Reset(DiscardingBufferWriter.Instance);
+        t_writer = writer;
+    }
+
+    private sealed class DiscardingBufferWriter : IBufferWriter<byte>
+    {
+        public static readonly DiscardingBufferWriter Instance = new();
+
+        public void Advance(int count)
+        {
+        }
+
+        public Memory<byte> GetMemory(int sizeHint = 0) => new byte[Math.Max(sizeHint, 1)];
+
+        public Span<byte> GetSpan(int sizeHint = 0) => new byte[Math.Max(sizeHint, 1)];
+    }
+
+    private static JsonSerializerOptions CreateDefaultOptions()
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web) { TypeInfoResolver = new DefaultJsonTypeInfoResolver() };
+        options.MakeReadOnly();
+        return options;
+    }
+}

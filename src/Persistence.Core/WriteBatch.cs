@@ -1,0 +1,104 @@
+namespace Persistence;
+
+/// <summary>The kind of one operation in a <see cref="WriteBatch"/>.</summary>
+public enum BatchOperationKind
+{
+    /// <summary>Write a record.</summary>
+    Put,
+
+    /// <summary>Delete a record.</summary>
+    Delete,
+
+    /// <summary>Assert a record's version without writing it.</summary>
+    Check,
+}
+
+/// <summary>One operation of a <see cref="WriteBatch"/>.</summary>
+/// <param name="Kind">What the operation does.</param>
+/// <param name="Collection">The collection name.</param>
+/// <param name="Key">The key.</param>
+/// <param name="Payload">The payload of a put; empty otherwise.</param>
+/// <param name="ExpectedVersion">The version the record must have (0: must not exist), or <see langword="null"/> for any.</param>
+/// <param name="TimeToLive">The time-to-live of a put, or <see langword="null"/> for none.</param>
+public sealed record BatchOperation(
+    BatchOperationKind Kind,
+    string Collection,
+    string Key,
+    ReadOnlyMemory<byte> Payload,
+    long? ExpectedVersion,
+    TimeSpan? TimeToLive);
+
+/// <summary>
+/// A list of puts, deletes and version checks, across collections, that <see cref="IStore.CommitAsync"/> applies all
+/// together or not at all.
+/// </summary>
+/// <remarks>A key may appear once per batch. Names and options are validated as operations are added.</remarks>
+public sealed class WriteBatch
+{
+    private readonly List<BatchOperation> _operations = [];
+    private readonly HashSet<(string Collection, string Key)> _targets = [];
+
+    /// <summary>Gets the operations in the order they were added.</summary>
+    public IReadOnlyList<BatchOperation> Operations => _operations;
+
+    /// <summary>Gets the number of operations.</summary>
+    public int Count => _operations.Count;
+
+    /// <summary>Adds a write of one record.</summary>
+    /// <param name="collection">The collection name.</param>
+    /// <param name="key">The key.</param>
+    /// <param name="payload">The payload bytes (copied when the batch is committed by the store, not here).</param>
+    /// <param name="options">The expected version and time-to-live, or <see langword="null"/>.</param>
+    /// <returns>This batch.</returns>
+    /// <exception cref="ArgumentException">A name is invalid or the key is already in the batch.</exception>
+    public WriteBatch Put(string collection, string key, ReadOnlyMemory<byte> payload, PutOptions? options = null)
+    {
+        options?.Validate();
+        return Add(BatchOperationKind.Put, collection, key, payload, options?.ExpectedVersion, options?.TimeToLive);
+    }
+
+    /// <summary>Adds a delete of one record.</summary>
+    /// <param name="collection">The collection name.</param>
+    /// <param name="key">The key.</param>
+    /// <param name="expectedVersion">The version the record must have, or <see langword="null"/> for any.</param>
+    /// <returns>This batch.</returns>
+    /// <exception cref="ArgumentException">A name is invalid or the key is already in the batch.</exception>
+    public WriteBatch Delete(string collection, string key, long? expectedVersion = null)
+    {
+        ValidateExpected(expectedVersion);
+        return Add(BatchOperationKind.Delete, collection, key, ReadOnlyMemory<byte>.Empty, expectedVersion, null);
+    }
+
+    /// <summary>Adds an assertion that a record is at a version (0: does not exist), without writing it.</summary>
+    /// <param name="collection">The collection name.</param>
+    /// <param name="key">The key.</param>
+    /// <param name="expectedVersion">The version the record must have.</param>
+    /// <returns>This batch.</returns>
+    /// <exception cref="ArgumentException">A name is invalid or the key is already in the batch.</exception>
+    public WriteBatch Check(string collection, string key, long expectedVersion)
+    {
+        ValidateExpected(expectedVersion);
+        return Add(BatchOperationKind.Check, collection, key, ReadOnlyMemory<byte>.Empty, expectedVersion, null);
+    }
+
+    private WriteBatch Add(BatchOperationKind kind, string collection, string key, ReadOnlyMemory<byte> payload, long? expectedVersion, TimeSpan? timeToLive)
+    {
+        StoreNames.ValidateCollection(collection);
+        StoreNames.ValidateKey(key);
+        if (!_targets.Add((collection, key)))
+        {
+            throw new ArgumentException($"The batch already has an operation on '{collection}/{key}'.", nameof(key));
+        }
+
+        _operations.Add(new BatchOperation(kind, collection, key, payload, expectedVersion, timeToLive));
+        return this;
+    }
+
+    private static void ValidateExpected(long? expectedVersion)
+    {
+        if (expectedVersion is < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(expectedVersion), expectedVersion, "An expected version is 0 (must not exist) or positive.");
+        }
+    }
+}
