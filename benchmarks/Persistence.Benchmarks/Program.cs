@@ -1,1 +1,4 @@
-Console.WriteLine("Benchmarks");
+using BenchmarkDotNet.Running;
+
+// dotnet run -c Release --project benchmarks/Persistence.Benchmarks -- --filter '*'
+BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

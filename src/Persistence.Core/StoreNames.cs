@@ -14,9 +14,11 @@ public static class StoreNames
     /// <summary>Throws when <paramref name="collection"/> is not a valid collection name.</summary>
     /// <param name="collection">The collection name: 1–64 characters of <c>[A-Za-z0-9_.-]</c>, not starting with a dot.</param>
     /// <param name="paramName">The name of the argument that held it.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="collection"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">The name breaks a rule; the message names the value.</exception>
     public static void ValidateCollection(string collection, string paramName = "collection")
     {
+        ArgumentNullException.ThrowIfNull(collection, paramName);
         if (!IsValidCollection(collection))
         {
             throw new ArgumentException(

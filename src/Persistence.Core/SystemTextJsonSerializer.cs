@@ -16,6 +16,7 @@ public sealed class SystemTextJsonSerializer : ISerializer
 
     private readonly JsonSerializerOptions _options;
     private readonly JsonWriterOptions _writerOptions;
+    private readonly JsonDocumentOptions _documentOptions;
 
     /// <summary>Initializes a new instance of the <see cref="SystemTextJsonSerializer"/> class.</summary>
     /// <param name="options">The options; <see langword="null"/> for <see cref="DefaultOptions"/>. They are made read-only.</param>
@@ -32,7 +33,19 @@ public sealed class SystemTextJsonSerializer : ISerializer
         {
             Encoder = _options.Encoder,
             Indented = _options.WriteIndented,
+            IndentCharacter = _options.IndentCharacter,
+            IndentSize = _options.IndentSize,
+            NewLine = _options.NewLine,
+            MaxDepth = _options.MaxDepth,
             SkipValidation = true,
+        };
+
+        // Reads payloads as leniently as Deserialize does, so a payload that deserializes can also be queried.
+        _documentOptions = new JsonDocumentOptions
+        {
+            MaxDepth = _options.MaxDepth == 0 ? 64 : _options.MaxDepth,
+            CommentHandling = _options.ReadCommentHandling,
+            AllowTrailingCommas = _options.AllowTrailingCommas,
         };
     }
 
@@ -91,7 +104,7 @@ public sealed class SystemTextJsonSerializer : ISerializer
     {
         try
         {
-            using var document = JsonDocument.Parse(payload, new JsonDocumentOptions { MaxDepth = _options.MaxDepth == 0 ? 64 : _options.MaxDepth });
+            using var document = JsonDocument.Parse(payload, _documentOptions);
             return document.RootElement.Clone();
         }
         catch (JsonException ex)
@@ -122,7 +135,7 @@ public sealed class SystemTextJsonSerializer : ISerializer
     {
         var writer = t_writer;
         t_writer = null;
-        if (writer is null || writer.Options.Indented != _writerOptions.Indented || writer.Options.Encoder != _writerOptions.Encoder)
+        if (writer is null || !HasSameFormatting(writer.Options, _writerOptions))
         {
             return new Utf8JsonWriter(destination, _writerOptions);
         }
@@ -130,6 +143,14 @@ public sealed class SystemTextJsonSerializer : ISerializer
         writer.Reset(destination);
         return writer;
     }
+
+    private static bool HasSameFormatting(in JsonWriterOptions x, in JsonWriterOptions y)
+        => x.Indented == y.Indented
+            && x.Encoder == y.Encoder
+            && x.IndentCharacter == y.IndentCharacter
+            && x.IndentSize == y.IndentSize
+            && string.Equals(x.NewLine, y.NewLine, StringComparison.Ordinal)
+            && x.MaxDepth == y.MaxDepth;
 
     private static void ReturnWriter(Utf8JsonWriter writer)
     {

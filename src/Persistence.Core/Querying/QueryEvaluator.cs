@@ -9,8 +9,9 @@ namespace Persistence;
 /// </summary>
 /// <remarks>
 /// Ordering ranks values by kind — missing, null, booleans (false before true), numbers (by value), strings (by
-/// code point), arrays, objects (by their JSON text) — and a descending sort reverses that whole order. Ties fall
-/// back to ascending key order.
+/// code point), arrays (element by element, a prefix first), objects (property by property in document order: name,
+/// then value; fewer properties first) — and a descending sort reverses that whole order. Ties fall back to
+/// ascending key order. Nothing depends on the payload's whitespace or number spelling, so every format sorts alike.
 /// </remarks>
 public static class QueryEvaluator
 {
@@ -49,7 +50,7 @@ public static class QueryEvaluator
             QueryOperator.GreaterThanOrEqual => found && CompareSameKind(value, wanted) is >= 0,
             QueryOperator.LessThan => found && CompareSameKind(value, wanted) is < 0,
             QueryOperator.LessThanOrEqual => found && CompareSameKind(value, wanted) is <= 0,
-            QueryOperator.In => found && wanted.ValueKind == JsonValueKind.Array && wanted.EnumerateArray().Any(candidate => JsonEquals(value, candidate)),
+            QueryOperator.In => found && wanted.ValueKind == JsonValueKind.Array && HasEqualElement(wanted, value),
             QueryOperator.Contains => found && Contains(value, wanted),
             QueryOperator.StartsWith => found && value.ValueKind == JsonValueKind.String && wanted.ValueKind == JsonValueKind.String
                 && value.GetString()!.StartsWith(wanted.GetString()!, StringComparison.Ordinal),
@@ -67,8 +68,11 @@ public static class QueryEvaluator
     {
         ArgumentNullException.ThrowIfNull(path);
         value = document;
-        foreach (var segment in path.Split('.'))
+
+        // Walks the segments as spans: this runs for every document and filter of a query, so it must not allocate.
+        foreach (var range in path.AsSpan().Split('.'))
         {
+            var segment = path.AsSpan(range);
             if (value.ValueKind == JsonValueKind.Object && value.TryGetProperty(segment, out var child))
             {
                 value = child;
@@ -112,11 +116,60 @@ public static class QueryEvaluator
 
         return left.ValueKind switch
         {
-            JsonValueKind.Null or JsonValueKind.True or JsonValueKind.False => 0,
+            JsonValueKind.Null => 0,
+            JsonValueKind.True or JsonValueKind.False => (left.ValueKind == JsonValueKind.True).CompareTo(right.ValueKind == JsonValueKind.True),
             JsonValueKind.Number => CompareNumbers(left, right),
             JsonValueKind.String => KeyComparer.Instance.Compare(left.GetString(), right.GetString()),
-            _ => KeyComparer.Instance.Compare(left.GetRawText(), right.GetRawText()),
+            JsonValueKind.Array => CompareArrays(left, right),
+            _ => CompareObjects(left, right),
         };
+    }
+
+    private static int CompareArrays(JsonElement left, JsonElement right)
+    {
+        using var x = left.EnumerateArray();
+        using var y = right.EnumerateArray();
+        while (true)
+        {
+            var hasX = x.MoveNext();
+            var hasY = y.MoveNext();
+            if (!hasX || !hasY)
+            {
+                return hasX.CompareTo(hasY);
+            }
+
+            var order = CompareForOrdering(x.Current, y.Current);
+            if (order != 0)
+            {
+                return order;
+            }
+        }
+    }
+
+    private static int CompareObjects(JsonElement left, JsonElement right)
+    {
+        using var x = left.EnumerateObject();
+        using var y = right.EnumerateObject();
+        while (true)
+        {
+            var hasX = x.MoveNext();
+            var hasY = y.MoveNext();
+            if (!hasX || !hasY)
+            {
+                return hasX.CompareTo(hasY);
+            }
+
+            var order = KeyComparer.Instance.Compare(x.Current.Name, y.Current.Name);
+            if (order == 0)
+            {
+                order = CompareForOrdering(x.Current.Value, y.Current.Value);
+            }
+
+            if (order != 0)
+            {
+                return order;
+            }
+        }
     }
 
     /// <summary>Filters, orders, skips and takes a key-ordered sequence of entries.</summary>
@@ -233,7 +286,21 @@ public static class QueryEvaluator
             return wanted.ValueKind == JsonValueKind.String && value.GetString()!.Contains(wanted.GetString()!, StringComparison.Ordinal);
         }
 
-        return value.ValueKind == JsonValueKind.Array && value.EnumerateArray().Any(element => JsonEquals(element, wanted));
+        return value.ValueKind == JsonValueKind.Array && HasEqualElement(value, wanted);
+    }
+
+    // A loop rather than LINQ: this runs per document and a lambda capturing the value would allocate each time.
+    private static bool HasEqualElement(JsonElement array, JsonElement wanted)
+    {
+        foreach (var element in array.EnumerateArray())
+        {
+            if (JsonEquals(element, wanted))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static int? CompareSameKind(JsonElement value, JsonElement wanted)
@@ -259,11 +326,17 @@ public static class QueryEvaluator
         _ => 0,
     };
 
+    // Decimal keeps more significant digits than double but rounds tiny magnitudes (1e-30) to zero; double has the
+    // range but fewer digits. Both roundings are monotonic, so whichever one tells the values apart orders them.
     private static int CompareNumbers(JsonElement x, JsonElement y)
     {
         if (x.TryGetDecimal(out var left) && y.TryGetDecimal(out var right))
         {
-            return left.CompareTo(right);
+            var byDecimal = left.CompareTo(right);
+            if (byDecimal != 0)
+            {
+                return byDecimal;
+            }
         }
 
         return x.GetDouble().CompareTo(y.GetDouble());
@@ -319,7 +392,12 @@ public static class QueryEvaluator
                     }
                 }
 
-                return count == y.EnumerateObject().Count();
+                foreach (var unused in y.EnumerateObject())
+                {
+                    count--;
+                }
+
+                return count == 0;
             default:
                 return true;
         }

@@ -36,7 +36,8 @@ public static class StoreExtensions
     public static async ValueTask<long> PutAsync<T>(this IStore store, string collection, string key, T value, PutOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
-        var buffer = new ArrayBufferWriter<byte>(256);
+        // Pooled: a store copies a payload it keeps, so the buffer is free again once the put returns.
+        using var buffer = new FileStorage.PooledBufferWriter(1024);
         store.Serializer.Serialize(buffer, value);
         return await store.PutAsync(collection, key, buffer.WrittenMemory, options, cancellationToken).ConfigureAwait(false);
     }

@@ -1,0 +1,469 @@
+using System.Collections.Concurrent;
+
+namespace Persistence.FileStorage;
+
+/// <summary>
+/// <see cref="FileLayout.FilePerCollection"/> (<c>&lt;root&gt;/&lt;collection&gt;&lt;ext&gt;</c>) and
+/// <see cref="FileLayout.SingleFile"/> (<c>&lt;root&gt;/&lt;name&gt;&lt;ext&gt;</c>): files that hold many records, parsed
+/// once and cached, the cache re-validated before every read and write against the file's length and last-write time and
+/// the generation counter that writers of every process move.
+/// </summary>
+internal sealed class CollectionFilesLayout : LayoutEngine
+{
+    private readonly string? _singlePath;
+    private readonly ConcurrentDictionary<string, string> _paths = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CachedUnit> _cache = new(StringComparer.Ordinal);
+
+    public CollectionFilesLayout(FileStore store, string? singleFileName)
+        : base(store)
+    {
+        _singlePath = singleFileName is null ? null : Path.Join(Root.RootPath, singleFileName + Extension);
+    }
+
+    public override bool UsesGeneration => true;
+
+    private bool IsSingleFile => _singlePath is not null;
+
+    public override async ValueTask<StoreEntry?> GetAsync(string collection, string key, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var unit = await LoadAsync(UnitPath(collection), collection, key, cancellationToken).ConfigureAwait(false);
+        return Live(unit, collection, key, now);
+    }
+
+    public override async ValueTask<IReadOnlyList<StoreEntry?>> GetManyAsync(string collection, IReadOnlyList<string> keys, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        // One file holds them all, and it is replaced atomically: one load is a consistent view.
+        var unit = await LoadAsync(UnitPath(collection), collection, null, cancellationToken).ConfigureAwait(false);
+        var results = new StoreEntry?[keys.Count];
+        for (var i = 0; i < keys.Count; i++)
+        {
+            results[i] = Live(unit, collection, keys[i], now);
+        }
+
+        return results;
+    }
+
+    public override async ValueTask<ScanResult> ScanAsync(string collection, ScanOptions options, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        UnitState unit;
+        try
+        {
+            unit = await LoadAsync(UnitPath(collection), collection, null, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StoreCorruptedException ex)
+        {
+            return new ScanResult([], [ex]);
+        }
+
+        var entries = new List<StoreEntry>();
+        if (unit.Collections.TryGetValue(collection, out var records))
+        {
+            var limit = options.Limit ?? int.MaxValue;
+            foreach (var entry in records.Sorted)
+            {
+                if (entries.Count >= limit)
+                {
+                    break;
+                }
+
+                if (!entry.IsExpiredAt(now) && options.Includes(entry.Key))
+                {
+                    entries.Add(entry);
+                }
+            }
+        }
+
+        return new ScanResult(entries, null);
+    }
+
+    public override async ValueTask<long> CountAsync(string collection, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var unit = await LoadAsync(UnitPath(collection), collection, null, cancellationToken).ConfigureAwait(false);
+        return unit.Collections.TryGetValue(collection, out var records) ? records.CountLive(now) : 0;
+    }
+
+    public override async ValueTask<List<string>> ListCollectionsAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (_singlePath is not null)
+        {
+            var unit = await LoadAsync(_singlePath, null, null, cancellationToken).ConfigureAwait(false);
+            var names = new List<string>();
+            foreach (var (name, records) in unit.Collections)
+            {
+                if (records.CountLive(now) > 0)
+                {
+                    names.Add(name);
+                }
+            }
+
+            names.Sort(KeyComparer.Instance);
+            return names;
+        }
+
+        return await Store.ReadConsistentAsync(
+            async token =>
+            {
+                var names = new List<string>();
+                foreach (var name in DataFileNames(Root.RootPath))
+                {
+                    if (!FileNameEncoding.TryDecode(name.AsSpan(0, name.Length - Extension.Length), out var collection) || !StoreNames.IsValidCollection(collection))
+                    {
+                        continue;
+                    }
+
+                    try
+                    {
+                        var unit = await LoadAsync(UnitPath(collection), collection, null, token).ConfigureAwait(false);
+                        if (unit.Collections.TryGetValue(collection, out var records) && records.CountLive(now) > 0)
+                        {
+                            names.Add(collection);
+                        }
+                    }
+                    catch (StoreCorruptedException)
+                    {
+                        // A file that cannot be read still holds data: list it so it can be found and fixed.
+                        names.Add(collection);
+                    }
+                }
+
+                names.Sort(KeyComparer.Instance);
+                return names;
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    public override LayoutWrite BeginWrite() => new UnitWrite(this);
+
+    public override async ValueTask<int> PurgeExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var removed = 0;
+        var paths = _singlePath is not null ? [_singlePath] : DataFileNames(Root.RootPath).Select(name => Path.Join(Root.RootPath, name)).ToList();
+        foreach (var path in paths)
+        {
+            using var write = new UnitWrite(this);
+            try
+            {
+                removed += await write.MarkExpiredAsync(path, now, cancellationToken).ConfigureAwait(false);
+            }
+            catch (StoreCorruptedException)
+            {
+                continue;
+            }
+
+            await Store.ApplyAsync(write, now, cancellationToken).ConfigureAwait(false);
+        }
+
+        return removed;
+    }
+
+    public override IEnumerable<string> DataDirectories() => [Root.RootPath];
+
+    private static StoreEntry? Live(UnitState unit, string collection, string key, DateTimeOffset now)
+        => unit.Collections.TryGetValue(collection, out var records) && records.ByKey.TryGetValue(key, out var entry) && !entry.IsExpiredAt(now) ? entry : null;
+
+    private string UnitPath(string collection)
+        => _singlePath ?? _paths.GetOrAdd(collection, static (name, state) => Path.Join(state.Root, FileNameEncoding.Encode(name, allowHash: false) + state.Extension), (Root: Root.RootPath, Extension));
+
+    // The collection a file of the FilePerCollection layout holds, from its name.
+    private string CollectionOf(string path)
+    {
+        var name = Path.GetFileName(path);
+        return FileNameEncoding.TryDecode(name.AsSpan(0, name.Length - Extension.Length), out var collection) ? collection : name;
+    }
+
+    /// <summary>Returns the parsed file, from the cache when it is still what is on disk.</summary>
+    private async ValueTask<UnitState> LoadAsync(string path, string? collection, string? key, CancellationToken cancellationToken)
+    {
+        var generation = Root.ReadGeneration();
+        var stamp = FileStamp.Of(path);
+        if ((generation & 1) == 0 && _cache.TryGetValue(path, out var cached) && cached.Generation == generation && cached.Stamp == stamp)
+        {
+            return cached.State;
+        }
+
+        var content = stamp.Exists ? await FileOperations.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false) : null;
+        var state = content is null ? UnitState.Missing : Parse(content, path, collection ?? (IsSingleFile ? null : CollectionOf(path)), key);
+
+        // Cached only when no writer moved the generation meanwhile: then the stamp describes what was read.
+        if ((generation & 1) == 0 && Root.ReadGeneration() == generation && (content is not null || !stamp.Exists))
+        {
+            _cache[path] = new CachedUnit(stamp, generation, state);
+        }
+
+        return state;
+    }
+
+    private UnitState Parse(byte[] content, string path, string? collection, string? key)
+    {
+        var records = new List<StoreEntry>();
+        try
+        {
+            if (IsSingleFile)
+            {
+                Format.ReadStore(content, records);
+            }
+            else
+            {
+                Format.ReadCollection(content, collection!, records);
+            }
+
+            var collections = new Dictionary<string, Dictionary<string, StoreEntry>>(StringComparer.Ordinal);
+            foreach (var record in records)
+            {
+                EnsureValid(record);
+                if (!StoreNames.IsValidCollection(record.Collection) || (!IsSingleFile && record.Collection != collection))
+                {
+                    throw new FormatException($"The file holds the collection name '{record.Collection}', which is not valid here.");
+                }
+
+                if (!collections.TryGetValue(record.Collection, out var byKey))
+                {
+                    collections.Add(record.Collection, byKey = new Dictionary<string, StoreEntry>(StringComparer.Ordinal));
+                }
+
+                if (!byKey.TryAdd(record.Key, record))
+                {
+                    throw new FormatException($"The file holds the key '{record.Key}' of '{record.Collection}' more than once.");
+                }
+            }
+
+            return UnitState.From(collections, exists: true);
+        }
+        catch (FormatException ex)
+        {
+            throw Corrupted(path, collection, key, ex);
+        }
+    }
+
+    private readonly record struct FileStamp(bool Exists, long Length, long LastWriteTicks)
+    {
+        public static FileStamp Of(string path)
+        {
+            var info = new FileInfo(path);
+            return info.Exists ? new FileStamp(true, info.Length, info.LastWriteTimeUtc.Ticks) : default;
+        }
+    }
+
+    private sealed record CachedUnit(FileStamp Stamp, long Generation, UnitState State);
+
+    /// <summary>An immutable parsed file.</summary>
+    private sealed class UnitState(Dictionary<string, CollectionState> collections, bool exists)
+    {
+        public static UnitState Missing { get; } = new(new Dictionary<string, CollectionState>(StringComparer.Ordinal), exists: false);
+
+        public IReadOnlyDictionary<string, CollectionState> Collections { get; } = collections;
+
+        public bool Exists { get; } = exists;
+
+        public static UnitState From(Dictionary<string, Dictionary<string, StoreEntry>> collections, bool exists)
+        {
+            var states = new Dictionary<string, CollectionState>(collections.Count, StringComparer.Ordinal);
+            foreach (var (name, byKey) in collections)
+            {
+                if (byKey.Count > 0)
+                {
+                    states.Add(name, new CollectionState(byKey));
+                }
+            }
+
+            return new UnitState(states, exists);
+        }
+    }
+
+    /// <summary>An immutable collection: records by key and in key order.</summary>
+    private sealed class CollectionState
+    {
+        public CollectionState(Dictionary<string, StoreEntry> byKey)
+        {
+            ByKey = byKey;
+            var sorted = new StoreEntry[byKey.Count];
+            byKey.Values.CopyTo(sorted, 0);
+            Array.Sort(sorted, static (x, y) => KeyComparer.Instance.Compare(x.Key, y.Key));
+            Sorted = sorted;
+        }
+
+        public Dictionary<string, StoreEntry> ByKey { get; }
+
+        public StoreEntry[] Sorted { get; }
+
+        public int CountLive(DateTimeOffset now)
+        {
+            var count = 0;
+            foreach (var entry in Sorted)
+            {
+                if (!entry.IsExpiredAt(now))
+                {
+                    count++;
+                }
+            }
+
+            return count;
+        }
+    }
+
+    /// <summary>A write of one or more files: copies of the touched collections, changed, then written whole.</summary>
+    private sealed class UnitWrite(CollectionFilesLayout layout) : LayoutWrite
+    {
+        private readonly Dictionary<string, Work> _units = new(StringComparer.Ordinal);
+
+        public override async ValueTask<StoreEntry?> ReadAsync(string collection, string key, DateTimeOffset now, CancellationToken cancellationToken)
+        {
+            var work = await WorkAsync(layout.UnitPath(collection), collection, key, cancellationToken).ConfigureAwait(false);
+            var records = work.Changed.TryGetValue(collection, out var changed) ? changed
+                : work.Original.Collections.TryGetValue(collection, out var original) ? original.ByKey
+                : null;
+            return records is not null && records.TryGetValue(key, out var entry) && !entry.IsExpiredAt(now) ? entry : null;
+        }
+
+        public override void Set(string collection, string key, StoreEntry? record)
+        {
+            var work = _units[layout.UnitPath(collection)];
+            if (!work.Changed.TryGetValue(collection, out var records))
+            {
+                records = work.Original.Collections.TryGetValue(collection, out var original)
+                    ? new Dictionary<string, StoreEntry>(original.ByKey, StringComparer.Ordinal)
+                    : new Dictionary<string, StoreEntry>(StringComparer.Ordinal);
+                work.Changed.Add(collection, records);
+            }
+
+            if (record is null)
+            {
+                work.Dirty |= records.Remove(key);
+            }
+            else
+            {
+                // The cache keeps the record, so it must not share the caller's buffer.
+                records[key] = record with { Payload = record.Payload.ToArray() };
+                work.Dirty = true;
+            }
+        }
+
+        public async ValueTask<int> MarkExpiredAsync(string path, DateTimeOffset now, CancellationToken cancellationToken)
+        {
+            var work = await WorkAsync(path, null, null, cancellationToken).ConfigureAwait(false);
+            var expired = 0;
+            foreach (var records in work.Original.Collections.Values)
+            {
+                expired += records.Sorted.Length - records.CountLive(now);
+            }
+
+            work.Dirty = expired > 0;
+            return expired;
+        }
+
+        public override void Applied()
+        {
+            var generation = layout.Root.ReadGeneration();
+            foreach (var work in _units.Values)
+            {
+                if (work.Result is { } state)
+                {
+                    layout._cache[work.Path] = new CachedUnit(FileStamp.Of(work.Path), generation, state);
+                }
+            }
+        }
+
+        protected override List<FileChange> Build(DateTimeOffset now)
+        {
+            var changes = new List<FileChange>();
+            foreach (var work in _units.Values)
+            {
+                if (!work.Dirty)
+                {
+                    continue;
+                }
+
+                // Every collection of the file, changed or not, minus expired records: rewriting reclaims them.
+                var collections = new Dictionary<string, Dictionary<string, StoreEntry>>(StringComparer.Ordinal);
+                foreach (var (name, original) in work.Original.Collections)
+                {
+                    if (!work.Changed.ContainsKey(name))
+                    {
+                        collections.Add(name, original.ByKey);
+                    }
+                }
+
+                foreach (var (name, changed) in work.Changed)
+                {
+                    collections.Add(name, changed);
+                }
+
+                var live = new Dictionary<string, Dictionary<string, StoreEntry>>(StringComparer.Ordinal);
+                foreach (var (name, records) in collections)
+                {
+                    var kept = new Dictionary<string, StoreEntry>(records.Count, StringComparer.Ordinal);
+                    foreach (var (key, entry) in records)
+                    {
+                        if (!entry.IsExpiredAt(now))
+                        {
+                            kept.Add(key, entry);
+                        }
+                    }
+
+                    if (kept.Count > 0)
+                    {
+                        live.Add(name, kept);
+                    }
+                }
+
+                var state = UnitState.From(live, exists: live.Count > 0);
+                work.Result = state;
+                if (state.Collections.Count == 0)
+                {
+                    if (work.Original.Exists)
+                    {
+                        changes.Add(new FileChange(work.Path, null));
+                    }
+
+                    continue;
+                }
+
+                var content = new PooledBufferWriter();
+                changes.Add(new FileChange(work.Path, content));
+                if (layout.IsSingleFile)
+                {
+                    var all = new List<StoreEntry>();
+                    var names = state.Collections.Keys.ToList();
+                    names.Sort(StringComparer.Ordinal);
+                    foreach (var name in names)
+                    {
+                        all.AddRange(state.Collections[name].Sorted);
+                    }
+
+                    layout.Format.WriteStore(content, all);
+                }
+                else
+                {
+                    layout.Format.WriteCollection(content, state.Collections.Values.Single().Sorted);
+                }
+            }
+
+            return changes;
+        }
+
+        private async ValueTask<Work> WorkAsync(string path, string? collection, string? key, CancellationToken cancellationToken)
+        {
+            if (!_units.TryGetValue(path, out var work))
+            {
+                var state = await layout.LoadAsync(path, collection, key, cancellationToken).ConfigureAwait(false);
+                work = new Work(path, state);
+                _units.Add(path, work);
+            }
+
+            return work;
+        }
+
+        private sealed class Work(string path, UnitState original)
+        {
+            public string Path { get; } = path;
+
+            public UnitState Original { get; } = original;
+
+            public Dictionary<string, Dictionary<string, StoreEntry>> Changed { get; } = new(StringComparer.Ordinal);
+
+            public bool Dirty { get; set; }
+
+            public UnitState? Result { get; set; }
+        }
+    }
+}

@@ -1,0 +1,227 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace Persistence.FileStorage;
+
+/// <summary>The file-system steps of the engine: reads, temp files, atomic renames and directory flushes.</summary>
+internal static class FileOperations
+{
+    public const string TempExtension = ".tmp";
+
+    private const int SmallFileLength = 16 * 1024;
+
+    private static readonly string PathPrefix = Path.DirectorySeparatorChar + ".";
+
+    private const FileShare ReadShare = FileShare.ReadWrite | FileShare.Delete;
+
+    /// <summary>Reads a whole file into an array of its exact length.</summary>
+    /// <returns>The bytes, or <see langword="null"/> when the file does not exist.</returns>
+    public static async ValueTask<byte[]?> ReadAllBytesAsync(string path, CancellationToken cancellationToken)
+    {
+        var handle = TryOpenRead(path);
+        if (handle is null)
+        {
+            return null;
+        }
+
+        using (handle)
+        {
+            var length = RandomAccess.GetLength(handle);
+            if (length > Array.MaxLength)
+            {
+                throw new IOException($"The file '{path}' is too large to read.");
+            }
+
+            var buffer = length == 0 ? [] : new byte[length];
+            var read = await ReadFullyAsync(handle, buffer, cancellationToken).ConfigureAwait(false);
+            return read == buffer.Length ? buffer : buffer.AsSpan(0, read).ToArray();
+        }
+    }
+
+    /// <summary>Reads a whole file into a rented array; the caller returns it to <see cref="ArrayPool{T}.Shared"/>.</summary>
+    /// <returns>The rented array and the file's length, or a <see langword="null"/> array when the file does not exist.</returns>
+    public static async ValueTask<(byte[]? Buffer, int Length)> ReadRentedAsync(string path, CancellationToken cancellationToken)
+    {
+        var handle = TryOpenRead(path);
+        if (handle is null)
+        {
+            return (null, 0);
+        }
+
+        using (handle)
+        {
+            var length = RandomAccess.GetLength(handle);
+            if (length > Array.MaxLength)
+            {
+                throw new IOException($"The file '{path}' is too large to read.");
+            }
+
+            var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Max(length, 1));
+            try
+            {
+                // A small file (a record's envelope read to learn its version, under the write lock) is read in place:
+                // from the page cache that is faster than a hop to the thread pool, and allocates nothing.
+                var read = length <= SmallFileLength
+                    ? RandomAccess.Read(handle, buffer.AsSpan(0, (int)length), 0)
+                    : await ReadFullyAsync(handle, buffer.AsMemory(0, (int)length), cancellationToken).ConfigureAwait(false);
+                return (buffer, read);
+            }
+            catch
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Gives a new temporary file name in <paramref name="directory"/> (internal files start with a dot).</summary>
+    public static string NewTempPath(string directory)
+    {
+        Span<char> name = stackalloc char[32];
+        Guid.NewGuid().TryFormat(name, out _, "N");
+        return string.Concat(directory, PathPrefix, name, TempExtension);
+    }
+
+    /// <summary>Writes a new file (failing if it exists) and flushes it to disk when asked.</summary>
+    public static async ValueTask WriteNewFileAsync(string path, ReadOnlyMemory<byte> content, bool flushToDisk, CancellationToken cancellationToken)
+    {
+        using var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None);
+        if (!content.IsEmpty)
+        {
+            await RandomAccess.WriteAsync(handle, content, 0, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (flushToDisk)
+        {
+            RandomAccess.FlushToDisk(handle);
+        }
+    }
+
+    /// <summary>Deletes a file when it exists; never throws for a missing file or directory.</summary>
+    public static void DeleteIfExists(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
+
+    /// <summary>Deletes files without letting a failure hide the exception being handled.</summary>
+    public static void DeleteQuietly(IEnumerable<string> paths)
+    {
+        foreach (var path in paths)
+        {
+            try
+            {
+                File.Delete(path);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+
+    /// <summary>
+    /// Flushes a directory's entries (a rename, a new or deleted file) to disk. On Windows there is no such call and NTFS
+    /// journals its metadata, so nothing is done.
+    /// </summary>
+    public static void FlushDirectory(string directory)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        // A native copy of the path: no managed allocation on the write path.
+        var path = Marshal.StringToCoTaskMemUTF8(directory);
+        int fd;
+        try
+        {
+            fd = NativeMethods.Open(path, 0);
+        }
+        finally
+        {
+            Marshal.FreeCoTaskMem(path);
+        }
+
+        if (fd < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw new IOException($"The directory '{directory}' cannot be opened to flush it (errno {errno}).");
+        }
+
+        try
+        {
+            if (NativeMethods.FSync(fd) != 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+
+                // Some file systems (and some container overlays) do not support fsync on a directory; the rename is
+                // then as durable as that file system makes it.
+                if (errno is not (22 or 95))
+                {
+                    throw new IOException($"The directory '{directory}' cannot be flushed to disk (errno {errno}).");
+                }
+            }
+        }
+        finally
+        {
+            _ = NativeMethods.Close(fd);
+        }
+    }
+
+    private static SafeFileHandle? TryOpenRead(string path)
+    {
+        try
+        {
+            return File.OpenHandle(path, FileMode.Open, FileAccess.Read, ReadShare, FileOptions.None);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    private static async ValueTask<int> ReadFullyAsync(SafeFileHandle handle, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        var read = 0;
+        while (read < buffer.Length)
+        {
+            var count = await RandomAccess.ReadAsync(handle, buffer[read..], read, cancellationToken).ConfigureAwait(false);
+            if (count == 0)
+            {
+                break;
+            }
+
+            read += count;
+        }
+
+        return read;
+    }
+
+    private static class NativeMethods
+    {
+        [DllImport("libc", EntryPoint = "open", SetLastError = true)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static extern int Open(IntPtr path, int flags);
+
+        [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static extern int FSync(int fd);
+
+        [DllImport("libc", EntryPoint = "close", SetLastError = true)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static extern int Close(int fd);
+    }
+}

@@ -1,0 +1,460 @@
+using System.Runtime.CompilerServices;
+
+namespace Persistence.FileStorage;
+
+/// <summary>
+/// The engine every file store shares (the JSON store, the YAML store): layouts, key encoding, atomic writes, the batch
+/// journal, locks across threads and processes, time-to-live and corruption handling. A derived store gives only a
+/// <see cref="FileRecordFormat"/> and a serializer.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Every write goes to a temporary file in the target's directory, is flushed (per <see cref="FileStoreOptions.Durability"/>)
+/// and renamed over the target, so a crash leaves the old or the new file, never a torn one. A write of several files
+/// (a batch, an import) is made atomic by a redo journal whose appearance is the commit point; a store opening the root, or
+/// taking the write lock, finishes a journal left by a crashed writer.
+/// </para>
+/// <para>
+/// Writers of this process take one in-process gate, then the OS lock on <c>&lt;root&gt;/.lock</c>, and re-read the stored
+/// state under it, so compare-and-set is exact across threads and processes. Readers take no lock: a record file is
+/// replaced by an atomic rename, and readers of several files retry when a batch of this process was applied meanwhile.
+/// </para>
+/// <para>
+/// <see cref="StoreCapabilities.Durable"/> always holds, since an acknowledged write survives a process kill with either
+/// durability; <see cref="FileDurability.FlushToDisk"/> also survives a power loss.
+/// </para>
+/// </remarks>
+public abstract class FileStore : StoreBase
+{
+    private readonly LayoutEngine _layout;
+    private readonly TimeSpan _lockTimeout;
+    private readonly bool _flushToDisk;
+    private int _released;
+
+    /// <summary>Initializes a new instance of the <see cref="FileStore"/> class: validates the options, creates the root
+    /// directory and its lock file, and completes a batch a crashed writer left behind.</summary>
+    /// <param name="options">The options; their values are copied.</param>
+    /// <param name="format">The on-disk format of the records.</param>
+    /// <param name="serializer">The serializer of the payloads.</param>
+    /// <param name="name">The store's name.</param>
+    /// <param name="timeProvider">The clock for timestamps and expiry; <see langword="null"/> for <see cref="TimeProvider.System"/>.</param>
+    /// <exception cref="ArgumentException">The options are invalid or <paramref name="name"/> is empty.</exception>
+    /// <exception cref="StoreCorruptedException">A journal left by a crashed writer cannot be read.</exception>
+    /// <exception cref="StoreUnavailableException">A journal must be completed but the write lock is held for longer than the lock timeout.</exception>
+    /// <exception cref="IOException">The root directory or its lock file cannot be created.</exception>
+    protected FileStore(FileStoreOptions options, FileRecordFormat format, ISerializer serializer, string name, TimeProvider? timeProvider)
+        : base(name, serializer, timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(format);
+        options.Validate();
+        if (string.IsNullOrEmpty(format.FileExtension) || format.FileExtension[0] != '.' || format.FileExtension.Length < 2)
+        {
+            throw new ArgumentException($"The format's file extension '{format.FileExtension}' must start with a dot.", nameof(format));
+        }
+
+        Format = format;
+        Layout = options.Layout;
+        Durability = options.Durability;
+        _lockTimeout = options.LockTimeout;
+        _flushToDisk = options.Durability == FileDurability.FlushToDisk;
+        Root = SharedRoot.Open(options.RootPath);
+        RootPath = Root.RootPath;
+        try
+        {
+            _layout = options.Layout switch
+            {
+                FileLayout.FilePerRecord => new RecordFilesLayout(this),
+                FileLayout.FilePerCollection => new CollectionFilesLayout(this, singleFileName: null),
+                _ => new CollectionFilesLayout(this, options.SingleFileName),
+            };
+            Open();
+        }
+        catch
+        {
+            Root.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Gets the full path of the directory that holds the store's files.</summary>
+    public string RootPath { get; }
+
+    /// <summary>Gets how records are spread over files.</summary>
+    public FileLayout Layout { get; }
+
+    /// <summary>Gets whether writes are flushed to disk before they are acknowledged.</summary>
+    public FileDurability Durability { get; }
+
+    /// <inheritdoc />
+    public override StoreCapabilities Capabilities => StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses;
+
+    internal FileRecordFormat Format { get; }
+
+    internal SharedRoot Root { get; }
+
+    internal bool FlushToDisk => _flushToDisk;
+
+    /// <summary>
+    /// Deletes the storage of expired records (they are already invisible): record files with
+    /// <see cref="FileLayout.FilePerRecord"/>, entries of collection files otherwise. Files that cannot be read are left alone.
+    /// </summary>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    /// <returns>How many expired records were removed.</returns>
+    /// <exception cref="ObjectDisposedException">The store has been disposed.</exception>
+    /// <exception cref="StoreUnavailableException">The write lock was not free within the lock timeout.</exception>
+    public async ValueTask<int> PurgeExpiredAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        using var writeLock = await LockAsync(cancellationToken).ConfigureAwait(false);
+        return await _layout.PurgeExpiredAsync(TimeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    protected override ValueTask<StoreEntry?> GetCoreAsync(string collection, string key, CancellationToken cancellationToken)
+        => _layout.GetAsync(collection, key, TimeProvider.GetUtcNow(), cancellationToken);
+
+    /// <inheritdoc />
+    protected override ValueTask<IReadOnlyList<StoreEntry?>> GetManyCoreAsync(string collection, IReadOnlyList<string> keys, CancellationToken cancellationToken)
+        => _layout.GetManyAsync(collection, keys, TimeProvider.GetUtcNow(), cancellationToken);
+
+    /// <inheritdoc />
+    protected override async ValueTask<long> PutCoreAsync(string collection, string key, ReadOnlyMemory<byte> payload, PutOptions options, CancellationToken cancellationToken)
+    {
+        using var writeLock = await LockAsync(cancellationToken).ConfigureAwait(false);
+        using var write = _layout.BeginWrite();
+        var now = TimeProvider.GetUtcNow();
+        var current = await write.ReadAsync(collection, key, now, cancellationToken).ConfigureAwait(false);
+        EnsureExpectedVersion(collection, key, options.ExpectedVersion, current?.Version);
+        var record = new StoreEntry(collection, key, payload, (current?.Version ?? 0) + 1, current?.CreatedAt ?? now, now, ExpiryOf(now, options.TimeToLive));
+        write.Set(collection, key, record);
+        await ApplyAsync(write, now, cancellationToken).ConfigureAwait(false);
+        return record.Version;
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask<bool> DeleteCoreAsync(string collection, string key, long? expectedVersion, CancellationToken cancellationToken)
+    {
+        using var writeLock = await LockAsync(cancellationToken).ConfigureAwait(false);
+        using var write = _layout.BeginWrite();
+        var now = TimeProvider.GetUtcNow();
+        var current = await write.ReadAsync(collection, key, now, cancellationToken).ConfigureAwait(false);
+        EnsureExpectedVersion(collection, key, expectedVersion, current?.Version);
+
+        // An expired record is removed too: its storage is reclaimed, and the caller is told nothing was deleted.
+        write.Set(collection, key, null);
+        await ApplyAsync(write, now, cancellationToken).ConfigureAwait(false);
+        return current is not null;
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask<IReadOnlyList<long>> CommitCoreAsync(IReadOnlyList<BatchOperation> operations, CancellationToken cancellationToken)
+    {
+        using var writeLock = await LockAsync(cancellationToken).ConfigureAwait(false);
+        using var write = _layout.BeginWrite();
+        var now = TimeProvider.GetUtcNow();
+        var current = new StoreEntry?[operations.Count];
+        for (var i = 0; i < operations.Count; i++)
+        {
+            var operation = operations[i];
+            current[i] = await write.ReadAsync(operation.Collection, operation.Key, now, cancellationToken).ConfigureAwait(false);
+        }
+
+        for (var i = 0; i < operations.Count; i++)
+        {
+            EnsureExpectedVersion(operations[i].Collection, operations[i].Key, operations[i].ExpectedVersion, current[i]?.Version);
+        }
+
+        var results = new long[operations.Count];
+        for (var i = 0; i < operations.Count; i++)
+        {
+            var operation = operations[i];
+            switch (operation.Kind)
+            {
+                case BatchOperationKind.Put:
+                    var record = new StoreEntry(
+                        operation.Collection,
+                        operation.Key,
+                        operation.Payload,
+                        (current[i]?.Version ?? 0) + 1,
+                        current[i]?.CreatedAt ?? now,
+                        now,
+                        ExpiryOf(now, operation.TimeToLive));
+                    write.Set(operation.Collection, operation.Key, record);
+                    results[i] = record.Version;
+                    break;
+                case BatchOperationKind.Delete:
+                    write.Set(operation.Collection, operation.Key, null);
+                    results[i] = current[i]?.Version ?? 0;
+                    break;
+                default:
+                    results[i] = current[i]?.Version ?? 0;
+                    break;
+            }
+        }
+
+        await ApplyAsync(write, now, cancellationToken).ConfigureAwait(false);
+        return results;
+    }
+
+    /// <inheritdoc />
+    protected override async IAsyncEnumerable<StoreEntry> ScanCoreAsync(string collection, ScanOptions options, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var result = await _layout.ScanAsync(collection, options, TimeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        if (result.Corrupted is { Count: > 0 } corrupted)
+        {
+            if (options.OnCorruptedEntry is null)
+            {
+                throw corrupted[0];
+            }
+
+            foreach (var exception in corrupted)
+            {
+                options.OnCorruptedEntry(exception);
+            }
+        }
+
+        foreach (var entry in result.Entries)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return entry;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override ValueTask<long> CountCoreAsync(string collection, CancellationToken cancellationToken)
+        => _layout.CountAsync(collection, TimeProvider.GetUtcNow(), cancellationToken);
+
+    /// <inheritdoc />
+    protected override async IAsyncEnumerable<string> ListCollectionsCoreAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var names = await _layout.ListCollectionsAsync(TimeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        foreach (var name in names)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return name;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask<ImportResult> ImportCoreAsync(IReadOnlyList<StoreEntry> entries, ImportMode mode, CancellationToken cancellationToken)
+    {
+        using var writeLock = await LockAsync(cancellationToken).ConfigureAwait(false);
+        using var write = _layout.BeginWrite();
+        var now = TimeProvider.GetUtcNow();
+        var current = new StoreEntry?[entries.Count];
+        for (var i = 0; i < entries.Count; i++)
+        {
+            current[i] = await write.ReadAsync(entries[i].Collection, entries[i].Key, now, cancellationToken).ConfigureAwait(false);
+            if (mode == ImportMode.FailOnConflict && current[i] is { } existing)
+            {
+                throw new ConcurrencyConflictException(entries[i].Collection, entries[i].Key, 0, existing.Version);
+            }
+        }
+
+        var imported = 0;
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (mode == ImportMode.PreserveExisting && current[i] is not null)
+            {
+                continue;
+            }
+
+            write.Set(entries[i].Collection, entries[i].Key, entries[i]);
+            imported++;
+        }
+
+        await ApplyAsync(write, now, cancellationToken).ConfigureAwait(false);
+        return new ImportResult(imported, entries.Count - imported);
+    }
+
+    /// <inheritdoc />
+    protected override ValueTask DisposeCoreAsync()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 0)
+        {
+            Root.Dispose();
+        }
+
+        return base.DisposeCoreAsync();
+    }
+
+    /// <summary>Takes the write lock and completes a journal a crashed writer left.</summary>
+    internal async ValueTask<SharedRoot.WriteLock> LockAsync(CancellationToken cancellationToken)
+    {
+        var writeLock = await Root.LockAsync(_lockTimeout, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (File.Exists(Root.JournalPath))
+            {
+                Journal.Recover(Root, _flushToDisk);
+            }
+        }
+        catch
+        {
+            writeLock.Dispose();
+            throw;
+        }
+
+        return writeLock;
+    }
+
+    /// <summary>Writes the changes of a write: temporary files, then one rename, or a journal for several files.</summary>
+    internal async ValueTask ApplyAsync(LayoutWrite write, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var changes = write.BuildChanges(now);
+        if (changes.Count == 0)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            return;
+        }
+
+        try
+        {
+            foreach (var change in changes)
+            {
+                if (change.Content is { } content)
+                {
+                    change.TempPath = await WriteTempAsync(change.Directory, content.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            // The last point where a write can be cancelled: past it, the change is applied in full.
+            cancellationToken.ThrowIfCancellationRequested();
+            if (changes.Count > 1)
+            {
+                var steps = new Journal.Step[changes.Count];
+                for (var i = 0; i < changes.Count; i++)
+                {
+                    steps[i] = new Journal.Step(changes[i].TempPath, changes[i].TargetPath);
+                }
+
+                await Journal.CommitAsync(Root, steps, _flushToDisk).ConfigureAwait(false);
+                Journal.Apply(Root, steps, _flushToDisk);
+            }
+            else
+            {
+                ApplyOne(changes[0]);
+            }
+        }
+        catch
+        {
+            // Temporary files not yet renamed are removed; after the journal's commit point none are left, or the
+            // journal still lists them and recovery finishes the write.
+            if (!File.Exists(Root.JournalPath))
+            {
+                foreach (var change in changes)
+                {
+                    if (change.TempPath is { } temp)
+                    {
+                        FileOperations.DeleteQuietly([temp]);
+                    }
+                }
+            }
+
+            throw;
+        }
+
+        write.Applied();
+    }
+
+    /// <summary>Runs a read of several files so it never sees a batch of this process half applied.</summary>
+    internal ValueTask<T> ReadConsistentAsync<T>(Func<CancellationToken, ValueTask<T>> read, CancellationToken cancellationToken)
+        => Root.ReadConsistentAsync(read, cancellationToken);
+
+    private void ApplyOne(FileChange change)
+    {
+        var generation = _layout.UsesGeneration ? Root.BeginGeneration() : 0;
+        try
+        {
+            if (change.TempPath is { } temp)
+            {
+                File.Move(temp, change.TargetPath, overwrite: true);
+            }
+            else
+            {
+                FileOperations.DeleteIfExists(change.TargetPath);
+            }
+
+            if (_flushToDisk)
+            {
+                FileOperations.FlushDirectory(change.Directory);
+            }
+        }
+        finally
+        {
+            if (_layout.UsesGeneration)
+            {
+                Root.EndGeneration(generation);
+            }
+        }
+    }
+
+    private async ValueTask<string> WriteTempAsync(string directory, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        var temp = FileOperations.NewTempPath(directory);
+        try
+        {
+            try
+            {
+                await FileOperations.WriteNewFileAsync(temp, content, _flushToDisk, cancellationToken).ConfigureAwait(false);
+            }
+            catch (DirectoryNotFoundException)
+            {
+                // The first record of a collection (or a collection directory removed by a purge).
+                Directory.CreateDirectory(directory);
+                if (_flushToDisk)
+                {
+                    FileOperations.FlushDirectory(Path.GetDirectoryName(directory)!);
+                }
+
+                await FileOperations.WriteNewFileAsync(temp, content, _flushToDisk, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            FileOperations.DeleteQuietly([temp]);
+            throw;
+        }
+
+        return temp;
+    }
+
+    private void Open()
+    {
+        if (File.Exists(Root.JournalPath))
+        {
+            using var writeLock = Root.LockSynchronously(_lockTimeout);
+            Journal.Recover(Root, _flushToDisk);
+            RemoveOrphanTempFiles();
+            return;
+        }
+
+        // Temporary files are only written under the lock, so when it is free, any left is a crashed writer's.
+        if (Root.TryLockNow(out var freeLock))
+        {
+            using (freeLock)
+            {
+                if (!File.Exists(Root.JournalPath))
+                {
+                    RemoveOrphanTempFiles();
+                }
+            }
+        }
+    }
+
+    private void RemoveOrphanTempFiles()
+    {
+        foreach (var directory in _layout.DataDirectories())
+        {
+            try
+            {
+                FileOperations.DeleteQuietly(Directory.EnumerateFiles(directory, "." + "*" + FileOperations.TempExtension));
+            }
+            catch (DirectoryNotFoundException)
+            {
+            }
+        }
+    }
+}

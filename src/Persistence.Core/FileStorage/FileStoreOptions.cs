@@ -1,0 +1,102 @@
+namespace Persistence.FileStorage;
+
+/// <summary>The settings every file store shares: where the files live, how records are spread over them, how durable a write is.</summary>
+/// <remarks>Call <see cref="Validate"/> (stores do it in their constructor) or <see cref="GetValidationErrors"/> (DI validation).</remarks>
+public abstract class FileStoreOptions
+{
+    /// <summary>The longest <see cref="SingleFileName"/>, in characters.</summary>
+    public const int MaxSingleFileNameLength = 64;
+
+    /// <summary>Gets or sets the directory that holds the store's files; it is created when missing. Required.</summary>
+    /// <value>The default is empty, which is invalid.</value>
+    public string RootPath { get; set; } = string.Empty;
+
+    /// <summary>Gets or sets how records are spread over files.</summary>
+    /// <value>The default is <see cref="FileLayout.FilePerRecord"/>.</value>
+    public FileLayout Layout { get; set; } = FileLayout.FilePerRecord;
+
+    /// <summary>Gets or sets whether writes are flushed to disk before they are acknowledged.</summary>
+    /// <value>The default is <see cref="FileDurability.FlushToDisk"/>.</value>
+    public FileDurability Durability { get; set; } = FileDurability.FlushToDisk;
+
+    /// <summary>
+    /// Gets or sets the name, without extension, of the file that holds every record with <see cref="FileLayout.SingleFile"/>:
+    /// 1-64 characters of <c>[A-Za-z0-9_.-]</c>, not starting with a dot, not a Windows device name.
+    /// </summary>
+    /// <value>The default is <c>store</c>.</value>
+    public string SingleFileName { get; set; } = "store";
+
+    /// <summary>
+    /// Gets or sets how long a write waits for the store's write lock (held by another writer of this process or by
+    /// another process) before it fails with <see cref="StoreUnavailableException"/>. Measured on the real clock.
+    /// </summary>
+    /// <value>The default is 30 seconds. Must be positive.</value>
+    public TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Lists what is wrong with these options.</summary>
+    /// <returns>One message per problem, each naming the setting; empty when the options are valid.</returns>
+    public IReadOnlyList<string> GetValidationErrors()
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(RootPath))
+        {
+            errors.Add($"{nameof(RootPath)} is required: set it to the directory that holds the store's files.");
+        }
+        else if (RootPath.AsSpan().IndexOfAny(Path.GetInvalidPathChars()) >= 0)
+        {
+            errors.Add($"{nameof(RootPath)} '{RootPath}' holds characters that are not valid in a path.");
+        }
+
+        if (!Enum.IsDefined(Layout))
+        {
+            errors.Add($"{nameof(Layout)} {(int)Layout} is not a known layout; use {string.Join(", ", Enum.GetNames<FileLayout>())}.");
+        }
+
+        if (!Enum.IsDefined(Durability))
+        {
+            errors.Add($"{nameof(Durability)} {(int)Durability} is not a known durability; use {string.Join(", ", Enum.GetNames<FileDurability>())}.");
+        }
+
+        if (!IsValidFileName(SingleFileName))
+        {
+            errors.Add($"{nameof(SingleFileName)} '{SingleFileName}' is not a valid file name: use 1-{MaxSingleFileNameLength} characters of A-Z, a-z, 0-9, '_', '.' and '-', not starting with '.', and not a device name such as 'con' or 'nul'.");
+        }
+
+        if (LockTimeout <= TimeSpan.Zero || LockTimeout.TotalMilliseconds > int.MaxValue)
+        {
+            errors.Add($"{nameof(LockTimeout)} {LockTimeout} must be positive (and at most {TimeSpan.FromMilliseconds(int.MaxValue)}).");
+        }
+
+        AddValidationErrors(errors);
+        return errors;
+    }
+
+    /// <summary>Throws when these options are not valid.</summary>
+    /// <exception cref="ArgumentException">A setting is invalid; the message lists every problem.</exception>
+    public void Validate()
+    {
+        var errors = GetValidationErrors();
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException($"Invalid {GetType().Name}: {string.Join(" ", errors)}");
+        }
+    }
+
+    /// <summary>Adds the problems of the settings a derived class defines.</summary>
+    /// <param name="errors">The list to add messages to.</param>
+    protected virtual void AddValidationErrors(ICollection<string> errors)
+    {
+    }
+
+    // A file name is valid when, lower-cased, it needs no escaping: no device name, no trailing dot.
+    private static bool IsValidFileName(string? name)
+    {
+        if (!StoreNames.IsValidCollection(name) || name!.Length > MaxSingleFileNameLength)
+        {
+            return false;
+        }
+
+        var lower = name.ToLowerInvariant();
+        return string.Equals(FileNameEncoding.Encode(lower, allowHash: false), lower, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,305 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+
+namespace Persistence.FileStorage;
+
+/// <summary>
+/// What every store of this process that works on one root directory shares: the in-process write gate, the lock file
+/// (an OS lock is owned by the process, so two handles in one process would not exclude each other, and closing either
+/// would release both), the write generation and the batch sequence that multi-record readers check.
+/// </summary>
+internal sealed class SharedRoot : IDisposable
+{
+    public const string LockFileName = ".lock";
+    public const string JournalFileName = ".journal";
+
+    // The OS lock covers one byte past the generation counter, so that on Windows (where locks are mandatory) readers of
+    // the counter are never blocked.
+    private const long LockOffset = 4096;
+
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(5);
+    private static readonly Dictionary<string, SharedRoot> Roots = new(OperatingSystem.IsLinux() ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase);
+    private static readonly Lock RootsGate = new();
+
+    private readonly FileStream _lockFile;
+    private FileStream? _exclusive;
+    private int _references;
+    private long _batchSequence;
+
+    private SharedRoot(string rootPath)
+    {
+        RootPath = rootPath;
+        LockPath = Path.Join(rootPath, LockFileName);
+        JournalPath = Path.Join(rootPath, JournalFileName);
+        _lockFile = new FileStream(LockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
+    }
+
+    public string RootPath { get; }
+
+    public string LockPath { get; }
+
+    public string JournalPath { get; }
+
+    /// <summary>Serializes the writers of this process; the OS lock then serializes processes.</summary>
+    public SemaphoreSlim WriteGate { get; } = new(1, 1);
+
+    /// <summary>Opens (or joins) the shared state of a root directory, creating the directory and its lock file.</summary>
+    public static SharedRoot Open(string rootPath)
+    {
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(rootPath));
+        lock (RootsGate)
+        {
+            if (!Roots.TryGetValue(full, out var root))
+            {
+                Directory.CreateDirectory(full);
+                root = new SharedRoot(full);
+                Roots.Add(full, root);
+            }
+
+            root._references++;
+            return root;
+        }
+    }
+
+    /// <summary>Leaves the shared state; the last store to leave closes the lock file.</summary>
+    public void Dispose()
+    {
+        lock (RootsGate)
+        {
+            if (--_references > 0)
+            {
+                return;
+            }
+
+            Roots.Remove(RootPath);
+        }
+
+        _exclusive?.Dispose();
+        _lockFile.Dispose();
+        WriteGate.Dispose();
+    }
+
+    /// <summary>Takes the in-process gate and the cross-process lock, retrying until <paramref name="timeout"/>.</summary>
+    /// <exception cref="StoreUnavailableException">The lock was not free within <paramref name="timeout"/>.</exception>
+    public async ValueTask<WriteLock> LockAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        if (!await WriteGate.WaitAsync(timeout, cancellationToken).ConfigureAwait(false))
+        {
+            throw LockTimeout(timeout, inProcess: true);
+        }
+
+        try
+        {
+            while (!TryLockFile())
+            {
+                if (Stopwatch.GetElapsedTime(started) >= timeout)
+                {
+                    throw LockTimeout(timeout, inProcess: false);
+                }
+
+                // The real clock, never the store's TimeProvider: a fake clock in tests must not stall the retry.
+                await Task.Delay(RetryDelay, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            WriteGate.Release();
+            throw;
+        }
+
+        return new WriteLock(this);
+    }
+
+    /// <summary>Takes the lock from a constructor, where there is no way to await.</summary>
+    /// <exception cref="StoreUnavailableException">The lock was not free within <paramref name="timeout"/>.</exception>
+    public WriteLock LockSynchronously(TimeSpan timeout)
+    {
+        var started = Stopwatch.GetTimestamp();
+        if (!WriteGate.Wait(timeout))
+        {
+            throw LockTimeout(timeout, inProcess: true);
+        }
+
+        try
+        {
+            while (!TryLockFile())
+            {
+                if (Stopwatch.GetElapsedTime(started) >= timeout)
+                {
+                    throw LockTimeout(timeout, inProcess: false);
+                }
+
+                Thread.Sleep(RetryDelay);
+            }
+        }
+        catch
+        {
+            WriteGate.Release();
+            throw;
+        }
+
+        return new WriteLock(this);
+    }
+
+    /// <summary>Takes the lock only when it is free right now.</summary>
+    public bool TryLockNow(out WriteLock writeLock)
+    {
+        writeLock = default;
+        if (!WriteGate.Wait(0))
+        {
+            return false;
+        }
+
+        if (!TryLockFile())
+        {
+            WriteGate.Release();
+            return false;
+        }
+
+        writeLock = new WriteLock(this);
+        return true;
+    }
+
+    /// <summary>Reads the write generation that writers of collection files move (odd while a write is being applied).</summary>
+    public long ReadGeneration()
+    {
+        Span<byte> bytes = stackalloc byte[sizeof(long)];
+        var read = RandomAccess.Read(_lockFile.SafeFileHandle, bytes, 0);
+        return read == sizeof(long) ? BinaryPrimitives.ReadInt64LittleEndian(bytes) : 0;
+    }
+
+    /// <summary>Marks the start of a write that readers of cached files must not trust; returns the odd generation.</summary>
+    public long BeginGeneration()
+    {
+        var current = ReadGeneration();
+        var odd = (current & 1) == 0 ? current + 1 : current + 2;
+        WriteGeneration(odd);
+        return odd;
+    }
+
+    /// <summary>Marks the end of a write; returns the new even generation.</summary>
+    public long EndGeneration(long odd)
+    {
+        WriteGeneration(odd + 1);
+        return odd + 1;
+    }
+
+    /// <summary>Gets the batch sequence: odd while this process applies a multi-file batch.</summary>
+    public long BatchSequence => Volatile.Read(ref _batchSequence);
+
+    public void BeginBatchApply() => Interlocked.Increment(ref _batchSequence);
+
+    public void EndBatchApply() => Interlocked.Increment(ref _batchSequence);
+
+    /// <summary>
+    /// Runs a read of several files so that it never sees a batch of this process half applied: optimistically twice
+    /// (the read is retried when a batch was applied meanwhile), then under the write gate.
+    /// </summary>
+    public async ValueTask<T> ReadConsistentAsync<T>(Func<CancellationToken, ValueTask<T>> read, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            var before = BatchSequence;
+            if ((before & 1) == 0)
+            {
+                var result = await read(cancellationToken).ConfigureAwait(false);
+                if (BatchSequence == before)
+                {
+                    return result;
+                }
+            }
+            else
+            {
+                await Task.Yield();
+            }
+        }
+
+        await WriteGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await read(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            WriteGate.Release();
+        }
+    }
+
+    private void WriteGeneration(long value)
+    {
+        Span<byte> bytes = stackalloc byte[sizeof(long)];
+        BinaryPrimitives.WriteInt64LittleEndian(bytes, value);
+        RandomAccess.Write(_lockFile.SafeFileHandle, bytes, 0);
+    }
+
+    private bool TryLockFile()
+    {
+        try
+        {
+            if (OperatingSystem.IsMacOS())
+            {
+                // FileStream.Lock is not available on macOS: an exclusive open (flock) of a second file stands in for it.
+                _exclusive = new FileStream(LockPath + ".exclusive", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+            }
+            else
+            {
+                _lockFile.Lock(LockOffset, 1);
+            }
+
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    private void UnlockFile()
+    {
+        if (OperatingSystem.IsMacOS())
+        {
+            var exclusive = _exclusive;
+            _exclusive = null;
+            exclusive?.Dispose();
+        }
+        else
+        {
+            _lockFile.Unlock(LockOffset, 1);
+        }
+    }
+
+    private StoreUnavailableException LockTimeout(TimeSpan timeout, bool inProcess)
+    {
+        var holder = inProcess ? "another writer of this process" : "another process";
+        return new StoreUnavailableException(
+            $"The file store at '{RootPath}' could not be locked for writing within {timeout.TotalSeconds:0.###} s: {holder} holds the lock '{LockPath}'. "
+            + "Raise LockTimeout or find the writer that keeps it.",
+            new TimeoutException($"Timed out after {timeout} waiting for the write lock of '{RootPath}'."));
+    }
+
+    /// <summary>The held write lock; disposing releases the OS lock, then the in-process gate.</summary>
+    internal readonly struct WriteLock : IDisposable
+    {
+        private readonly SharedRoot? _root;
+
+        public WriteLock(SharedRoot root) => _root = root;
+
+        public void Dispose()
+        {
+            if (_root is null)
+            {
+                return;
+            }
+
+            try
+            {
+                _root.UnlockFile();
+            }
+            finally
+            {
+                _root.WriteGate.Release();
+            }
+        }
+    }
+}

@@ -1,0 +1,356 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using FluentAssertions;
+
+namespace Persistence.Core.Tests;
+
+public sealed record SerializerSample(string DisplayName, int Count, IReadOnlyList<string> Tags, SerializerSampleChild? Child);
+
+public sealed record SerializerSampleChild(DateTimeOffset At, decimal Amount);
+
+[JsonSerializable(typeof(SerializerSample))]
+internal sealed partial class SerializerSampleContext : JsonSerializerContext;
+
+public sealed class SystemTextJsonSerializerTests
+{
+    private static readonly SerializerSample Sample = new(
+        "Widget",
+        3,
+        ["red", "blue"],
+        new SerializerSampleChild(new DateTimeOffset(2026, 5, 6, 7, 8, 9, TimeSpan.FromHours(2)), 12.34m));
+
+    [Fact]
+    public void Metadata_DescribesJson()
+    {
+        var serializer = SystemTextJsonSerializer.Default;
+        (serializer.Format, serializer.FileExtension, serializer.ContentType).Should().Be(("json", ".json", "application/json"));
+    }
+
+    [Fact]
+    public void Default_UsesDefaultOptions()
+    {
+        SystemTextJsonSerializer.Default.Options.Should().BeSameAs(SystemTextJsonSerializer.DefaultOptions);
+        SystemTextJsonSerializer.DefaultOptions.IsReadOnly.Should().BeTrue();
+    }
+
+    [Fact]
+    public void SerializeDeserialize_Record_RoundTrips()
+    {
+        var serializer = new SystemTextJsonSerializer();
+        var payload = Serialize(serializer, Sample);
+
+        var back = serializer.Deserialize<SerializerSample>(payload);
+
+        back.Should().BeEquivalentTo(Sample);
+        back!.Child!.At.Offset.Should().Be(TimeSpan.FromHours(2));
+    }
+
+    [Fact]
+    public void Serialize_Default_UsesCamelCase()
+    {
+        var json = Encoding.UTF8.GetString(Serialize(SystemTextJsonSerializer.Default, Sample).Span);
+
+        json.Should().StartWith("{\"displayName\":\"Widget\",\"count\":3,");
+        json.Should().NotContain("DisplayName");
+    }
+
+    [Fact]
+    public void Deserialize_Default_IsCaseInsensitive()
+    {
+        var value = SystemTextJsonSerializer.Default.Deserialize<SerializerSample>(Encoding.UTF8.GetBytes("""{"DISPLAYNAME":"x","Count":2,"tags":[]}"""));
+        value.Should().BeEquivalentTo(new SerializerSample("x", 2, [], null));
+    }
+
+    [Fact]
+    public void Serialize_CustomOptions_AreHonoured()
+    {
+        var serializer = new SystemTextJsonSerializer(new JsonSerializerOptions
+        {
+            PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        });
+
+        var json = Encoding.UTF8.GetString(Serialize(serializer, Sample with { Child = null }).Span);
+
+        json.Should().Be("{\"display_name\":\"Widget\",\"count\":3,\"tags\":[\"red\",\"blue\"]}");
+        serializer.Deserialize<SerializerSample>(Encoding.UTF8.GetBytes(json)).Should().BeEquivalentTo(Sample with { Child = null });
+    }
+
+    [Fact]
+    public void Serialize_IndentationOptions_AreHonoured()
+    {
+        var serializer = new SystemTextJsonSerializer(new JsonSerializerOptions
+        {
+            WriteIndented = true,
+            IndentCharacter = '\t',
+            IndentSize = 1,
+            NewLine = "\n",
+        });
+
+        var json = Encoding.UTF8.GetString(Serialize(serializer, new { A = 1 }).Span);
+
+        json.Should().Be("{\n\t\"A\": 1\n}");
+    }
+
+    [Fact]
+    public void Serialize_RelaxedEncoder_IsHonoured()
+    {
+        var strict = Encoding.UTF8.GetString(Serialize(SystemTextJsonSerializer.Default, "<é>").Span);
+        var relaxed = Encoding.UTF8.GetString(Serialize(new SystemTextJsonSerializer(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }), "<é>").Span);
+
+        strict.Should().Be("\"\\u003C\\u00E9\\u003E\"");
+        relaxed.Should().Be("\"<é>\"");
+    }
+
+    [Fact]
+    public void Constructor_OptionsWithoutResolver_GetsReflectionResolver()
+    {
+        var options = new JsonSerializerOptions();
+        var serializer = new SystemTextJsonSerializer(options);
+
+        serializer.Options.TypeInfoResolver.Should().NotBeNull();
+        serializer.Deserialize<SerializerSample>(Serialize(serializer, Sample)).Should().BeEquivalentTo(Sample);
+    }
+
+    [Fact]
+    public void SourceGeneratedContext_RoundTrips()
+    {
+        var serializer = new SystemTextJsonSerializer(new JsonSerializerOptions { TypeInfoResolver = SerializerSampleContext.Default });
+        var payload = Serialize(serializer, Sample);
+
+        serializer.Deserialize<SerializerSample>(payload).Should().BeEquivalentTo(Sample);
+        Encoding.UTF8.GetString(payload.Span).Should().Contain("\"DisplayName\":\"Widget\"");
+    }
+
+    [Fact]
+    public void SourceGeneratedContext_TypeNotInContext_ThrowsPersistenceException()
+    {
+        var serializer = new SystemTextJsonSerializer(new JsonSerializerOptions { TypeInfoResolver = SerializerSampleContext.Default });
+
+        FluentActions.Invoking(() => Serialize(serializer, new Uri("https://example.org"))).Should().Throw<PersistenceException>();
+        FluentActions.Invoking(() => serializer.Deserialize<Uri>(Encoding.UTF8.GetBytes("\"x\""))).Should().Throw<PersistenceException>();
+    }
+
+    [Theory]
+    [InlineData("{")]
+    [InlineData("")]
+    [InlineData("{\"count\":\"three\"}")]
+    [InlineData("[1,2]")]
+    [InlineData("nul")]
+    public void Deserialize_InvalidJson_ThrowsPersistenceException(string json)
+        => FluentActions.Invoking(() => SystemTextJsonSerializer.Default.Deserialize<SerializerSample>(Encoding.UTF8.GetBytes(json)))
+            .Should().Throw<PersistenceException>().Where(e => e.InnerException is JsonException);
+
+    [Fact]
+    public void Deserialize_InvalidUtf8_ThrowsPersistenceException()
+        => FluentActions.Invoking(() => SystemTextJsonSerializer.Default.Deserialize<string>(new byte[] { (byte)'"', 0xFF, 0xFE, (byte)'"' }))
+            .Should().Throw<PersistenceException>();
+
+    [Theory]
+    [InlineData("{")]
+    [InlineData("")]
+    [InlineData("{} {}")]
+    [InlineData("{'a':1}")]
+    public void ToJson_InvalidJson_ThrowsPersistenceException(string json)
+        => FluentActions.Invoking(() => SystemTextJsonSerializer.Default.ToJson(Encoding.UTF8.GetBytes(json)))
+            .Should().Throw<PersistenceException>();
+
+    [Fact]
+    public void ToJson_ReturnsDetachedElement()
+    {
+        var buffer = Encoding.UTF8.GetBytes("""{"name":"first","n":[1,2,3]}""");
+
+        var element = SystemTextJsonSerializer.Default.ToJson(buffer);
+        Array.Fill(buffer, (byte)' ');
+        GC.Collect();
+
+        element.GetProperty("name").GetString().Should().Be("first");
+        element.GetProperty("n").GetArrayLength().Should().Be(3);
+        element.GetRawText().Should().Be("""{"name":"first","n":[1,2,3]}""");
+    }
+
+    [Fact]
+    public void ToJson_CommentsAllowedByOptions_AreSkipped()
+    {
+        var serializer = new SystemTextJsonSerializer(new JsonSerializerOptions { ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        var payload = Encoding.UTF8.GetBytes("{\"a\":1, /* note */ \"b\":[2,],}");
+
+        serializer.Deserialize<Dictionary<string, JsonElement>>(payload).Should().HaveCount(2);
+        var element = serializer.ToJson(payload);
+        element.GetProperty("b")[0].GetInt32().Should().Be(2);
+    }
+
+    [Fact]
+    public void ToJson_DepthBeyondMaxDepth_ThrowsPersistenceException()
+    {
+        var serializer = new SystemTextJsonSerializer(new JsonSerializerOptions { MaxDepth = 4 });
+        var deep = Encoding.UTF8.GetBytes("[[[[[[1]]]]]]");
+
+        FluentActions.Invoking(() => serializer.ToJson(deep)).Should().Throw<PersistenceException>();
+        FluentActions.Invoking(() => SystemTextJsonSerializer.Default.ToJson(deep)).Should().NotThrow();
+    }
+
+    [Fact]
+    public void FromJson_WritesElement()
+    {
+        var element = SystemTextJsonSerializer.Default.ToJson(Encoding.UTF8.GetBytes("""{ "a" : [1, "two", null, {"b": true}] }"""));
+        var buffer = new ArrayBufferWriter<byte>();
+
+        SystemTextJsonSerializer.Default.FromJson(buffer, element);
+
+        Encoding.UTF8.GetString(buffer.WrittenSpan).Should().Be("""{"a":[1,"two",null,{"b":true}]}""");
+    }
+
+    [Fact]
+    public void FromJson_ThenDeserialize_RoundTrips()
+    {
+        var element = JsonSerializer.SerializeToElement(Sample, SystemTextJsonSerializer.DefaultOptions);
+        var buffer = new ArrayBufferWriter<byte>();
+        SystemTextJsonSerializer.Default.FromJson(buffer, element);
+
+        SystemTextJsonSerializer.Default.Deserialize<SerializerSample>(buffer.WrittenMemory).Should().BeEquivalentTo(Sample);
+    }
+
+    [Fact]
+    public void FromJson_IndentedSerializer_WritesIndented()
+    {
+        var serializer = new SystemTextJsonSerializer(new JsonSerializerOptions { WriteIndented = true });
+        var buffer = new ArrayBufferWriter<byte>();
+
+        serializer.FromJson(buffer, JsonSerializer.SerializeToElement(new { a = 1 }));
+
+        Encoding.UTF8.GetString(buffer.WrittenSpan).ReplaceLineEndings("\n").Should().Be("{\n  \"a\": 1\n}");
+    }
+
+    [Fact]
+    public void Methods_NullDestination_Throw()
+    {
+        FluentActions.Invoking(() => SystemTextJsonSerializer.Default.Serialize(null!, 1)).Should().Throw<ArgumentNullException>();
+        FluentActions.Invoking(() => SystemTextJsonSerializer.Default.FromJson(null!, default)).Should().Throw<ArgumentNullException>();
+    }
+
+    [Fact]
+    public void Serialize_AppendsToDestination()
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        SystemTextJsonSerializer.Default.Serialize(buffer, 1);
+        SystemTextJsonSerializer.Default.Serialize(buffer, 2);
+        Encoding.UTF8.GetString(buffer.WrittenSpan).Should().Be("12");
+    }
+
+    [Fact]
+    public void Serialize_AfterFailure_NextWriteIsClean()
+    {
+        var serializer = new SystemTextJsonSerializer();
+        var failing = new ArrayBufferWriter<byte>();
+        FluentActions.Invoking(() => serializer.Serialize(failing, new Throwing())).Should().Throw<Exception>();
+
+        Encoding.UTF8.GetString(Serialize(serializer, new { a = 1 }).Span).Should().Be("{\"a\":1}");
+    }
+
+    [Fact]
+    public void Serialize_SerializersWithDifferentIndentationInterleavedOnOneThread_EachKeepsItsFormat()
+    {
+        var compact = new SystemTextJsonSerializer();
+        var indented = new SystemTextJsonSerializer(new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true });
+        var indented4 = new SystemTextJsonSerializer(new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true, IndentSize = 4 });
+        var value = new { a = 1, b = new[] { 2 } };
+
+        for (var i = 0; i < 3; i++)
+        {
+            Text(compact, value).Should().Be("{\"a\":1,\"b\":[2]}");
+            Text(indented, value).Should().Be("{\n  \"a\": 1,\n  \"b\": [\n    2\n  ]\n}");
+            Text(compact, value).Should().Be("{\"a\":1,\"b\":[2]}");
+            Text(indented4, value).Should().Be("{\n    \"a\": 1,\n    \"b\": [\n        2\n    ]\n}");
+            Text(indented, value).Should().Be("{\n  \"a\": 1,\n  \"b\": [\n    2\n  ]\n}");
+        }
+
+        static string Text(SystemTextJsonSerializer serializer, object value)
+            => Encoding.UTF8.GetString(Serialize(serializer, value).Span).ReplaceLineEndings("\n");
+    }
+
+    [Fact]
+    public void Serialize_ReentrantFromConverter_UsesSeparateWriter()
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web);
+        var serializer = new SystemTextJsonSerializer(options);
+        options.Converters.Should().BeEmpty();
+        var nestingSerializer = new SystemTextJsonSerializer(new JsonSerializerOptions(JsonSerializerDefaults.Web) { Converters = { new NestingConverter(serializer) } });
+
+        var json = Encoding.UTF8.GetString(Serialize(nestingSerializer, new Nesting(new { inner = 1 })).Span);
+
+        json.Should().Be("{\"embedded\":\"{\\u0022inner\\u0022:1}\"}");
+    }
+
+    [Fact]
+    public async Task Serialize_ParallelUseOfSeveralSerializers_ProducesCorrectOutputs()
+    {
+        var serializers = new[]
+        {
+            new SystemTextJsonSerializer(),
+            new SystemTextJsonSerializer(new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }),
+            new SystemTextJsonSerializer(new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.KebabCaseUpper }),
+        };
+        var expected = new Dictionary<(int, int), string>();
+        for (var s = 0; s < serializers.Length; s++)
+        {
+            for (var v = 0; v < 8; v++)
+            {
+                expected[(s, v)] = JsonSerializer.Serialize(ValueOf(v), serializers[s].Options);
+            }
+        }
+
+        var failures = new ConcurrentBag<string>();
+        await Task.Run(() => Parallel.For(0, 400, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+        {
+            var s = i % serializers.Length;
+            var v = i % 8;
+            var actual = Encoding.UTF8.GetString(Serialize(serializers[s], ValueOf(v)).Span);
+            if (actual != expected[(s, v)])
+            {
+                failures.Add($"{s}/{v}: {actual}");
+            }
+
+            var element = serializers[s].ToJson(Encoding.UTF8.GetBytes(actual));
+            var buffer = new ArrayBufferWriter<byte>();
+            serializers[s].FromJson(buffer, element);
+            if (!JsonElement.DeepEquals(element, JsonDocument.Parse(buffer.WrittenMemory).RootElement))
+            {
+                failures.Add($"FromJson {s}/{v}");
+            }
+        }), TestContext.Current.CancellationToken);
+
+        failures.Should().BeEmpty();
+
+        static SerializerSample ValueOf(int v) => new($"name-{v}", v, Enumerable.Range(0, v).Select(t => $"t{t}").ToList(), v % 2 == 0 ? null : new SerializerSampleChild(DateTimeOffset.UnixEpoch.AddDays(v), v / 3m));
+    }
+
+    private static ReadOnlyMemory<byte> Serialize<T>(ISerializer serializer, T value)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        serializer.Serialize(buffer, value);
+        return buffer.WrittenMemory;
+    }
+
+    private sealed class Throwing
+    {
+        public int Value => throw new InvalidOperationException("boom");
+    }
+
+    private sealed record Nesting(object Embedded);
+
+    private sealed class NestingConverter(ISerializer inner) : JsonConverter<Nesting>
+    {
+        public override Nesting Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => throw new NotSupportedException();
+
+        public override void Write(Utf8JsonWriter writer, Nesting value, JsonSerializerOptions options)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("embedded", Encoding.UTF8.GetString(Serialize(inner, value.Embedded).Span));
+            writer.WriteEndObject();
+        }
+    }
+}

@@ -1,0 +1,100 @@
+// The worker of the JSON store's process-level tests. Every acknowledged write is printed as
+// "ack <collection> <key> <version>" once the store has returned, so a parent that kills the process knows which
+// writes must have survived.
+//
+//   put-loop   <root> <layout> <durability>          puts to 8 keys of "items" until killed
+//   batch-loop <root> <layout> <durability>          commits 3-operation batches across 2 collections until killed
+//   cas        <root> <layout> <increments> <key>... compare-and-set increments of counters in "counters", then "done"
+//   hold-lock  <root>                                takes the store's write lock, prints "locked", waits until killed
+using System.Globalization;
+using System.Text;
+using Persistence;
+using Persistence.FileStorage;
+using Persistence.Stores.Json;
+
+if (args.Length < 2)
+{
+    Console.Error.WriteLine("usage: Persistence.StoreWorker <put-loop|batch-loop|cas|hold-lock> <root> ...");
+    return 2;
+}
+
+var mode = args[0];
+var root = args[1];
+if (mode == "hold-lock")
+{
+    // The documented lock protocol: an exclusive lock on byte 4096 of <root>/.lock.
+    using var lockFile = new FileStream(Path.Join(root, ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+    lockFile.Lock(4096, 1);
+    Console.WriteLine("locked");
+    await Task.Delay(Timeout.Infinite);
+    return 0;
+}
+
+var layout = Enum.Parse<FileLayout>(args[2]);
+var durability = mode == "cas" ? FileDurability.None : Enum.Parse<FileDurability>(args[3]);
+await using var store = new JsonFileStore(new JsonFileStoreOptions { RootPath = root, Layout = layout, Durability = durability });
+Console.WriteLine("ready");
+
+switch (mode)
+{
+    case "put-loop":
+        for (var i = 0; ; i++)
+        {
+            var key = $"k{i % 8}";
+            var version = await store.PutAsync("items", key, Payload(i));
+            Console.WriteLine($"ack items {key} {version}");
+        }
+
+    case "batch-loop":
+        for (var i = 0; ; i++)
+        {
+            var slot = i % 4;
+            var batch = new WriteBatch()
+                .Put("left", $"l{slot}", Payload(i))
+                .Put("right", $"r{slot}", Payload(i))
+                .Put("totals", "count", Encoding.UTF8.GetBytes(i.ToString(CultureInfo.InvariantCulture)));
+            var versions = await store.CommitAsync(batch);
+            Console.WriteLine($"ack left l{slot} {versions[0]}");
+            Console.WriteLine($"ack right r{slot} {versions[1]}");
+            Console.WriteLine($"ack totals count {versions[2]}");
+        }
+
+    case "cas":
+        var increments = int.Parse(args[3], CultureInfo.InvariantCulture);
+        var keys = args[4..];
+        var conflicts = 0;
+        for (var i = 0; i < increments; i++)
+        {
+            foreach (var key in keys)
+            {
+                while (true)
+                {
+                    var current = await store.GetAsync("counters", key);
+                    var value = current is null ? 0 : int.Parse(Encoding.UTF8.GetString(current.Payload.Span), CultureInfo.InvariantCulture);
+                    try
+                    {
+                        await store.PutAsync(
+                            "counters",
+                            key,
+                            Encoding.UTF8.GetBytes((value + 1).ToString(CultureInfo.InvariantCulture)),
+                            new PutOptions { ExpectedVersion = current?.Version ?? 0 });
+                        break;
+                    }
+                    catch (ConcurrencyConflictException)
+                    {
+                        conflicts++;
+                    }
+                }
+            }
+        }
+
+        Console.WriteLine($"done {conflicts}");
+        return 0;
+
+    default:
+        Console.Error.WriteLine($"unknown mode '{mode}'");
+        return 2;
+}
+
+static byte[] Payload(int i)
+    => Encoding.UTF8.GetBytes($$"""{"i":{{i}},"text":"{{new string((char)('a' + (i % 26)), 900)}}"}""");

@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Text;
+using System.Threading.Channels;
+
+namespace Persistence.Stores.Json.Tests;
+
+/// <summary>A running <c>Persistence.StoreWorker</c> child process whose stdout lines are read as they come.</summary>
+internal sealed class WorkerProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
+    private readonly List<string> _allLines = [];
+    private readonly StringBuilder _errors = new();
+
+    private WorkerProcess(Process process)
+    {
+        _process = process;
+    }
+
+    public IReadOnlyList<string> Lines
+    {
+        get
+        {
+            lock (_allLines)
+            {
+                return _allLines.ToList();
+            }
+        }
+    }
+
+    public static WorkerProcess Start(params string[] args)
+    {
+        var dll = Path.Join(AppContext.BaseDirectory, "Persistence.StoreWorker.dll");
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        var info = new ProcessStartInfo(string.IsNullOrEmpty(host) ? "dotnet" : host)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(dll);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        var process = new Process { StartInfo = info };
+        var worker = new WorkerProcess(process);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                worker._lines.Writer.TryComplete();
+                return;
+            }
+
+            lock (worker._allLines)
+            {
+                worker._allLines.Add(e.Data);
+            }
+
+            worker._lines.Writer.TryWrite(e.Data);
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (worker._errors)
+                {
+                    worker._errors.AppendLine(e.Data);
+                }
+            }
+        };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return worker;
+    }
+
+    /// <summary>Waits for the next line, failing with the worker's stderr when it ends or the time runs out.</summary>
+    public async Task<string> ReadLineAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            if (await _lines.Reader.WaitToReadAsync(cts.Token) && _lines.Reader.TryRead(out var line))
+            {
+                return line;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"The worker wrote nothing for {timeout}. stderr: {Errors}");
+        }
+
+        throw new InvalidOperationException($"The worker ended. stderr: {Errors}");
+    }
+
+    /// <summary>Waits for a line equal to or starting with <paramref name="prefix"/>.</summary>
+    public async Task<string> WaitForAsync(string prefix, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var remaining = timeout - deadline.Elapsed;
+            var line = await ReadLineAsync(remaining > TimeSpan.Zero ? remaining : TimeSpan.FromMilliseconds(1));
+            if (line.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                return line;
+            }
+        }
+    }
+
+    /// <summary>Kills the process (SIGKILL) and waits until its output is drained.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        _process.WaitForExit();
+    }
+
+    public int WaitForExit(TimeSpan timeout)
+    {
+        if (!_process.WaitForExit(timeout))
+        {
+            throw new TimeoutException($"The worker did not exit within {timeout}. stderr: {Errors}");
+        }
+
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
+    public string Errors
+    {
+        get
+        {
+            lock (_errors)
+            {
+                return _errors.ToString();
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Kill();
+        }
+        catch (InvalidOperationException)
+        {
+        }
+
+        _process.Dispose();
+    }
+}
