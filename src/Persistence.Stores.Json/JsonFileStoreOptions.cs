@@ -4,7 +4,7 @@ using Persistence.FileStorage;
 namespace Persistence.Stores.Json;
 
 /// <summary>Settings of a <see cref="JsonFileStore"/>: the shared file-store settings plus the JSON ones.</summary>
-public sealed class JsonFileStoreOptions : FileStoreOptions
+public sealed class JsonFileStoreOptions : FileStoreOptions, IStoreOptions
 {
     /// <summary>
     /// Gets or sets whether the files are indented for people to read. A payload that is JSON is written inside the file
