@@ -16,8 +16,8 @@ if [ $build -ne 0 ]; then
   exit 1
 fi
 
-dotnet test Persistence.Libraries.sln -c Release --no-build --nologo \
-  --logger "trx;LogFilePrefix=results" --results-directory "$results"
+# Each test project writes <project>.trx (tests/Directory.Build.props sets the logger).
+dotnet test Persistence.Libraries.sln -c Release --no-build --nologo --results-directory "$results"
 status=$?
 
 passed=0
