@@ -8,7 +8,7 @@ namespace Persistence.Benchmarks;
 
 /// <summary>
 /// <see cref="JsonFileStore"/> Put and Get of a ~1 KB document beside the same work done by hand with System.Text.Json
-/// (serialize, temp file, flush, rename; read, deserialize), with the same durability on both sides.
+/// (serialize, temp file, flush, rename, flush the directory; read, deserialize), with the same durability on both sides.
 /// </summary>
 [MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
@@ -92,5 +92,10 @@ public class JsonFileStoreBenchmarks
         }
 
         File.Move(temp, path, overwrite: true);
+        if (Durability == FileDurability.FlushToDisk)
+        {
+            // The rename itself must reach the disk too, as the store makes sure of.
+            FileOperations.FlushDirectory(_rawDirectory);
+        }
     }
 }
