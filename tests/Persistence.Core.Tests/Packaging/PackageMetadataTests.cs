@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using System.Reflection;
+using System.Xml.Linq;
+using FluentAssertions;
+
+namespace Persistence.Core.Tests.Packaging;
+
+/// <summary>Packs every project under src/ and checks that each package carries the metadata NuGet.org requires.</summary>
+public sealed class PackageMetadataTests
+{
+    [Fact]
+    public async Task Every_src_project_packs_into_a_package_with_id_description_license_readme_and_repository()
+    {
+        var root = RepositoryRoot();
+        var projects = Directory.GetDirectories(Path.Join(root, "src"))
+            .Select(directory => Path.Join(directory, Path.GetFileName(directory) + ".csproj"))
+            .Where(File.Exists)
+            .ToList();
+        projects.Should().Contain(path => path.EndsWith("Persistence.Core.csproj", StringComparison.Ordinal));
+
+        var output = Directory.CreateTempSubdirectory("persistence-pack-").FullName;
+        try
+        {
+            var configuration = typeof(PackageMetadataTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
+            foreach (var project in projects)
+            {
+                await PackAsync(project, configuration, output);
+            }
+
+            foreach (var project in projects)
+            {
+                var id = Path.GetFileNameWithoutExtension(project);
+                var package = Directory.GetFiles(output, id + ".*.nupkg")
+                    .Single(path => char.IsDigit(Path.GetFileName(path)[id.Length + 1]));
+                await using var zip = await ZipFile.OpenReadAsync(package, TestContext.Current.CancellationToken);
+                var nuspecEntry = zip.Entries.Single(entry => entry.FullName.EndsWith(".nuspec", StringComparison.Ordinal));
+                XDocument nuspec;
+                await using (var stream = await nuspecEntry.OpenAsync(TestContext.Current.CancellationToken))
+                {
+                    nuspec = await XDocument.LoadAsync(stream, LoadOptions.None, TestContext.Current.CancellationToken);
+                }
+
+                var metadata = nuspec.Root!.Elements().Single(element => element.Name.LocalName == "metadata");
+                string? Value(string name) => metadata.Elements().SingleOrDefault(element => element.Name.LocalName == name)?.Value;
+                XElement? Element(string name) => metadata.Elements().SingleOrDefault(element => element.Name.LocalName == name);
+
+                Value("id").Should().Be(id);
+                Value("description").Should().NotBeNullOrWhiteSpace().And.NotBe("Package Description", "{0} needs its own <Description>", id);
+                Element("license").Should().NotBeNull("{0} needs a license", id);
+                Element("license")!.Attribute("type")!.Value.Should().Be("expression");
+                Value("license").Should().Be("MIT");
+                var readme = Value("readme");
+                readme.Should().NotBeNullOrEmpty("{0} needs a readme", id);
+                zip.Entries.Should().Contain(entry => entry.FullName == readme, "the readme of {0} must be inside the package", id);
+                Element("repository").Should().NotBeNull("{0} needs repository fields", id);
+                Element("repository")!.Attribute("url")!.Value.Should().StartWith("https://");
+                zip.Entries.Should().Contain(entry => entry.FullName == $"lib/net10.0/{id}.dll");
+                zip.Entries.Should().Contain(entry => entry.FullName == $"lib/net10.0/{id}.xml", "{0} ships its XML docs", id);
+            }
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    private static async Task PackAsync(string project, string configuration, string output)
+    {
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        var info = new ProcessStartInfo(string.IsNullOrEmpty(host) ? "dotnet" : host)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[] { "pack", project, "-c", configuration, "--no-build", "--nologo", "-o", output })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info)!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
+        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
+        await process.WaitForExitAsync(timeout.Token);
+        process.ExitCode.Should().Be(0, "dotnet pack {0} failed: {1}{2}", project, await stdout, await stderr);
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Join(directory.FullName, "Persistence.Libraries.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("The repository root (with Persistence.Libraries.sln) is not above " + AppContext.BaseDirectory);
+    }
+}
