@@ -30,19 +30,7 @@ internal sealed class WorkerProcess : IDisposable
 
     public static WorkerProcess Start(params string[] args)
     {
-        var dll = Path.Join(AppContext.BaseDirectory, "Persistence.StoreWorker.dll");
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        var info = new ProcessStartInfo(string.IsNullOrEmpty(host) ? "dotnet" : host)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(dll);
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
+        var info = DotnetCommand.StartInfo([Path.Join(AppContext.BaseDirectory, "Persistence.StoreWorker.dll"), .. args]);
 
         var process = new Process { StartInfo = info };
         var worker = new WorkerProcess(process);

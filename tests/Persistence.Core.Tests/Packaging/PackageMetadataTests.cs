@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.Compression;
 using System.Reflection;
 using System.Xml.Linq;
@@ -12,7 +11,7 @@ public sealed class PackageMetadataTests
     [Fact]
     public async Task Every_src_project_packs_into_a_package_with_id_description_license_readme_and_repository()
     {
-        var root = RepositoryRoot();
+        var root = RepositoryPaths.Root;
         var projects = Directory.GetDirectories(Path.Join(root, "src"))
             .Select(directory => Path.Join(directory, Path.GetFileName(directory) + ".csproj"))
             .Where(File.Exists)
@@ -67,36 +66,8 @@ public sealed class PackageMetadataTests
 
     private static async Task PackAsync(string project, string configuration, string output)
     {
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        var info = new ProcessStartInfo(string.IsNullOrEmpty(host) ? "dotnet" : host)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in new[] { "pack", project, "-c", configuration, "--no-build", "--nologo", "-o", output })
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(info)!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
-        await process.WaitForExitAsync(timeout.Token);
-        process.ExitCode.Should().Be(0, "dotnet pack {0} failed: {1}{2}", project, await stdout, await stderr);
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Join(directory.FullName, "Persistence.Libraries.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("The repository root (with Persistence.Libraries.sln) is not above " + AppContext.BaseDirectory);
+        var (exitCode, stdout, stderr) = await DotnetCommand.RunAsync(
+            ["pack", project, "-c", configuration, "--no-build", "--nologo", "-o", output], TimeSpan.FromMinutes(2));
+        exitCode.Should().Be(0, "dotnet pack {0} failed: {1}{2}", project, stdout, stderr);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using QuickStart;
@@ -32,7 +31,7 @@ public sealed class QuickStartSampleTests
     [Fact]
     public void Readme_quick_start_is_the_code_compiled_in_the_sample()
     {
-        var root = RepositoryRoot();
+        var root = RepositoryPaths.Root;
         var readme = File.ReadAllText(Path.Join(root, "README.md"));
         var block = Between(readme, "<!-- quickstart:begin -->", "<!-- quickstart:end -->");
         var readmeLines = Normalize(block).Where(line => !line.StartsWith("```", StringComparison.Ordinal)).ToList();
@@ -62,36 +61,10 @@ public sealed class QuickStartSampleTests
 
     private static async Task<string> RunSampleAsync(string dataPath)
     {
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        var info = new ProcessStartInfo(string.IsNullOrEmpty(host) ? "dotnet" : host)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(Path.Join(AppContext.BaseDirectory, "QuickStart.dll"));
-        info.ArgumentList.Add(dataPath);
-
-        using var process = Process.Start(info)!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var errors = process.StandardError.ReadToEndAsync(timeout.Token);
-        await process.WaitForExitAsync(timeout.Token);
-        process.ExitCode.Should().Be(0, "the sample must succeed; stderr: {0}", await errors);
-        return await output;
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Join(directory.FullName, "Persistence.Libraries.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("The repository root (with Persistence.Libraries.sln) is not above " + AppContext.BaseDirectory);
+        var (exitCode, output, errors) = await DotnetCommand.RunAsync(
+            [Path.Join(AppContext.BaseDirectory, "QuickStart.dll"), dataPath], TimeSpan.FromMinutes(1));
+        exitCode.Should().Be(0, "the sample must succeed; stderr: {0}", errors);
+        return output;
     }
 
     private static string Between(string text, string begin, string end)
