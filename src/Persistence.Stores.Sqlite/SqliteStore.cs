@@ -84,6 +84,10 @@ public sealed class SqliteStore : StoreBase
     private static readonly object BoxedOne = 1L;
     private static readonly object BoxedZero = 0L;
 
+    private long _sqlQueries;
+    private long _sqlOrderFallbacks;
+    private long _memoryQueries;
+
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly SqliteSession _writer;
@@ -182,6 +186,10 @@ public sealed class SqliteStore : StoreBase
             _writeLock.Release();
         }
     }
+
+    /// <summary>Gets how many queries ran in SQL, were ordered in memory after SQL filtering, and ran wholly in memory (for tests).</summary>
+    internal (long Sql, long SqlOrderedInMemory, long InMemory) QueryCounts
+        => (Interlocked.Read(ref _sqlQueries), Interlocked.Read(ref _sqlOrderFallbacks), Interlocked.Read(ref _memoryQueries));
 
     /// <summary>Gets the index name the store gives a declared document index.</summary>
     internal static string IndexName(SqliteDocumentIndex index)
@@ -414,7 +422,15 @@ public sealed class SqliteStore : StoreBase
     /// in memory. With another serializer every query runs in memory.
     /// </remarks>
     protected override IAsyncEnumerable<StoreEntry> QueryCoreAsync(string collection, Query query, CancellationToken cancellationToken)
-        => _pushdown ? QueryInSqlAsync(collection, query, cancellationToken) : QueryInMemoryAsync(collection, query, cancellationToken);
+    {
+        if (_pushdown)
+        {
+            return QueryInSqlAsync(collection, query, cancellationToken);
+        }
+
+        Interlocked.Increment(ref _memoryQueries);
+        return QueryInMemoryAsync(collection, query, cancellationToken);
+    }
 
     /// <inheritdoc />
     protected override ValueTask<long> CountCoreAsync(string collection, CancellationToken cancellationToken)
@@ -611,10 +627,11 @@ public sealed class SqliteStore : StoreBase
                         var path = SqliteQueryTranslator.ValuePath(index.Path)!;
                         SqliteSchema.Execute(
                             connection,
-                            $"CREATE INDEX IF NOT EXISTS \"{IndexName(index)}\" ON entries ({SqliteQueryTranslator.ValueOf(path)}) WHERE collection = '{index.Collection}' AND json = 1");
+                            $"CREATE INDEX IF NOT EXISTS \"{IndexName(index)}\" ON entries ({SqliteQueryTranslator.ValueOf(path)}, key) WHERE collection = '{index.Collection}' AND json = 1");
                     }
 
                     SqliteSchema.Execute(connection, "COMMIT");
+                    SqliteSchema.Execute(connection, "PRAGMA optimize = 0x10002");
                 }
                 catch
                 {
@@ -1023,6 +1040,8 @@ public sealed class SqliteStore : StoreBase
             results = RunQuery(collection, plan, query, cancellationToken);
             if (results is null)
             {
+                Interlocked.Increment(ref _sqlOrderFallbacks);
+
                 // SQL cannot order these values exactly: the evaluator orders SQL's candidates instead.
                 var candidates = RunCandidates(collection, plan, cancellationToken);
                 await foreach (var entry in QueryEvaluator.EvaluateAsync(ToAsync(candidates), query, Serializer, cancellationToken).ConfigureAwait(false))
@@ -1036,6 +1055,7 @@ public sealed class SqliteStore : StoreBase
 
         if (results is null)
         {
+            Interlocked.Increment(ref _memoryQueries);
             await foreach (var entry in QueryInMemoryAsync(collection, query, cancellationToken).ConfigureAwait(false))
             {
                 yield return entry;
@@ -1044,6 +1064,7 @@ public sealed class SqliteStore : StoreBase
             yield break;
         }
 
+        Interlocked.Increment(ref _sqlQueries);
         foreach (var entry in results)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -1085,10 +1106,10 @@ public sealed class SqliteStore : StoreBase
     private static string QuerySql(string collection, SqliteQueryPlan plan, Query query, bool ordered)
     {
         var sql = new System.Text.StringBuilder("SELECT ").Append(EntryColumns);
-        sql.Append(", ").Append(plan.Check ?? "0").Append(" AS chk");
+        sql.Append(", coalesce(").Append(plan.Check ?? "0").Append(", 0) AS chk");
         if (ordered && plan.Uncertain is not null)
         {
-            sql.Append(", max(").Append(plan.Uncertain).Append(") OVER () AS unc");
+            sql.Append(", max(coalesce(").Append(plan.Uncertain).Append(", 0)) OVER () AS unc");
         }
 
         sql.Append(" FROM entries WHERE collection = '").Append(collection).Append("' AND json = 1 AND ").Append(Live)
