@@ -77,7 +77,7 @@ public sealed class SqliteStore : StoreBase
             updated_at = excluded.updated_at, expires_at = excluded.expires_at, json = excluded.json
         """;
 
-    private const string DeleteSql = "DELETE FROM entries WHERE collection = $c AND key = $k RETURNING expires_at";
+    private const string DeleteSql = "DELETE FROM entries WHERE collection = $c AND key = $k RETURNING version, expires_at";
     private const string DeleteVersionSql = "DELETE FROM entries WHERE collection = $c AND key = $k AND version = $v AND " + Live + " RETURNING version";
     private const string PurgeSql = "DELETE FROM entries WHERE expires_at IS NOT NULL AND expires_at <= $now";
 
@@ -775,7 +775,7 @@ public sealed class SqliteStore : StoreBase
             using var reader = command.ExecuteReader();
 
             // A deleted expired record was already gone for readers: it is reclaimed, and reported as missing.
-            return reader.Read() && (reader.IsDBNull(0) || reader.GetInt64(0) > now);
+            return reader.Read() && (reader.IsDBNull(1) || reader.GetInt64(1) > now);
         }
 
         if (expectedVersion == 0)
@@ -873,7 +873,21 @@ public sealed class SqliteStore : StoreBase
         var results = new long[operations.Count];
         for (var i = 0; i < operations.Count; i++)
         {
+            if ((i & 1023) == 1023)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
             var operation = operations[i];
+            if (operation.ExpectedVersion is null && operation.Kind != BatchOperationKind.Check)
+            {
+                // Unconditional writes need no read first: the statement itself computes and returns the version.
+                results[i] = operation.Kind == BatchOperationKind.Put
+                    ? Upsert(operation.Collection, operation.Key, operation.Payload, now, Ticks(ExpiryOf(Time(now), operation.TimeToLive)))
+                    : DeleteReturningVersion(operation.Collection, operation.Key, now);
+                continue;
+            }
+
             var current = LiveVersion(operation.Collection, operation.Key, now);
             EnsureExpectedVersion(operation.Collection, operation.Key, operation.ExpectedVersion, current?.Version);
             switch (operation.Kind)
@@ -894,6 +908,27 @@ public sealed class SqliteStore : StoreBase
 
         cancellationToken.ThrowIfCancellationRequested();
         return results;
+    }
+
+    private long Upsert(string collection, string key, ReadOnlyMemory<byte> payload, long now, long? expiresAt)
+    {
+        var command = _writer.Command(UpsertSql, "$c", "$k", "$p", "$now", "$exp", "$json");
+        command.Parameters[0].Value = collection;
+        command.Parameters[1].Value = key;
+        command.Parameters[2].Value = Blob(payload);
+        command.Parameters[3].Value = now;
+        command.Parameters[4].Value = DbValue(expiresAt);
+        command.Parameters[5].Value = JsonFlag(payload);
+        return (long)command.ExecuteScalar()!;
+    }
+
+    private long DeleteReturningVersion(string collection, string key, long now)
+    {
+        var command = _writer.Command(DeleteSql, "$c", "$k");
+        command.Parameters[0].Value = collection;
+        command.Parameters[1].Value = key;
+        using var reader = command.ExecuteReader();
+        return reader.Read() && (reader.IsDBNull(1) || reader.GetInt64(1) > now) ? reader.GetInt64(0) : 0;
     }
 
     private ImportResult Import(IReadOnlyList<StoreEntry> entries, ImportMode mode, CancellationToken cancellationToken)
