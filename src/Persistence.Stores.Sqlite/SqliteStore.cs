@@ -1069,29 +1069,23 @@ public sealed class SqliteStore : StoreBase
     private async IAsyncEnumerable<StoreEntry> QueryInSqlAsync(string collection, Query query, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var plan = SqliteQueryTranslator.Translate(query);
-        IEnumerable<StoreEntry>? results = null;
-        if (plan is not null && !HasNonJsonPayloads(collection))
-        {
-            results = RunQuery(collection, plan, query, cancellationToken);
-            if (results is null)
-            {
-                Interlocked.Increment(ref _sqlOrderFallbacks);
-
-                // SQL cannot order these values exactly: the evaluator orders SQL's candidates instead.
-                var candidates = RunCandidates(collection, plan, cancellationToken);
-                await foreach (var entry in QueryEvaluator.EvaluateAsync(ToAsync(candidates), query, Serializer, cancellationToken).ConfigureAwait(false))
-                {
-                    yield return entry;
-                }
-
-                yield break;
-            }
-        }
-
+        var (results, orderedInMemory) = plan is null ? (null, false) : RunInSnapshot(collection, plan, query, cancellationToken);
         if (results is null)
         {
             Interlocked.Increment(ref _memoryQueries);
             await foreach (var entry in QueryInMemoryAsync(collection, query, cancellationToken).ConfigureAwait(false))
+            {
+                yield return entry;
+            }
+
+            yield break;
+        }
+
+        if (orderedInMemory)
+        {
+            // SQL cannot order these values exactly: the evaluator orders SQL's candidates instead.
+            Interlocked.Increment(ref _sqlOrderFallbacks);
+            await foreach (var entry in QueryEvaluator.EvaluateAsync(ToAsync(results), query, Serializer, cancellationToken).ConfigureAwait(false))
             {
                 yield return entry;
             }
@@ -1107,25 +1101,32 @@ public sealed class SqliteStore : StoreBase
         }
     }
 
-    private static async IAsyncEnumerable<StoreEntry> ToAsync(List<StoreEntry> entries)
-    {
-        foreach (var entry in entries)
-        {
-            yield return entry;
-        }
-
-        await Task.CompletedTask.ConfigureAwait(false);
-    }
-
-    private bool HasNonJsonPayloads(string collection)
+    // One read transaction, so the payload check and the query see the same snapshot. Returns no results when the
+    // collection holds payloads SQL must not query, and the candidates (to be ordered in memory) when SQL cannot order.
+    private (List<StoreEntry>? Results, bool OrderedInMemory) RunInSnapshot(string collection, SqliteQueryPlan plan, Query query, CancellationToken cancellationToken)
     {
         var session = RentReader();
         try
         {
-            var command = session.Command(HasNonJsonSql, "$c", "$now");
-            command.Parameters[0].Value = collection;
-            command.Parameters[1].Value = Now();
-            return (long)command.ExecuteScalar()! != 0;
+            session.Command("BEGIN").ExecuteNonQuery();
+            try
+            {
+                var check = session.Command(HasNonJsonSql, "$c", "$now");
+                check.Parameters[0].Value = collection;
+                check.Parameters[1].Value = Now();
+                if ((long)check.ExecuteScalar()! != 0)
+                {
+                    return (null, false);
+                }
+
+                return RunQuery(session, collection, plan, query, cancellationToken) is { } results
+                    ? (results, false)
+                    : (RunCandidates(session, collection, plan, cancellationToken), true);
+            }
+            finally
+            {
+                session.Command("COMMIT").ExecuteNonQuery();
+            }
         }
         catch (SqliteException ex)
         {
@@ -1135,6 +1136,16 @@ public sealed class SqliteStore : StoreBase
         {
             ReturnReader(session);
         }
+    }
+
+    private static async IAsyncEnumerable<StoreEntry> ToAsync(List<StoreEntry> entries)
+    {
+        foreach (var entry in entries)
+        {
+            yield return entry;
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
     }
 
     // The collection name is written into the SQL (it is [A-Za-z0-9_.-] only) so the planner can use partial indexes.
@@ -1189,13 +1200,11 @@ public sealed class SqliteStore : StoreBase
     }
 
     // Runs the translated query; returns null when a candidate's sort value is outside what SQL orders exactly.
-    private List<StoreEntry>? RunQuery(string collection, SqliteQueryPlan plan, Query query, CancellationToken cancellationToken)
+    private List<StoreEntry>? RunQuery(SqliteSession session, string collection, SqliteQueryPlan plan, Query query, CancellationToken cancellationToken)
     {
         var sql = QuerySql(collection, plan, query, ordered: true);
         var limitedInSql = sql.Contains("$limit", StringComparison.Ordinal);
         var results = new List<StoreEntry>();
-        var session = RentReader();
-        try
         {
             var command = session.Command(sql);
             BindQuery(command, plan, query, Now());
@@ -1237,21 +1246,11 @@ public sealed class SqliteStore : StoreBase
 
             return results;
         }
-        catch (SqliteException ex)
-        {
-            throw Fail(ex, collection);
-        }
-        finally
-        {
-            ReturnReader(session);
-        }
     }
 
-    private List<StoreEntry> RunCandidates(string collection, SqliteQueryPlan plan, CancellationToken cancellationToken)
+    private List<StoreEntry> RunCandidates(SqliteSession session, string collection, SqliteQueryPlan plan, CancellationToken cancellationToken)
     {
         var candidates = new List<StoreEntry>();
-        var session = RentReader();
-        try
         {
             var command = session.Command(QuerySql(collection, plan, new Query(), ordered: false));
             BindQuery(command, plan, new Query(), Now());
@@ -1267,14 +1266,6 @@ public sealed class SqliteStore : StoreBase
             }
 
             return candidates;
-        }
-        catch (SqliteException ex)
-        {
-            throw Fail(ex, collection);
-        }
-        finally
-        {
-            ReturnReader(session);
         }
     }
 }
