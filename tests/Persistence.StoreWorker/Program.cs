@@ -6,11 +6,15 @@
 //   batch-loop <root> <layout> <durability>          commits 3-operation batches across 2 collections until killed
 //   cas        <root> <layout> <increments> <key>... compare-and-set increments of counters in "counters", then "done"
 //   hold-lock  <root>                                takes the store's write lock, prints "locked", waits until killed
+//   sqlite-put-loop  <db> <synchronous>              SqliteStore: puts to 8 keys of "items" until killed
+//   sqlite-batch-loop <db>                           SqliteStore: commits 3-operation batches across 2 collections until killed
+//   sqlite-cas <db> <increments> <key>...            SqliteStore: compare-and-set increments of counters, then "done"
 using System.Globalization;
 using System.Text;
 using Persistence;
 using Persistence.FileStorage;
 using Persistence.Stores.Json;
+using Persistence.Stores.Sqlite;
 
 if (args.Length < 2)
 {
@@ -30,70 +34,95 @@ if (mode == "hold-lock")
     return 0;
 }
 
+if (mode.StartsWith("sqlite-", StringComparison.Ordinal))
+{
+    var synchronous = mode == "sqlite-put-loop" ? Enum.Parse<SqliteSynchronousMode>(args[2]) : SqliteSynchronousMode.Normal;
+    await using var sqlite = new SqliteStore(new SqliteStoreOptions { DataSource = root, Synchronous = synchronous });
+    Console.WriteLine("ready");
+    return mode switch
+    {
+        "sqlite-put-loop" => await PutLoopAsync(sqlite),
+        "sqlite-batch-loop" => await BatchLoopAsync(sqlite),
+        "sqlite-cas" => await CasAsync(sqlite, int.Parse(args[2], CultureInfo.InvariantCulture), args[3..]),
+        _ => Unknown(mode),
+    };
+}
+
 var layout = Enum.Parse<FileLayout>(args[2]);
 var durability = mode == "cas" ? FileDurability.None : Enum.Parse<FileDurability>(args[3]);
 await using var store = new JsonFileStore(new JsonFileStoreOptions { RootPath = root, Layout = layout, Durability = durability });
 Console.WriteLine("ready");
 
-switch (mode)
+return mode switch
 {
-    case "put-loop":
-        for (var i = 0; ; i++)
-        {
-            var key = $"k{i % 8}";
-            var version = await store.PutAsync("items", key, Payload(i));
-            Console.WriteLine($"ack items {key} {version}");
-        }
+    "put-loop" => await PutLoopAsync(store),
+    "batch-loop" => await BatchLoopAsync(store),
+    "cas" => await CasAsync(store, int.Parse(args[3], CultureInfo.InvariantCulture), args[4..]),
+    _ => Unknown(mode),
+};
 
-    case "batch-loop":
-        for (var i = 0; ; i++)
-        {
-            var slot = i % 4;
-            var batch = new WriteBatch()
-                .Put("left", $"l{slot}", Payload(i))
-                .Put("right", $"r{slot}", Payload(i))
-                .Put("totals", "count", Encoding.UTF8.GetBytes(i.ToString(CultureInfo.InvariantCulture)));
-            var versions = await store.CommitAsync(batch);
-            Console.WriteLine($"ack left l{slot} {versions[0]}");
-            Console.WriteLine($"ack right r{slot} {versions[1]}");
-            Console.WriteLine($"ack totals count {versions[2]}");
-        }
+static async Task<int> PutLoopAsync(IStore store)
+{
+    for (var i = 0; ; i++)
+    {
+        var key = $"k{i % 8}";
+        var version = await store.PutAsync("items", key, Payload(i));
+        Console.WriteLine($"ack items {key} {version}");
+    }
+}
 
-    case "cas":
-        var increments = int.Parse(args[3], CultureInfo.InvariantCulture);
-        var keys = args[4..];
-        var conflicts = 0;
-        for (var i = 0; i < increments; i++)
+static async Task<int> BatchLoopAsync(IStore store)
+{
+    for (var i = 0; ; i++)
+    {
+        var slot = i % 4;
+        var batch = new WriteBatch()
+            .Put("left", $"l{slot}", Payload(i))
+            .Put("right", $"r{slot}", Payload(i))
+            .Put("totals", "count", Encoding.UTF8.GetBytes(i.ToString(CultureInfo.InvariantCulture)));
+        var versions = await store.CommitAsync(batch);
+        Console.WriteLine($"ack left l{slot} {versions[0]}");
+        Console.WriteLine($"ack right r{slot} {versions[1]}");
+        Console.WriteLine($"ack totals count {versions[2]}");
+    }
+}
+
+static async Task<int> CasAsync(IStore store, int increments, string[] keys)
+{
+    var conflicts = 0;
+    for (var i = 0; i < increments; i++)
+    {
+        foreach (var key in keys)
         {
-            foreach (var key in keys)
+            while (true)
             {
-                while (true)
+                var current = await store.GetAsync("counters", key);
+                var value = current is null ? 0 : int.Parse(Encoding.UTF8.GetString(current.Payload.Span), CultureInfo.InvariantCulture);
+                try
                 {
-                    var current = await store.GetAsync("counters", key);
-                    var value = current is null ? 0 : int.Parse(Encoding.UTF8.GetString(current.Payload.Span), CultureInfo.InvariantCulture);
-                    try
-                    {
-                        await store.PutAsync(
-                            "counters",
-                            key,
-                            Encoding.UTF8.GetBytes((value + 1).ToString(CultureInfo.InvariantCulture)),
-                            new PutOptions { ExpectedVersion = current?.Version ?? 0 });
-                        break;
-                    }
-                    catch (ConcurrencyConflictException)
-                    {
-                        conflicts++;
-                    }
+                    await store.PutAsync(
+                        "counters",
+                        key,
+                        Encoding.UTF8.GetBytes((value + 1).ToString(CultureInfo.InvariantCulture)),
+                        new PutOptions { ExpectedVersion = current?.Version ?? 0 });
+                    break;
+                }
+                catch (ConcurrencyConflictException)
+                {
+                    conflicts++;
                 }
             }
         }
+    }
 
-        Console.WriteLine($"done {conflicts}");
-        return 0;
+    Console.WriteLine($"done {conflicts}");
+    return 0;
+}
 
-    default:
-        Console.Error.WriteLine($"unknown mode '{mode}'");
-        return 2;
+static int Unknown(string mode)
+{
+    Console.Error.WriteLine($"unknown mode '{mode}'");
+    return 2;
 }
 
 static byte[] Payload(int i)

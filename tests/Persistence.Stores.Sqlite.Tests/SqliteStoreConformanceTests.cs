@@ -1,0 +1,40 @@
+using Persistence.Testing;
+
+namespace Persistence.Stores.Sqlite.Tests;
+
+/// <summary>The conformance suite over <see cref="SqliteStore"/>, one database file per test.</summary>
+public abstract class SqliteStoreConformanceTests : StoreConformanceTests
+{
+    private readonly TempDirectory _root = new();
+
+    protected abstract ISerializer? Serializer { get; }
+
+    protected override ValueTask<IStore> CreateStoreAsync(TimeProvider timeProvider)
+        => new(new SqliteStore(new SqliteStoreOptions { DataSource = _root.Combine("store.db"), Serializer = Serializer }, "conformance", timeProvider));
+
+    protected override ValueTask CleanupAsync()
+    {
+        _root.Dispose();
+        return default;
+    }
+}
+
+/// <summary>With the default JSON serializer: queries run in SQL.</summary>
+public sealed class SqliteStoreJsonConformanceTests : SqliteStoreConformanceTests
+{
+    protected override ISerializer? Serializer => null;
+
+    [Fact]
+    public void Capabilities_JsonSerializer_IncludeNativeQuery()
+        => Assert.Equal(StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses | StoreCapabilities.NativeQuery, Store.Capabilities);
+}
+
+/// <summary>With a serializer whose payloads are not JSON: queries fall back to the in-memory evaluator.</summary>
+public sealed class SqliteStoreFramedConformanceTests : SqliteStoreConformanceTests
+{
+    protected override ISerializer? Serializer => new FramedJsonSerializer();
+
+    [Fact]
+    public void Capabilities_NonJsonSerializer_ExcludeNativeQuery()
+        => Assert.Equal(StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses, Store.Capabilities);
+}
