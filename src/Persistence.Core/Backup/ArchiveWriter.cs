@@ -1,0 +1,151 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace Persistence.Backup;
+
+/// <summary>Writes an archive as it goes: header, then record lines through compression and encryption, then manifest and end.</summary>
+internal sealed class ArchiveWriter : IAsyncDisposable
+{
+    private const int FlushThreshold = 64 * 1024;
+
+    private readonly Stream _destination;
+    private readonly EncryptingStream? _encrypting;
+    private readonly Stream _compressing;
+    private readonly EntryLineWriter _lines = new();
+    private readonly CollectionHasher _collection = new();
+    private readonly IncrementalHash _digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly List<CollectionManifest> _collections = [];
+    private readonly ArchiveCipher? _cipher;
+    private string? _current;
+    private long _total;
+    private bool _finished;
+
+    private ArchiveWriter(Stream destination, byte[] headerBlock, ArchiveCipher? cipher, int chunkSize, BackupCompression compression, CompressionLevel level)
+    {
+        _destination = destination;
+        _cipher = cipher;
+        _digest.AppendData(headerBlock);
+        Stream body = destination;
+        if (cipher is not null)
+        {
+            _encrypting = new EncryptingStream(destination, cipher, chunkSize);
+            body = _encrypting;
+        }
+
+        _compressing = compression switch
+        {
+            BackupCompression.Gzip => new GZipStream(body, level, leaveOpen: true),
+            BackupCompression.Brotli => new BrotliStream(body, level, leaveOpen: true),
+            _ => body,
+        };
+    }
+
+    public long TotalEntries => _total;
+
+    public static async ValueTask<ArchiveWriter> CreateAsync(Stream destination, ArchiveHeader header, BackupKey? secret, BackupOptions options, CancellationToken cancellationToken)
+    {
+        ArchiveCipher? cipher = null;
+        if (secret is not null)
+        {
+            var salt = RandomNumberGenerator.GetBytes(ArchiveFormat.SaltLength);
+            var iterations = secret.IsPassword ? options.PasswordIterations : 0;
+            var (key, check) = ArchiveCipher.DeriveKeys(secret, salt, iterations);
+            header = header with { Encryption = new ArchiveEncryption(secret.IsPassword, iterations, salt, options.ChunkSize, check) };
+            var block = ArchiveFormat.WriteHeaderBlock(header);
+            cipher = ArchiveCipher.Create(key, block);
+            await destination.WriteAsync(block, cancellationToken).ConfigureAwait(false);
+            return new ArchiveWriter(destination, block, cipher, options.ChunkSize, options.Compression, options.CompressionLevel);
+        }
+
+        var plainBlock = ArchiveFormat.WriteHeaderBlock(header);
+        await destination.WriteAsync(plainBlock, cancellationToken).ConfigureAwait(false);
+        return new ArchiveWriter(destination, plainBlock, null, options.ChunkSize, options.Compression, options.CompressionLevel);
+    }
+
+    public void BeginCollection(string name)
+    {
+        EndCollection();
+        _current = name;
+        _digest.AppendData(_lines.AppendCollection(name));
+    }
+
+    public void WriteEntry(StoreEntry entry, JsonElement document)
+    {
+        var line = _lines.AppendEntry(entry, document);
+        _digest.AppendData(line);
+        _collection.Append(line);
+        _total++;
+    }
+
+    public ValueTask FlushIfNeededAsync(CancellationToken cancellationToken)
+        => _lines.WrittenCount >= FlushThreshold ? FlushLinesAsync(cancellationToken) : ValueTask.CompletedTask;
+
+    public async ValueTask<BackupManifest> FinishAsync(Func<IReadOnlyList<CollectionManifest>, long, BackupManifest> manifestOf, CancellationToken cancellationToken)
+    {
+        EndCollection();
+        var manifest = manifestOf(_collections, _total);
+        _digest.AppendData(_lines.AppendManifest(manifest));
+        Span<byte> digest = stackalloc byte[32];
+        _digest.GetHashAndReset(digest);
+        _lines.AppendEnd(_total, ArchiveFormat.Hex(digest));
+        await FlushLinesAsync(cancellationToken).ConfigureAwait(false);
+        if (!ReferenceEquals(_compressing, _encrypting) && !ReferenceEquals(_compressing, _destination))
+        {
+            await _compressing.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_encrypting is not null)
+        {
+            await _encrypting.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        _finished = true;
+        await _destination.FlushAsync(cancellationToken).ConfigureAwait(false);
+        return manifest;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_finished && !ReferenceEquals(_compressing, _encrypting) && !ReferenceEquals(_compressing, _destination))
+        {
+            // A backup that failed half-way leaves an archive without its end record; releasing the compressor
+            // may write its trailer, which cannot make that archive pass verification.
+            try
+            {
+                await _compressing.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or NotSupportedException or ObjectDisposedException or OperationCanceledException)
+            {
+                // The backup's own failure is what the caller sees.
+            }
+        }
+
+        _lines.Dispose();
+        _collection.Dispose();
+        _digest.Dispose();
+        _cipher?.Dispose();
+        if (_encrypting is not null)
+        {
+            await _encrypting.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private void EndCollection()
+    {
+        if (_current is null)
+        {
+            return;
+        }
+
+        var (sha, count) = _collection.Finish();
+        _collections.Add(new CollectionManifest(_current, count, sha));
+        _current = null;
+    }
+
+    private async ValueTask FlushLinesAsync(CancellationToken cancellationToken)
+    {
+        await _compressing.WriteAsync(_lines.WrittenMemory, cancellationToken).ConfigureAwait(false);
+        _lines.Clear();
+    }
+}
