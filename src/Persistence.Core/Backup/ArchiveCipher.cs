@@ -4,12 +4,73 @@ using System.Text;
 
 namespace Persistence.Backup;
 
+/// <summary>Seals and opens the chunks of an archive body: encrypts and authenticates them, or checksums them.</summary>
+internal abstract class ChunkSealer : IDisposable
+{
+    /// <summary>Gets what a failed chunk is called in messages.</summary>
+    public abstract string Failure { get; }
+
+    public abstract void Seal(long index, bool final, ReadOnlySpan<byte> plaintext, Span<byte> sealedData, Span<byte> tag);
+
+    public abstract bool TryOpen(long index, bool final, ReadOnlySpan<byte> sealedData, ReadOnlySpan<byte> tag, Span<byte> plaintext);
+
+    public virtual void Dispose()
+    {
+    }
+
+    // The associated data: the header's hash, the chunk index and the final flag.
+    protected static void WriteAssociatedData(ReadOnlySpan<byte> headerHash, long index, bool final, Span<byte> associated)
+    {
+        headerHash.CopyTo(associated);
+        BinaryPrimitives.WriteInt64BigEndian(associated[32..], index);
+        associated[40] = final ? ArchiveFormat.FinalChunkFlag : (byte)0;
+    }
+}
+
+/// <summary>
+/// The chunks of an unencrypted archive: stored as they are, each with a tag that is the first 16 bytes of
+/// SHA-256(header hash, chunk index, final flag, data), so damage, truncation and reordering are detected (not forgery:
+/// without a key anyone can recompute the tags; encrypt for that).
+/// </summary>
+internal sealed class ChecksumSealer(byte[] headerBlock) : ChunkSealer
+{
+    private readonly byte[] _headerHash = SHA256.HashData(headerBlock);
+
+    public override string Failure => "failed its checksum (damaged, reordered or cut)";
+
+    public override void Seal(long index, bool final, ReadOnlySpan<byte> plaintext, Span<byte> sealedData, Span<byte> tag)
+    {
+        plaintext.CopyTo(sealedData);
+        Tag(index, final, plaintext, tag);
+    }
+
+    public override bool TryOpen(long index, bool final, ReadOnlySpan<byte> sealedData, ReadOnlySpan<byte> tag, Span<byte> plaintext)
+    {
+        Span<byte> expected = stackalloc byte[ArchiveFormat.TagLength];
+        Tag(index, final, sealedData, expected);
+        sealedData.CopyTo(plaintext);
+        return CryptographicOperations.FixedTimeEquals(expected, tag);
+    }
+
+    private void Tag(long index, bool final, ReadOnlySpan<byte> data, Span<byte> tag)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        Span<byte> associated = stackalloc byte[32 + 8 + 1];
+        WriteAssociatedData(_headerHash, index, final, associated);
+        hash.AppendData(associated);
+        hash.AppendData(data);
+        Span<byte> digest = stackalloc byte[32];
+        hash.GetHashAndReset(digest);
+        digest[..ArchiveFormat.TagLength].CopyTo(tag);
+    }
+}
+
 /// <summary>
 /// AES-256-GCM over the chunks of one archive. The archive key is derived per archive (HKDF-SHA256 over the master key
 /// with the archive's random salt), so nonces can be the chunk index; the associated data binds every chunk to the
 /// header, its index and whether it is the last one, so tampering, reordering and truncation fail authentication.
 /// </summary>
-internal sealed class ArchiveCipher : IDisposable
+internal sealed class ArchiveCipher : ChunkSealer
 {
     private static readonly byte[] EncryptionInfo = Encoding.ASCII.GetBytes("persistence-backup/1/aes-256-gcm");
     private static readonly byte[] KeyCheckInfo = Encoding.ASCII.GetBytes("persistence-backup/1/key-check");
@@ -51,7 +112,9 @@ internal sealed class ArchiveCipher : IDisposable
         }
     }
 
-    public void Encrypt(long index, bool final, ReadOnlySpan<byte> plaintext, Span<byte> ciphertext, Span<byte> tag)
+    public override string Failure => "failed authentication (tampered, reordered or cut)";
+
+    public override void Seal(long index, bool final, ReadOnlySpan<byte> plaintext, Span<byte> ciphertext, Span<byte> tag)
     {
         Span<byte> nonce = stackalloc byte[12];
         Span<byte> associated = stackalloc byte[32 + 8 + 1];
@@ -59,7 +122,7 @@ internal sealed class ArchiveCipher : IDisposable
         _aes.Encrypt(nonce, plaintext, ciphertext, tag, associated);
     }
 
-    public bool TryDecrypt(long index, bool final, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> tag, Span<byte> plaintext)
+    public override bool TryOpen(long index, bool final, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> tag, Span<byte> plaintext)
     {
         Span<byte> nonce = stackalloc byte[12];
         Span<byte> associated = stackalloc byte[32 + 8 + 1];
@@ -75,30 +138,32 @@ internal sealed class ArchiveCipher : IDisposable
         }
     }
 
-    public void Dispose() => _aes.Dispose();
+    public override void Dispose()
+    {
+        _aes.Dispose();
+        base.Dispose();
+    }
 
     private void Prepare(long index, bool final, Span<byte> nonce, Span<byte> associated)
     {
         nonce[..4].Clear();
         BinaryPrimitives.WriteInt64BigEndian(nonce[4..], index);
-        _headerHash.CopyTo(associated);
-        BinaryPrimitives.WriteInt64BigEndian(associated[32..], index);
-        associated[40] = final ? ArchiveFormat.FinalChunkFlag : (byte)0;
+        WriteAssociatedData(_headerHash, index, final, associated);
     }
 }
 
-/// <summary>A write-only stream that encrypts what it is given in authenticated chunks; <see cref="CompleteAsync"/> writes the final chunk.</summary>
-internal sealed class EncryptingStream : Stream
+/// <summary>A write-only stream that cuts what it is given into sealed chunks; <see cref="CompleteAsync"/> writes the final chunk.</summary>
+internal sealed class ChunkWriterStream : Stream
 {
     private readonly Stream _inner;
-    private readonly ArchiveCipher _cipher;
+    private readonly ChunkSealer _cipher;
     private readonly byte[] _plain;
     private readonly byte[] _frame;
     private int _count;
     private long _index;
     private bool _completed;
 
-    public EncryptingStream(Stream inner, ArchiveCipher cipher, int chunkSize)
+    public ChunkWriterStream(Stream inner, ChunkSealer cipher, int chunkSize)
     {
         _inner = inner;
         _cipher = cipher;
@@ -163,7 +228,7 @@ internal sealed class EncryptingStream : Stream
         var length = _count;
         _frame[0] = final ? ArchiveFormat.FinalChunkFlag : (byte)0;
         BinaryPrimitives.WriteInt32BigEndian(_frame.AsSpan(1), length);
-        _cipher.Encrypt(
+        _cipher.Seal(
             _index,
             final,
             _plain.AsSpan(0, length),
@@ -175,11 +240,11 @@ internal sealed class EncryptingStream : Stream
     }
 }
 
-/// <summary>A read-only stream that authenticates and decrypts the chunks of an archive, failing on any tampering or truncation.</summary>
-internal sealed class DecryptingStream : Stream
+/// <summary>A read-only stream that checks and opens the sealed chunks of an archive, failing on any tampering or truncation.</summary>
+internal sealed class ChunkReaderStream : Stream
 {
     private readonly Stream _inner;
-    private readonly ArchiveCipher _cipher;
+    private readonly ChunkSealer _cipher;
     private readonly int _chunkSize;
     private readonly byte[] _frame;
     private readonly byte[] _plain;
@@ -188,7 +253,7 @@ internal sealed class DecryptingStream : Stream
     private long _index;
     private bool _finalSeen;
 
-    public DecryptingStream(Stream inner, ArchiveCipher cipher, int chunkSize)
+    public ChunkReaderStream(Stream inner, ChunkSealer cipher, int chunkSize)
     {
         _inner = inner;
         _cipher = cipher;
@@ -246,7 +311,7 @@ internal sealed class DecryptingStream : Stream
         var read = await _inner.ReadAtLeastAsync(_frame.AsMemory(0, ArchiveFormat.FrameHeaderLength), ArchiveFormat.FrameHeaderLength, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
         if (read < ArchiveFormat.FrameHeaderLength)
         {
-            throw ArchiveFormat.Truncated($"the encrypted data ends after chunk {_index} without its final chunk");
+            throw ArchiveFormat.Truncated($"the data ends after chunk {_index} without its final chunk");
         }
 
         var flags = _frame[0];
@@ -254,19 +319,19 @@ internal sealed class DecryptingStream : Stream
         var final = flags == ArchiveFormat.FinalChunkFlag;
         if ((flags & ~ArchiveFormat.FinalChunkFlag) != 0 || length < 0 || length > _chunkSize || (!final && length != _chunkSize))
         {
-            throw ArchiveFormat.Corrupted($"encrypted chunk {_index} has an invalid frame (flags {flags}, length {length})");
+            throw ArchiveFormat.Corrupted($"chunk {_index} has an invalid frame (flags {flags}, length {length})");
         }
 
         var body = _frame.AsMemory(ArchiveFormat.FrameHeaderLength, length + ArchiveFormat.TagLength);
         read = await _inner.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
         if (read < body.Length)
         {
-            throw ArchiveFormat.Truncated($"the encrypted data ends inside chunk {_index}");
+            throw ArchiveFormat.Truncated($"the data ends inside chunk {_index}");
         }
 
-        if (!_cipher.TryDecrypt(_index, final, body.Span[..length], body.Span[length..], _plain.AsSpan(0, length)))
+        if (!_cipher.TryOpen(_index, final, body.Span[..length], body.Span[length..], _plain.AsSpan(0, length)))
         {
-            throw ArchiveFormat.Corrupted($"encrypted chunk {_index} failed authentication (tampered, reordered or cut)");
+            throw ArchiveFormat.Corrupted($"chunk {_index} {_cipher.Failure}");
         }
 
         _index++;
@@ -278,7 +343,7 @@ internal sealed class DecryptingStream : Stream
             var extra = await _inner.ReadAsync(_frame.AsMemory(0, 1), cancellationToken).ConfigureAwait(false);
             if (extra != 0)
             {
-                throw ArchiveFormat.Corrupted("data follows the final encrypted chunk");
+                throw ArchiveFormat.Corrupted("data follows the final chunk");
             }
         }
     }

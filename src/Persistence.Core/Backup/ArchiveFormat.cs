@@ -85,6 +85,7 @@ internal static class ArchiveFormat
             writer.WriteString("backupKind", Name(header.Kind));
             WriteOptionalTime(writer, "modifiedSince", header.ModifiedSince);
             writer.WriteString("compression", Name(header.Compression));
+            writer.WriteNumber("chunkSize", header.ChunkSize);
             if (header.Encryption is { } encryption)
             {
                 writer.WriteStartObject("encryption");
@@ -97,7 +98,6 @@ internal static class ArchiveFormat
                 }
 
                 writer.WriteBase64String("salt", encryption.Salt);
-                writer.WriteNumber("chunkSize", encryption.ChunkSize);
                 writer.WriteBase64String("keyCheck", encryption.KeyCheck);
                 writer.WriteEndObject();
             }
@@ -194,14 +194,19 @@ internal static class ArchiveFormat
                 }
 
                 var salt = e.GetProperty("salt").GetBytesFromBase64();
-                var chunkSize = e.GetProperty("chunkSize").GetInt32();
                 var keyCheck = e.GetProperty("keyCheck").GetBytesFromBase64();
-                if (salt.Length != SaltLength || keyCheck.Length != KeyCheckLength || chunkSize is < MinChunkSize or > MaxChunkSize)
+                if (salt.Length != SaltLength || keyCheck.Length != KeyCheckLength)
                 {
                     throw Corrupted("the encryption parameters in the header are out of range");
                 }
 
-                encryption = new ArchiveEncryption(fromPassword, iterations, salt, chunkSize, keyCheck);
+                encryption = new ArchiveEncryption(fromPassword, iterations, salt, keyCheck);
+            }
+
+            var chunkSize = root.GetProperty("chunkSize").GetInt32();
+            if (chunkSize is < MinChunkSize or > MaxChunkSize)
+            {
+                throw Corrupted($"the chunk size {chunkSize} is outside {MinChunkSize}..{MaxChunkSize}");
             }
 
             var header = new ArchiveHeader(
@@ -213,6 +218,7 @@ internal static class ArchiveFormat
                 ParseKind(root.GetProperty("backupKind").GetString()),
                 ReadOptionalTime(root, "modifiedSince"),
                 ParseCompression(root.GetProperty("compression").GetString()),
+                chunkSize,
                 encryption);
             return (header, block);
         }
@@ -308,10 +314,11 @@ internal sealed record ArchiveHeader(
     BackupKind Kind,
     DateTimeOffset? ModifiedSince,
     BackupCompression Compression,
+    int ChunkSize,
     ArchiveEncryption? Encryption);
 
 /// <summary>The encryption parameters of the header.</summary>
-internal sealed record ArchiveEncryption(bool FromPassword, int Iterations, byte[] Salt, int ChunkSize, byte[] KeyCheck);
+internal sealed record ArchiveEncryption(bool FromPassword, int Iterations, byte[] Salt, byte[] KeyCheck);
 
 /// <summary>One archived record as read back; <see cref="Document"/> is valid only during the callback that receives it.</summary>
 internal readonly record struct ArchivedEntry(string Key, long Version, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? ExpiresAt, JsonElement Document);

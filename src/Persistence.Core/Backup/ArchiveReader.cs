@@ -18,13 +18,8 @@ internal static class ArchiveReader
     public static async ValueTask<BackupManifest> ReadAsync(Stream source, BackupKey? secret, EntryHandler? onEntry, CollectionHandler? onCollectionEnd, CancellationToken cancellationToken)
     {
         var (header, block) = await ArchiveFormat.ReadHeaderBlockAsync(source, cancellationToken).ConfigureAwait(false);
-        ArchiveCipher? cipher = null;
-        Stream body = source;
-        if (header.Encryption is { } encryption)
-        {
-            cipher = OpenCipher(secret, encryption, block);
-            body = new DecryptingStream(source, cipher, encryption.ChunkSize);
-        }
+        using ChunkSealer sealer = header.Encryption is { } encryption ? OpenCipher(secret, encryption, block) : new ChecksumSealer(block);
+        Stream body = new ChunkReaderStream(source, sealer, header.ChunkSize);
 
         Stream records = header.Compression switch
         {
@@ -42,17 +37,12 @@ internal static class ArchiveReader
         }
         finally
         {
-            if (!ReferenceEquals(records, source))
+            if (!ReferenceEquals(records, body))
             {
                 await records.DisposeAsync().ConfigureAwait(false);
             }
 
-            if (!ReferenceEquals(body, source) && !ReferenceEquals(body, records))
-            {
-                await body.DisposeAsync().ConfigureAwait(false);
-            }
-
-            cipher?.Dispose();
+            await body.DisposeAsync().ConfigureAwait(false);
         }
     }
 

@@ -10,34 +10,28 @@ internal sealed class ArchiveWriter : IAsyncDisposable
     private const int FlushThreshold = 64 * 1024;
 
     private readonly Stream _destination;
-    private readonly EncryptingStream? _encrypting;
+    private readonly ChunkWriterStream _chunks;
     private readonly Stream _compressing;
     private readonly EntryLineWriter _lines = new();
     private readonly CollectionHasher _collection = new();
     private readonly IncrementalHash _digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly List<CollectionManifest> _collections = [];
-    private readonly ArchiveCipher? _cipher;
+    private readonly ChunkSealer _sealer;
     private string? _current;
     private long _total;
     private bool _finished;
 
-    private ArchiveWriter(Stream destination, byte[] headerBlock, ArchiveCipher? cipher, int chunkSize, BackupCompression compression, CompressionLevel level)
+    private ArchiveWriter(Stream destination, byte[] headerBlock, ChunkSealer sealer, int chunkSize, BackupCompression compression, CompressionLevel level)
     {
         _destination = destination;
-        _cipher = cipher;
+        _sealer = sealer;
         _digest.AppendData(headerBlock);
-        Stream body = destination;
-        if (cipher is not null)
-        {
-            _encrypting = new EncryptingStream(destination, cipher, chunkSize);
-            body = _encrypting;
-        }
-
+        _chunks = new ChunkWriterStream(destination, sealer, chunkSize);
         _compressing = compression switch
         {
-            BackupCompression.Gzip => new GZipStream(body, level, leaveOpen: true),
-            BackupCompression.Brotli => new BrotliStream(body, level, leaveOpen: true),
-            _ => body,
+            BackupCompression.Gzip => new GZipStream(_chunks, level, leaveOpen: true),
+            BackupCompression.Brotli => new BrotliStream(_chunks, level, leaveOpen: true),
+            _ => _chunks,
         };
     }
 
@@ -45,22 +39,26 @@ internal sealed class ArchiveWriter : IAsyncDisposable
 
     public static async ValueTask<ArchiveWriter> CreateAsync(Stream destination, ArchiveHeader header, BackupKey? secret, BackupOptions options, CancellationToken cancellationToken)
     {
-        ArchiveCipher? cipher = null;
+        header = header with { ChunkSize = options.ChunkSize };
+        ChunkSealer sealer;
+        byte[] block;
         if (secret is not null)
         {
             var salt = RandomNumberGenerator.GetBytes(ArchiveFormat.SaltLength);
             var iterations = secret.IsPassword ? options.PasswordIterations : 0;
             var (key, check) = ArchiveCipher.DeriveKeys(secret, salt, iterations);
-            header = header with { Encryption = new ArchiveEncryption(secret.IsPassword, iterations, salt, options.ChunkSize, check) };
-            var block = ArchiveFormat.WriteHeaderBlock(header);
-            cipher = ArchiveCipher.Create(key, block);
-            await destination.WriteAsync(block, cancellationToken).ConfigureAwait(false);
-            return new ArchiveWriter(destination, block, cipher, options.ChunkSize, options.Compression, options.CompressionLevel);
+            header = header with { Encryption = new ArchiveEncryption(secret.IsPassword, iterations, salt, check) };
+            block = ArchiveFormat.WriteHeaderBlock(header);
+            sealer = ArchiveCipher.Create(key, block);
+        }
+        else
+        {
+            block = ArchiveFormat.WriteHeaderBlock(header);
+            sealer = new ChecksumSealer(block);
         }
 
-        var plainBlock = ArchiveFormat.WriteHeaderBlock(header);
-        await destination.WriteAsync(plainBlock, cancellationToken).ConfigureAwait(false);
-        return new ArchiveWriter(destination, plainBlock, null, options.ChunkSize, options.Compression, options.CompressionLevel);
+        await destination.WriteAsync(block, cancellationToken).ConfigureAwait(false);
+        return new ArchiveWriter(destination, block, sealer, options.ChunkSize, options.Compression, options.CompressionLevel);
     }
 
     public void BeginCollection(string name)
@@ -90,15 +88,12 @@ internal sealed class ArchiveWriter : IAsyncDisposable
         _digest.GetHashAndReset(digest);
         _lines.AppendEnd(_total, ArchiveFormat.Hex(digest));
         await FlushLinesAsync(cancellationToken).ConfigureAwait(false);
-        if (!ReferenceEquals(_compressing, _encrypting) && !ReferenceEquals(_compressing, _destination))
+        if (!ReferenceEquals(_compressing, _chunks))
         {
             await _compressing.DisposeAsync().ConfigureAwait(false);
         }
 
-        if (_encrypting is not null)
-        {
-            await _encrypting.CompleteAsync(cancellationToken).ConfigureAwait(false);
-        }
+        await _chunks.CompleteAsync(cancellationToken).ConfigureAwait(false);
 
         _finished = true;
         await _destination.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -107,7 +102,7 @@ internal sealed class ArchiveWriter : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!_finished && !ReferenceEquals(_compressing, _encrypting) && !ReferenceEquals(_compressing, _destination))
+        if (!_finished && !ReferenceEquals(_compressing, _chunks))
         {
             // A backup that failed half-way leaves an archive without its end record; releasing the compressor
             // may write its trailer, which cannot make that archive pass verification.
@@ -124,11 +119,8 @@ internal sealed class ArchiveWriter : IAsyncDisposable
         _lines.Dispose();
         _collection.Dispose();
         _digest.Dispose();
-        _cipher?.Dispose();
-        if (_encrypting is not null)
-        {
-            await _encrypting.DisposeAsync().ConfigureAwait(false);
-        }
+        _sealer.Dispose();
+        await _chunks.DisposeAsync().ConfigureAwait(false);
     }
 
     private void EndCollection()

@@ -61,7 +61,7 @@ public sealed record BackupOptions
     /// <value>The default is 600,000 (OWASP's 2023 advice). Must be between <see cref="MinPasswordIterations"/> and <see cref="MaxPasswordIterations"/>.</value>
     public int PasswordIterations { get; init; } = 600_000;
 
-    /// <summary>Gets the size in bytes of each encrypted, authenticated chunk.</summary>
+    /// <summary>Gets the size in bytes of each chunk of the archive body (encrypted and authenticated, or checksummed when not encrypted).</summary>
     /// <value>The default is 65,536. Must be between 1,024 and 4,194,304.</value>
     public int ChunkSize { get; init; } = 64 * 1024;
 

@@ -47,6 +47,7 @@ public static class StoreBackup
             kind,
             options.ModifiedSince,
             options.Compression,
+            options.ChunkSize,
             null);
         var collections = await CollectionsOfAsync(store, options.Collections, cancellationToken).ConfigureAwait(false);
         var writer = await ArchiveWriter.CreateAsync(destination, header, options.Encryption, options, cancellationToken).ConfigureAwait(false);
