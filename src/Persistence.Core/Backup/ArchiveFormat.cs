@@ -1,0 +1,324 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Persistence.Backup;
+
+/// <summary>Constants and the header of the archive format (docs/backup-format.md).</summary>
+internal static class ArchiveFormat
+{
+    public const int CurrentVersion = 1;
+    public const int PrefixLength = 10;
+    public const int MaxHeaderLength = 64 * 1024;
+    public const int MinChunkSize = 1024;
+    public const int MaxChunkSize = 4 * 1024 * 1024;
+    public const int SaltLength = 32;
+    public const int KeyCheckLength = 16;
+    public const int TagLength = 16;
+    public const int FrameHeaderLength = 5;
+    public const byte FinalChunkFlag = 1;
+    public const int MaxLineLength = 256 * 1024 * 1024;
+    public const string Algorithm = "AES-256-GCM";
+    public const string KeyDerivation = "PBKDF2-SHA256";
+
+    public static ReadOnlySpan<byte> Magic => "PBAK"u8;
+
+    public static void ValidateCollections(IReadOnlyList<string>? collections, string paramName)
+    {
+        if (collections is null)
+        {
+            return;
+        }
+
+        foreach (var collection in collections)
+        {
+            StoreNames.ValidateCollection(collection, paramName);
+        }
+    }
+
+    public static string Name(BackupKind kind) => kind == BackupKind.Full ? "full" : "incremental";
+
+    public static string Name(BackupCompression compression) => compression switch
+    {
+        BackupCompression.Gzip => "gzip",
+        BackupCompression.Brotli => "brotli",
+        _ => "none",
+    };
+
+    public static BackupKind ParseKind(string? value) => value switch
+    {
+        "full" => BackupKind.Full,
+        "incremental" => BackupKind.Incremental,
+        _ => throw Corrupted($"unknown backup kind '{value}'"),
+    };
+
+    public static BackupCompression ParseCompression(string? value) => value switch
+    {
+        "gzip" => BackupCompression.Gzip,
+        "brotli" => BackupCompression.Brotli,
+        "none" => BackupCompression.None,
+        _ => throw Corrupted($"unknown compression '{value}'"),
+    };
+
+    public static BackupArchiveException Corrupted(string what, Exception? inner = null)
+        => new(BackupArchiveError.Corrupted, $"The backup archive is corrupted: {what}. It may have been changed, reordered or damaged; nothing was restored from it.", inner);
+
+    public static BackupArchiveException Truncated(string what)
+        => new(BackupArchiveError.Truncated, $"The backup archive is truncated: {what}. Nothing was restored from it.");
+
+    public static string Hex(ReadOnlySpan<byte> hash) => Convert.ToHexStringLower(hash);
+
+    /// <summary>Builds the header block: magic, version, length and the header JSON.</summary>
+    public static byte[] WriteHeaderBlock(ArchiveHeader header)
+    {
+        var json = new ArrayBufferWriter<byte>(512);
+        using (var writer = new Utf8JsonWriter(json))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("formatVersion", header.FormatVersion);
+            writer.WriteString("createdAt", header.CreatedAt.ToUniversalTime());
+            writer.WriteString("storeName", header.StoreName);
+            writer.WriteString("storeKind", header.StoreKind);
+            writer.WriteString("serializerFormat", header.SerializerFormat);
+            writer.WriteString("backupKind", Name(header.Kind));
+            WriteOptionalTime(writer, "modifiedSince", header.ModifiedSince);
+            writer.WriteString("compression", Name(header.Compression));
+            writer.WriteNumber("chunkSize", header.ChunkSize);
+            if (header.Encryption is { } encryption)
+            {
+                writer.WriteStartObject("encryption");
+                writer.WriteString("algorithm", Algorithm);
+                writer.WriteString("keySource", encryption.FromPassword ? "password" : "key");
+                if (encryption.FromPassword)
+                {
+                    writer.WriteString("keyDerivation", KeyDerivation);
+                    writer.WriteNumber("iterations", encryption.Iterations);
+                }
+
+                writer.WriteBase64String("salt", encryption.Salt);
+                writer.WriteBase64String("keyCheck", encryption.KeyCheck);
+                writer.WriteEndObject();
+            }
+            else
+            {
+                writer.WriteNull("encryption");
+            }
+
+            writer.WriteEndObject();
+        }
+
+        var block = new byte[PrefixLength + json.WrittenCount];
+        Magic.CopyTo(block);
+        BinaryPrimitives.WriteUInt16BigEndian(block.AsSpan(4), (ushort)header.FormatVersion);
+        BinaryPrimitives.WriteUInt32BigEndian(block.AsSpan(6), (uint)json.WrittenCount);
+        json.WrittenSpan.CopyTo(block.AsSpan(PrefixLength));
+        return block;
+    }
+
+    /// <summary>Reads the header block from the start of an archive.</summary>
+    public static async ValueTask<(ArchiveHeader Header, byte[] Block)> ReadHeaderBlockAsync(Stream source, CancellationToken cancellationToken)
+    {
+        var prefix = new byte[PrefixLength];
+        var read = await source.ReadAtLeastAsync(prefix, PrefixLength, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+        if (read < Magic.Length || !prefix.AsSpan(0, Magic.Length).SequenceEqual(Magic))
+        {
+            throw new BackupArchiveException(BackupArchiveError.NotAnArchive, "The stream is not a backup archive: it does not start with the 'PBAK' magic bytes.");
+        }
+
+        if (read < PrefixLength)
+        {
+            throw Truncated("the archive ends inside its header");
+        }
+
+        var version = BinaryPrimitives.ReadUInt16BigEndian(prefix.AsSpan(4));
+        if (version != CurrentVersion)
+        {
+            throw new BackupArchiveException(
+                BackupArchiveError.UnsupportedVersion,
+                $"The backup archive has format version {version}; this version of Persistence.Core reads format version {CurrentVersion} only.");
+        }
+
+        var length = BinaryPrimitives.ReadUInt32BigEndian(prefix.AsSpan(6));
+        if (length is 0 or > MaxHeaderLength)
+        {
+            throw Corrupted($"the header length {length} is outside 1..{MaxHeaderLength}");
+        }
+
+        var block = new byte[PrefixLength + (int)length];
+        prefix.CopyTo(block, 0);
+        read = await source.ReadAtLeastAsync(block.AsMemory(PrefixLength), (int)length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+        if (read < length)
+        {
+            throw Truncated("the archive ends inside its header");
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(block.AsMemory(PrefixLength));
+            var root = document.RootElement;
+            var formatVersion = root.GetProperty("formatVersion").GetInt32();
+            if (formatVersion != version)
+            {
+                throw Corrupted($"the header says format version {formatVersion} but the prefix says {version}");
+            }
+
+            ArchiveEncryption? encryption = null;
+            if (root.GetProperty("encryption") is { ValueKind: JsonValueKind.Object } e)
+            {
+                if (e.GetProperty("algorithm").GetString() != Algorithm)
+                {
+                    throw new BackupArchiveException(BackupArchiveError.UnsupportedVersion, $"The backup archive is encrypted with '{e.GetProperty("algorithm").GetString()}'; only {Algorithm} is supported.");
+                }
+
+                var fromPassword = e.GetProperty("keySource").GetString() switch
+                {
+                    "password" => true,
+                    "key" => false,
+                    var other => throw Corrupted($"unknown key source '{other}'"),
+                };
+                var iterations = 0;
+                if (fromPassword)
+                {
+                    if (e.GetProperty("keyDerivation").GetString() != KeyDerivation)
+                    {
+                        throw new BackupArchiveException(BackupArchiveError.UnsupportedVersion, $"The backup archive's key derivation '{e.GetProperty("keyDerivation").GetString()}' is not supported; only {KeyDerivation} is.");
+                    }
+
+                    iterations = e.GetProperty("iterations").GetInt32();
+                    if (iterations is < BackupOptions.MinPasswordIterations or > BackupOptions.MaxPasswordIterations)
+                    {
+                        throw Corrupted($"the PBKDF2 iteration count {iterations} is outside {BackupOptions.MinPasswordIterations}..{BackupOptions.MaxPasswordIterations}");
+                    }
+                }
+
+                var salt = e.GetProperty("salt").GetBytesFromBase64();
+                var keyCheck = e.GetProperty("keyCheck").GetBytesFromBase64();
+                if (salt.Length != SaltLength || keyCheck.Length != KeyCheckLength)
+                {
+                    throw Corrupted("the encryption parameters in the header are out of range");
+                }
+
+                encryption = new ArchiveEncryption(fromPassword, iterations, salt, keyCheck);
+            }
+
+            var chunkSize = root.GetProperty("chunkSize").GetInt32();
+            if (chunkSize is < MinChunkSize or > MaxChunkSize)
+            {
+                throw Corrupted($"the chunk size {chunkSize} is outside {MinChunkSize}..{MaxChunkSize}");
+            }
+
+            var header = new ArchiveHeader(
+                formatVersion,
+                root.GetProperty("createdAt").GetDateTimeOffset(),
+                root.GetProperty("storeName").GetString() ?? throw Corrupted("the header has no store name"),
+                root.GetProperty("storeKind").GetString() ?? throw Corrupted("the header has no store kind"),
+                root.GetProperty("serializerFormat").GetString() ?? throw Corrupted("the header has no serializer format"),
+                ParseKind(root.GetProperty("backupKind").GetString()),
+                ReadOptionalTime(root, "modifiedSince"),
+                ParseCompression(root.GetProperty("compression").GetString()),
+                chunkSize,
+                encryption);
+            return (header, block);
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw Corrupted($"the header cannot be read ({ex.Message})", ex);
+        }
+    }
+
+    public static void WriteOptionalTime(Utf8JsonWriter writer, string name, DateTimeOffset? value)
+    {
+        if (value is { } time)
+        {
+            writer.WriteString(name, time.ToUniversalTime());
+        }
+        else
+        {
+            writer.WriteNull(name);
+        }
+    }
+
+    public static DateTimeOffset? ReadOptionalTime(JsonElement element, string name)
+        => element.GetProperty(name) is { ValueKind: JsonValueKind.String } value ? value.GetDateTimeOffset() : null;
+
+    /// <summary>Writes the manifest record (without its line feed).</summary>
+    public static void WriteManifest(Utf8JsonWriter writer, BackupManifest manifest)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("type", "manifest");
+        writer.WriteNumber("formatVersion", manifest.FormatVersion);
+        writer.WriteString("createdAt", manifest.CreatedAt.ToUniversalTime());
+        writer.WriteString("completedAt", manifest.CompletedAt.ToUniversalTime());
+        writer.WriteString("storeName", manifest.StoreName);
+        writer.WriteString("storeKind", manifest.StoreKind);
+        writer.WriteString("serializerFormat", manifest.SerializerFormat);
+        writer.WriteString("backupKind", Name(manifest.Kind));
+        WriteOptionalTime(writer, "modifiedSince", manifest.ModifiedSince);
+        writer.WriteString("compression", Name(manifest.Compression));
+        writer.WriteBoolean("encrypted", manifest.Encrypted);
+        writer.WriteStartArray("collections");
+        foreach (var collection in manifest.Collections)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("name", collection.Name);
+            writer.WriteNumber("entries", collection.Entries);
+            writer.WriteString("sha256", collection.Sha256);
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        writer.WriteNumber("totalEntries", manifest.TotalEntries);
+        writer.WriteEndObject();
+    }
+
+    public static BackupManifest ReadManifest(JsonElement root)
+    {
+        var collections = new List<CollectionManifest>();
+        foreach (var item in root.GetProperty("collections").EnumerateArray())
+        {
+            collections.Add(new CollectionManifest(
+                item.GetProperty("name").GetString() ?? throw Corrupted("a manifest collection has no name"),
+                item.GetProperty("entries").GetInt64(),
+                item.GetProperty("sha256").GetString() ?? throw Corrupted("a manifest collection has no checksum")));
+        }
+
+        return new BackupManifest(
+            root.GetProperty("formatVersion").GetInt32(),
+            root.GetProperty("createdAt").GetDateTimeOffset(),
+            root.GetProperty("completedAt").GetDateTimeOffset(),
+            root.GetProperty("storeName").GetString() ?? throw Corrupted("the manifest has no store name"),
+            root.GetProperty("storeKind").GetString() ?? throw Corrupted("the manifest has no store kind"),
+            root.GetProperty("serializerFormat").GetString() ?? throw Corrupted("the manifest has no serializer format"),
+            ParseKind(root.GetProperty("backupKind").GetString()),
+            ReadOptionalTime(root, "modifiedSince"),
+            ParseCompression(root.GetProperty("compression").GetString()),
+            root.GetProperty("encrypted").GetBoolean(),
+            collections,
+            root.GetProperty("totalEntries").GetInt64());
+    }
+
+    public static string Describe(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    public static string Utf8(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
+}
+
+/// <summary>The archive header.</summary>
+internal sealed record ArchiveHeader(
+    int FormatVersion,
+    DateTimeOffset CreatedAt,
+    string StoreName,
+    string StoreKind,
+    string SerializerFormat,
+    BackupKind Kind,
+    DateTimeOffset? ModifiedSince,
+    BackupCompression Compression,
+    int ChunkSize,
+    ArchiveEncryption? Encryption);
+
+/// <summary>The encryption parameters of the header.</summary>
+internal sealed record ArchiveEncryption(bool FromPassword, int Iterations, byte[] Salt, byte[] KeyCheck);
+
+/// <summary>One archived record as read back; <see cref="Document"/> is valid only during the callback that receives it.</summary>
+internal readonly record struct ArchivedEntry(string Key, long Version, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? ExpiresAt, JsonElement Document);

@@ -1,0 +1,34 @@
+namespace Persistence.Backup;
+
+/// <summary>What an archive holds: where it came from, its collections with their counts and checksums, and totals.</summary>
+/// <param name="FormatVersion">The archive format version.</param>
+/// <param name="CreatedAt">When the backup started.</param>
+/// <param name="CompletedAt">When the backup finished writing records.</param>
+/// <param name="StoreName">The source store's name.</param>
+/// <param name="StoreKind">The source store's kind (its type name, such as <c>JsonFileStore</c>).</param>
+/// <param name="SerializerFormat">The source store's payload format (<see cref="ISerializer.Format"/>); archived documents are neutral JSON whatever it is.</param>
+/// <param name="Kind">Full or incremental.</param>
+/// <param name="ModifiedSince">For an incremental backup, the instant from which changes were archived.</param>
+/// <param name="Compression">The compression of the archive's contents.</param>
+/// <param name="Encrypted">Whether the archive is encrypted.</param>
+/// <param name="Collections">The archived collections in archive order.</param>
+/// <param name="TotalEntries">The number of archived records.</param>
+public sealed record BackupManifest(
+    int FormatVersion,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset CompletedAt,
+    string StoreName,
+    string StoreKind,
+    string SerializerFormat,
+    BackupKind Kind,
+    DateTimeOffset? ModifiedSince,
+    BackupCompression Compression,
+    bool Encrypted,
+    IReadOnlyList<CollectionManifest> Collections,
+    long TotalEntries);
+
+/// <summary>One archived collection.</summary>
+/// <param name="Name">The collection name.</param>
+/// <param name="Entries">The number of archived records.</param>
+/// <param name="Sha256">The SHA-256 (lower-case hex) of the collection's record lines, as described in docs/backup-format.md.</param>
+public sealed record CollectionManifest(string Name, long Entries, string Sha256);

@@ -1,0 +1,100 @@
+namespace Persistence.Backup;
+
+/// <summary>How <see cref="StoreMigration.MigrateAsync"/> copies records from one store to another.</summary>
+public sealed record MigrationOptions
+{
+    /// <summary>Gets the collections to migrate, or <see langword="null"/> for every collection of the source.</summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public IReadOnlyList<string>? Collections { get; init; }
+
+    /// <summary>Gets how many records are read and written per batch; each batch is written whole or not at all.</summary>
+    /// <value>The default is 1,000. Must be positive.</value>
+    public int BatchSize { get; init; } = 1000;
+
+    /// <summary>Gets what happens to records whose key already exists in the target store.</summary>
+    /// <value>
+    /// The default is <see cref="ImportMode.FailOnConflict"/>: the source's keys are checked against the target first, and
+    /// when any exists the migration throws <see cref="ConcurrencyConflictException"/> before writing anything.
+    /// </value>
+    public ImportMode Mode { get; init; } = ImportMode.FailOnConflict;
+
+    /// <summary>Gets whether to compare counts and checksums of the neutral JSON of both stores at the end.</summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool Verify { get; init; } = true;
+
+    /// <summary>Gets a stream that receives a backup of the target (all its collections) before anything is written to it, or <see langword="null"/> for none.</summary>
+    /// <value>The default is <see langword="null"/>. The stream is written to, not disposed.</value>
+    public Stream? TargetBackup { get; init; }
+
+    /// <summary>Gets the options of the target's backup (compression, encryption).</summary>
+    /// <value>The default is <see langword="null"/>, meaning <see cref="BackupOptions"/> defaults. Its <see cref="BackupOptions.Collections"/> and <see cref="BackupOptions.ModifiedSince"/> are ignored: the whole target is backed up.</value>
+    public BackupOptions? TargetBackupOptions { get; init; }
+
+    /// <summary>Gets the clock that measures the migration's duration; <see langword="null"/> for <see cref="TimeProvider.System"/>.</summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public TimeProvider? TimeProvider { get; init; }
+
+    internal void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(BatchSize, nameof(BatchSize));
+        if (!Enum.IsDefined(Mode))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Mode), Mode, "Unknown import mode.");
+        }
+
+        if (TargetBackup is { CanWrite: false })
+        {
+            throw new ArgumentException("The TargetBackup stream must be writable.", nameof(TargetBackup));
+        }
+
+        if (TargetBackupOptions is not null && TargetBackup is null)
+        {
+            throw new ArgumentException("TargetBackupOptions is set but TargetBackup (the stream to write the target's backup to) is not.", nameof(TargetBackupOptions));
+        }
+
+        TargetBackupOptions?.Validate();
+        ArchiveFormat.ValidateCollections(Collections, nameof(Collections));
+    }
+}
+
+/// <summary>The outcome of <see cref="StoreMigration.MigrateAsync"/>.</summary>
+/// <param name="Success">Whether every collection was copied and, when verification ran, verified.</param>
+/// <param name="Collections">One report per migrated collection.</param>
+/// <param name="EntriesCopied">Records written to the target.</param>
+/// <param name="EntriesSkipped">Records skipped because their key existed in the target (<see cref="ImportMode.PreserveExisting"/>).</param>
+/// <param name="Transcoded">Whether payloads were converted between the two stores' serializers.</param>
+/// <param name="Verified">Whether verification ran and every collection's count and checksum matched; <see langword="null"/> when verification was off.</param>
+/// <param name="TargetBackup">The manifest of the target's backup taken first, or <see langword="null"/>.</param>
+/// <param name="Errors">What went wrong, such as verification mismatches.</param>
+/// <param name="Duration">How long the migration took.</param>
+public sealed record MigrationReport(
+    bool Success,
+    IReadOnlyList<CollectionMigrationReport> Collections,
+    long EntriesCopied,
+    long EntriesSkipped,
+    bool Transcoded,
+    bool? Verified,
+    BackupManifest? TargetBackup,
+    IReadOnlyList<string> Errors,
+    TimeSpan Duration);
+
+/// <summary>The migration of one collection.</summary>
+/// <param name="Name">The collection name.</param>
+/// <param name="Copied">Records written to the target.</param>
+/// <param name="Skipped">Records skipped because their key existed in the target.</param>
+/// <param name="SourceCount">Live records read from the source.</param>
+/// <param name="TargetCount">Live records in the target after the migration, or <see langword="null"/> when verification was off.</param>
+/// <param name="SourceSha256">The checksum of the source's records (as archived by a backup), or <see langword="null"/> when verification was off.</param>
+/// <param name="TargetSha256">The checksum of the target's records, or <see langword="null"/> when verification was off.</param>
+public sealed record CollectionMigrationReport(
+    string Name,
+    long Copied,
+    long Skipped,
+    long SourceCount,
+    long? TargetCount,
+    string? SourceSha256,
+    string? TargetSha256)
+{
+    /// <summary>Gets whether verification ran and both counts and checksums match.</summary>
+    public bool Verified => TargetCount == SourceCount && SourceSha256 is not null && string.Equals(SourceSha256, TargetSha256, StringComparison.Ordinal);
+}

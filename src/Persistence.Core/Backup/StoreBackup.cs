@@ -1,0 +1,414 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+
+namespace Persistence.Backup;
+
+/// <summary>
+/// Backs up stores into streaming archives (docs/backup-format.md), verifies archives and restores them into a store of
+/// any kind. Memory use does not grow with the store's size: records are read page by page and written as they come.
+/// </summary>
+public static class StoreBackup
+{
+    /// <summary>Writes a backup of a store to a stream.</summary>
+    /// <param name="store">The store to back up.</param>
+    /// <param name="destination">The writable stream that receives the archive; written to, not disposed.</param>
+    /// <param name="options">What to back up and how, or <see langword="null"/> for a full, gzip-compressed, unencrypted backup of every collection.</param>
+    /// <param name="progress">Receives progress after every page of records, or <see langword="null"/>.</param>
+    /// <param name="cancellationToken">A token that cancels the backup; the archive written so far then fails verification.</param>
+    /// <returns>The manifest written at the end of the archive.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="store"/> or <paramref name="destination"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is not writable, or an option is invalid.</exception>
+    /// <exception cref="StoreCorruptedException">A record of the store cannot be read.</exception>
+    public static async Task<BackupManifest> BackupAsync(
+        this IStore store,
+        Stream destination,
+        BackupOptions? options = null,
+        IProgress<BackupProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(destination);
+        if (!destination.CanWrite)
+        {
+            throw new ArgumentException("The backup destination stream must be writable.", nameof(destination));
+        }
+
+        options ??= new BackupOptions();
+        options.Validate();
+        cancellationToken.ThrowIfCancellationRequested();
+        var time = options.TimeProvider ?? TimeProvider.System;
+        var kind = options.ModifiedSince is null ? BackupKind.Full : BackupKind.Incremental;
+        var header = new ArchiveHeader(
+            ArchiveFormat.CurrentVersion,
+            time.GetUtcNow(),
+            store.Name,
+            store.GetType().Name,
+            store.Serializer.Format,
+            kind,
+            options.ModifiedSince,
+            options.Compression,
+            options.ChunkSize,
+            null);
+        var collections = await CollectionsOfAsync(store, options.Collections, cancellationToken).ConfigureAwait(false);
+        var writer = await ArchiveWriter.CreateAsync(destination, header, options.Encryption, options, cancellationToken).ConfigureAwait(false);
+        await using (writer.ConfigureAwait(false))
+        {
+            foreach (var collection in collections)
+            {
+                writer.BeginCollection(collection);
+                long inCollection = 0;
+                await foreach (var page in PagesAsync(store, collection, options.PageSize, cancellationToken).ConfigureAwait(false))
+                {
+                    foreach (var entry in page)
+                    {
+                        if (options.ModifiedSince is { } since && entry.UpdatedAt < since)
+                        {
+                            continue;
+                        }
+
+                        writer.WriteEntry(entry, store.Serializer.ToJson(entry.Payload));
+                        inCollection++;
+                    }
+
+                    await writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
+                    progress?.Report(new BackupProgress(collection, inCollection, writer.TotalEntries));
+                }
+
+                progress?.Report(new BackupProgress(collection, inCollection, writer.TotalEntries));
+            }
+
+            return await writer.FinishAsync(
+                (manifests, total) => new BackupManifest(
+                    header.FormatVersion,
+                    header.CreatedAt,
+                    time.GetUtcNow(),
+                    header.StoreName,
+                    header.StoreKind,
+                    header.SerializerFormat,
+                    kind,
+                    header.ModifiedSince,
+                    header.Compression,
+                    options.Encryption is not null,
+                    manifests.ToArray(),
+                    total),
+                cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Reads a whole archive and checks it without writing anywhere: the key, every chunk's authentication tag, every
+    /// record, every collection's count and SHA-256 checksum, and the digest of the whole archive.
+    /// </summary>
+    /// <param name="source">The stream positioned at the start of the archive; the archive must extend to its end.</param>
+    /// <param name="decryption">The key or password of an encrypted archive, or <see langword="null"/>.</param>
+    /// <param name="cancellationToken">A token that cancels the verification.</param>
+    /// <returns>The verified manifest.</returns>
+    /// <exception cref="BackupArchiveException">The archive fails verification; <see cref="BackupArchiveException.Error"/> says why.</exception>
+    public static async Task<BackupManifest> VerifyAsync(Stream source, BackupKey? decryption = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        return await ArchiveReader.ReadAsync(source, decryption, null, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reads an archive's manifest. The manifest sits at the end of the streaming format, so the whole archive is read
+    /// (and checked as <see cref="VerifyAsync"/> does); nothing is written anywhere.
+    /// </summary>
+    /// <param name="source">The stream positioned at the start of the archive.</param>
+    /// <param name="decryption">The key or password of an encrypted archive, or <see langword="null"/>.</param>
+    /// <param name="cancellationToken">A token that cancels the read.</param>
+    /// <returns>The manifest.</returns>
+    /// <exception cref="BackupArchiveException">The archive cannot be read; <see cref="BackupArchiveException.Error"/> says why.</exception>
+    public static Task<BackupManifest> ReadManifestAsync(Stream source, BackupKey? decryption = null, CancellationToken cancellationToken = default)
+        => VerifyAsync(source, decryption, cancellationToken);
+
+    /// <summary>
+    /// Restores an archive into a store, keeping archived versions and timestamps. The whole archive is verified first
+    /// (a seekable stream is read twice; any other stream is copied to a temporary file while it is verified), so an
+    /// archive that fails verification writes nothing at all.
+    /// </summary>
+    /// <param name="source">The stream positioned at the start of the archive; the archive must extend to its end and must not change during the restore.</param>
+    /// <param name="store">The store to restore into; its serializer receives the archived documents.</param>
+    /// <param name="options">Mode, collections, dry run and decryption, or <see langword="null"/> for defaults.</param>
+    /// <param name="progress">Receives progress after every batch, or <see langword="null"/>.</param>
+    /// <param name="cancellationToken">A token that cancels the restore; batches already written stay written, each whole.</param>
+    /// <returns>What was restored, skipped, and any warnings.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="source"/> or <paramref name="store"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="source"/> is not readable, or an option is invalid.</exception>
+    /// <exception cref="BackupArchiveException">The archive fails verification; nothing was written.</exception>
+    /// <exception cref="ConcurrencyConflictException">The mode is <see cref="ImportMode.FailOnConflict"/> and an archived key exists in the store; nothing was written.</exception>
+    public static async Task<RestoreResult> RestoreAsync(
+        Stream source,
+        IStore store,
+        RestoreOptions? options = null,
+        IProgress<RestoreProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(store);
+        if (!source.CanRead)
+        {
+            throw new ArgumentException("The backup source stream must be readable.", nameof(source));
+        }
+
+        options ??= new RestoreOptions();
+        options.Validate();
+        cancellationToken.ThrowIfCancellationRequested();
+        var time = options.TimeProvider ?? TimeProvider.System;
+        var started = time.GetTimestamp();
+        var now = time.GetUtcNow();
+        var selected = options.Collections is null ? null : new HashSet<string>(options.Collections, StringComparer.Ordinal);
+
+        FileStream? spool = null;
+        try
+        {
+            Stream firstPass = source;
+            var start = 0L;
+            if (source.CanSeek)
+            {
+                start = source.Position;
+            }
+            else
+            {
+                spool = CreateSpool(options.SpoolDirectory);
+                firstPass = new TeeStream(source, spool);
+            }
+
+            // Pass 1: verify everything, and find conflicts where the mode or a dry run needs them, before any write.
+            var probe = new ConflictProbe(store, options, selected, now, progress);
+            var manifest = await ArchiveReader.ReadAsync(firstPass, options.Decryption, probe.OnEntryAsync, probe.OnCollectionEndAsync, cancellationToken).ConfigureAwait(false);
+            var warnings = new List<string>();
+            if (selected is not null)
+            {
+                foreach (var missing in options.Collections!.Where(c => manifest.Collections.All(m => !string.Equals(m.Name, c, StringComparison.Ordinal))).Distinct(StringComparer.Ordinal))
+                {
+                    warnings.Add($"The archive holds no collection '{missing}'.");
+                }
+            }
+
+            if (probe.Expired > 0)
+            {
+                warnings.Add($"{probe.Expired} archived records had expired and were not restored.");
+            }
+
+            var restoredCollections = manifest.Collections.Where(c => selected is null || selected.Contains(c.Name)).Select(c => c.Name).ToArray();
+            if (options.Mode == ImportMode.FailOnConflict && probe.Conflicts.Count > 0 && !options.DryRun)
+            {
+                var (collection, key, version) = probe.Conflicts[0];
+                throw new ConcurrencyConflictException(
+                    $"The restore was refused and nothing was written: {probe.ConflictCount} archived records already exist in store '{store.Name}', the first '{collection}/{key}' at version {version}. Use ImportMode.Overwrite or PreserveExisting to restore over them.");
+            }
+
+            if (options.DryRun)
+            {
+                var errors = options.Mode == ImportMode.FailOnConflict
+                    ? probe.Conflicts.Select(c => $"'{c.Collection}/{c.Key}' already exists (version {c.Version}).").ToList()
+                    : [];
+                if (probe.ConflictCount > probe.Conflicts.Count && options.Mode == ImportMode.FailOnConflict)
+                {
+                    errors.Add($"... and {probe.ConflictCount - probe.Conflicts.Count} more existing records.");
+                }
+
+                var wouldSkip = probe.Expired + (options.Mode == ImportMode.PreserveExisting ? probe.ConflictCount : 0);
+                var wouldRestore = options.Mode == ImportMode.FailOnConflict && probe.ConflictCount > 0 ? 0 : probe.Live - (options.Mode == ImportMode.PreserveExisting ? probe.ConflictCount : 0);
+                return new RestoreResult(errors.Count == 0, true, manifest, restoredCollections, wouldRestore, wouldSkip, errors, warnings, time.GetElapsedTime(started));
+            }
+
+            // Pass 2: write, batch by batch.
+            Stream secondPass;
+            if (spool is not null)
+            {
+                spool.Position = 0;
+                secondPass = spool;
+            }
+            else
+            {
+                source.Position = start;
+                secondPass = source;
+            }
+
+            var importer = new Importer(store, options, selected, now, manifest.TotalEntries, progress);
+            await ArchiveReader.ReadAsync(secondPass, options.Decryption, importer.OnEntryAsync, importer.OnCollectionEndAsync, cancellationToken).ConfigureAwait(false);
+            return new RestoreResult(true, false, manifest, restoredCollections, importer.Imported, importer.Skipped + probe.Expired, [], warnings, time.GetElapsedTime(started));
+        }
+        finally
+        {
+            if (spool is not null)
+            {
+                await spool.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    internal static async ValueTask<IReadOnlyList<string>> CollectionsOfAsync(IStore store, IReadOnlyList<string>? requested, CancellationToken cancellationToken)
+    {
+        if (requested is not null)
+        {
+            return requested.Distinct(StringComparer.Ordinal).Order(KeyComparer.Instance).ToArray();
+        }
+
+        var names = new List<string>();
+        await foreach (var name in store.ListCollectionsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            names.Add(name);
+        }
+
+        return names;
+    }
+
+    /// <summary>Reads a collection page by page (start-after paging), so no store has to hold a whole collection for the scan.</summary>
+    internal static async IAsyncEnumerable<List<StoreEntry>> PagesAsync(IStore store, string collection, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        string? after = null;
+        while (true)
+        {
+            var page = new List<StoreEntry>(Math.Min(pageSize, 4096));
+            await foreach (var entry in store.ScanAsync(collection, new ScanOptions { StartAfter = after, Limit = pageSize }, cancellationToken).ConfigureAwait(false))
+            {
+                page.Add(entry);
+            }
+
+            if (page.Count == 0)
+            {
+                yield break;
+            }
+
+            after = page[^1].Key;
+            yield return page;
+            if (page.Count < pageSize)
+            {
+                yield break;
+            }
+        }
+    }
+
+    internal static byte[] Transcode(ISerializer serializer, System.Text.Json.JsonElement document)
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        serializer.FromJson(buffer, document);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static FileStream CreateSpool(string? directory)
+    {
+        var path = Path.Join(directory ?? Path.GetTempPath(), $"persistence-restore-{Guid.NewGuid():N}.spool");
+        return new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.Asynchronous | FileOptions.DeleteOnClose);
+    }
+
+    /// <summary>The first pass: counts live and expired records and looks up which archived keys exist in the target.</summary>
+    private sealed class ConflictProbe(IStore store, RestoreOptions options, HashSet<string>? selected, DateTimeOffset now, IProgress<RestoreProgress>? progress)
+    {
+        private const int MaxListed = 100;
+        private readonly bool _lookUp = options.DryRun || options.Mode == ImportMode.FailOnConflict;
+        private readonly List<string> _keys = [];
+        private long _read;
+
+        public long Live { get; private set; }
+
+        public long Expired { get; private set; }
+
+        public long ConflictCount { get; private set; }
+
+        public List<(string Collection, string Key, long Version)> Conflicts { get; } = [];
+
+        public async ValueTask OnEntryAsync(string collection, ArchivedEntry entry, CancellationToken cancellationToken)
+        {
+            _read++;
+            if (selected is null || selected.Contains(collection))
+            {
+                if (entry.ExpiresAt is { } expires && expires <= now)
+                {
+                    Expired++;
+                }
+                else
+                {
+                    Live++;
+                    if (_lookUp)
+                    {
+                        _keys.Add(entry.Key);
+                        if (_keys.Count >= options.BatchSize)
+                        {
+                            await LookUpAsync(collection, cancellationToken).ConfigureAwait(false);
+                        }
+                    }
+                }
+            }
+
+            if (_read % options.BatchSize == 0)
+            {
+                progress?.Report(new RestoreProgress(RestorePhase.Verifying, collection, _read, null));
+            }
+        }
+
+        public async ValueTask OnCollectionEndAsync(string collection, CancellationToken cancellationToken)
+        {
+            await LookUpAsync(collection, cancellationToken).ConfigureAwait(false);
+            progress?.Report(new RestoreProgress(RestorePhase.Verifying, collection, _read, null));
+        }
+
+        private async ValueTask LookUpAsync(string collection, CancellationToken cancellationToken)
+        {
+            if (_keys.Count == 0)
+            {
+                return;
+            }
+
+            var existing = await store.GetManyAsync(collection, _keys.ToArray(), cancellationToken).ConfigureAwait(false);
+            foreach (var found in existing)
+            {
+                if (found is not null)
+                {
+                    ConflictCount++;
+                    if (Conflicts.Count < MaxListed)
+                    {
+                        Conflicts.Add((collection, found.Key, found.Version));
+                    }
+                }
+            }
+
+            _keys.Clear();
+        }
+    }
+
+    /// <summary>The second pass: turns archived documents into the store's payloads and imports them in whole batches.</summary>
+    private sealed class Importer(IStore store, RestoreOptions options, HashSet<string>? selected, DateTimeOffset now, long total, IProgress<RestoreProgress>? progress)
+    {
+        private readonly List<StoreEntry> _batch = [];
+        private long _processed;
+
+        public long Imported { get; private set; }
+
+        public long Skipped { get; private set; }
+
+        public async ValueTask OnEntryAsync(string collection, ArchivedEntry entry, CancellationToken cancellationToken)
+        {
+            if ((selected is not null && !selected.Contains(collection)) || (entry.ExpiresAt is { } expires && expires <= now))
+            {
+                return;
+            }
+
+            _batch.Add(new StoreEntry(collection, entry.Key, Transcode(store.Serializer, entry.Document), entry.Version, entry.CreatedAt, entry.UpdatedAt, entry.ExpiresAt));
+            if (_batch.Count >= options.BatchSize)
+            {
+                await FlushAsync(collection, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        public ValueTask OnCollectionEndAsync(string collection, CancellationToken cancellationToken) => FlushAsync(collection, cancellationToken);
+
+        private async ValueTask FlushAsync(string collection, CancellationToken cancellationToken)
+        {
+            if (_batch.Count == 0)
+            {
+                return;
+            }
+
+            var result = await store.ImportAsync(_batch.ToArray(), options.Mode, cancellationToken).ConfigureAwait(false);
+            Imported += result.Imported;
+            Skipped += result.Skipped;
+            _processed += _batch.Count;
+            _batch.Clear();
+            progress?.Report(new RestoreProgress(RestorePhase.Restoring, collection, _processed, total));
+        }
+    }
+}

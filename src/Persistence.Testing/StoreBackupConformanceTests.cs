@@ -1,0 +1,227 @@
+using Microsoft.Extensions.Time.Testing;
+using Persistence.Backup;
+
+namespace Persistence.Testing;
+
+/// <summary>
+/// Backup, restore and migration over one kind of store: round trips into the same kind, from and into the in-memory
+/// store, across payload formats, incremental backups and migration with verification. Derive one test class per
+/// store kind and supply <see cref="CreateStoreAsync"/>.
+/// </summary>
+/// <remarks>
+/// Every store the factory returns must be empty and independent of the others; a test may create several (a source and
+/// a target). The stores are disposed and <see cref="CleanupAsync"/> is called after each test.
+/// </remarks>
+public abstract class StoreBackupConformanceTests : IAsyncLifetime
+{
+    private static readonly BackupKey Password = BackupKey.FromPassword("correct horse battery staple");
+    private readonly List<IStore> _stores = [];
+
+    /// <summary>Initializes a new instance of the <see cref="StoreBackupConformanceTests"/> class with a fake clock.</summary>
+    protected StoreBackupConformanceTests()
+    {
+        Time = new FakeTimeProvider(StoreConformanceTests.StartTime);
+    }
+
+    /// <summary>Gets the fake clock handed to every store.</summary>
+    protected FakeTimeProvider Time { get; }
+
+    /// <summary>Gets the cancellation token of the running test.</summary>
+    protected static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    /// <summary>Creates a new, empty store of the kind under test, independent of any created before.</summary>
+    /// <param name="timeProvider">The clock the store must use.</param>
+    /// <returns>The store.</returns>
+    protected abstract ValueTask<IStore> CreateStoreAsync(TimeProvider timeProvider);
+
+    /// <summary>Releases what the factory created besides the stores; called after they are disposed.</summary>
+    /// <returns>A task that completes when the cleanup is done.</returns>
+    protected virtual ValueTask CleanupAsync() => default;
+
+    /// <inheritdoc />
+    public ValueTask InitializeAsync() => default;
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            foreach (var store in _stores)
+            {
+                await store.DisposeAsync();
+            }
+        }
+        finally
+        {
+            await CleanupAsync();
+            GC.SuppressFinalize(this);
+        }
+    }
+
+    /// <summary>A backup restored into an empty store of the same kind gives back every record, versions and timestamps included, with every compression and encryption.</summary>
+    /// <param name="compression">The archive's compression.</param>
+    /// <param name="encrypted">Whether the archive is encrypted with a password.</param>
+    /// <returns>A task that completes when the test is done.</returns>
+    [Theory]
+    [InlineData(BackupCompression.Gzip, false)]
+    [InlineData(BackupCompression.Brotli, true)]
+    [InlineData(BackupCompression.None, true)]
+    public async Task BackupRestore_IntoSameKind_RestoresEveryRecord(BackupCompression compression, bool encrypted)
+    {
+        var source = await SeededAsync();
+        var target = await NewStoreAsync();
+        using var archive = new MemoryStream();
+        var key = encrypted ? Password : null;
+
+        var manifest = await source.BackupAsync(archive, new BackupOptions { Compression = compression, Encryption = key, PasswordIterations = BackupOptions.MinPasswordIterations, TimeProvider = Time }, null, Token);
+        archive.Position = 0;
+        var result = await StoreBackup.RestoreAsync(archive, target, new RestoreOptions { Decryption = key, TimeProvider = Time }, null, Token);
+
+        var expected = await BackupTestData.SnapshotAsync(source, Token);
+        Assert.True(result.Success);
+        Assert.Equal(expected.Count, manifest.TotalEntries);
+        Assert.Equal(expected.Count, result.RecordsRestored);
+        Assert.Equal(BackupTestData.Collections, result.CollectionsRestored);
+        Assert.Equal(expected, await BackupTestData.SnapshotAsync(target, Token));
+    }
+
+    /// <summary>Records move both ways between this kind and the in-memory store through an archive.</summary>
+    /// <returns>A task that completes when the test is done.</returns>
+    [Fact]
+    public async Task BackupRestore_BetweenThisKindAndInMemory_RestoresEveryRecord()
+    {
+        var source = await SeededAsync();
+        var memory = Track(new InMemoryStore("memory", timeProvider: Time));
+        var back = await NewStoreAsync();
+
+        await RoundTripAsync(source, memory);
+        await RoundTripAsync(memory, back);
+
+        var expected = await BackupTestData.SnapshotAsync(source, Token);
+        Assert.Equal(expected, await BackupTestData.SnapshotAsync(memory, Token));
+        Assert.Equal(expected, await BackupTestData.SnapshotAsync(back, Token));
+    }
+
+    /// <summary>
+    /// An archive restores into a store of another payload format and back: documents are archived as neutral JSON and
+    /// written through the target's serializer.
+    /// </summary>
+    /// <returns>A task that completes when the test is done.</returns>
+    [Fact]
+    public async Task BackupRestore_AcrossFormats_TranscodesEveryDocument()
+    {
+        var source = await SeededAsync();
+        var foreign = Track(new InMemoryStore("envelope", EnvelopeSerializer.Instance, Time));
+        var back = await NewStoreAsync();
+
+        await RoundTripAsync(source, foreign);
+        await RoundTripAsync(foreign, back);
+
+        var expected = await BackupTestData.SnapshotAsync(source, Token);
+        Assert.Equal(expected, await BackupTestData.SnapshotAsync(foreign, Token));
+        Assert.Equal(expected, await BackupTestData.SnapshotAsync(back, Token));
+        var any = await foreign.GetAsync("users", "a", Token);
+        Assert.NotNull(any);
+        Assert.StartsWith("ENVELOPE:", System.Text.Encoding.UTF8.GetString(any.Payload.Span), StringComparison.Ordinal);
+    }
+
+    /// <summary>A full backup plus an incremental one, restored in order, give the store's latest state.</summary>
+    /// <returns>A task that completes when the test is done.</returns>
+    [Fact]
+    public async Task Restore_FullThenIncremental_GivesLatestState()
+    {
+        var source = await SeededAsync();
+        using var full = new MemoryStream();
+        await source.BackupAsync(full, new BackupOptions { TimeProvider = Time }, null, Token);
+        Time.Advance(TimeSpan.FromHours(1));
+        var since = Time.GetUtcNow();
+        Time.Advance(TimeSpan.FromSeconds(1));
+        await BackupTestData.PutJsonAsync(source, "users", "a", BackupTestData.DocumentJson("users", "a", 99), null, Token);
+        await BackupTestData.PutJsonAsync(source, "users", "new-user", "{\"name\":\"new\"}", null, Token);
+        await BackupTestData.PutJsonAsync(source, "fresh", "only", "{\"x\":1}", null, Token);
+        using var incremental = new MemoryStream();
+
+        var manifest = await source.BackupAsync(incremental, new BackupOptions { ModifiedSince = since, TimeProvider = Time }, null, Token);
+
+        Assert.Equal(BackupKind.Incremental, manifest.Kind);
+        Assert.Equal(3, manifest.TotalEntries);
+        var target = await NewStoreAsync();
+        full.Position = 0;
+        incremental.Position = 0;
+        await StoreBackup.RestoreAsync(full, target, new RestoreOptions { TimeProvider = Time }, null, Token);
+        var result = await StoreBackup.RestoreAsync(incremental, target, new RestoreOptions { Mode = ImportMode.Overwrite, TimeProvider = Time }, null, Token);
+        Assert.Equal(3, result.RecordsRestored);
+        Assert.Equal(await BackupTestData.SnapshotAsync(source, Token), await BackupTestData.SnapshotAsync(target, Token));
+    }
+
+    /// <summary>Migration from this kind to a store of another format and back keeps every record, and verification passes both ways.</summary>
+    /// <returns>A task that completes when the test is done.</returns>
+    [Fact]
+    public async Task Migrate_ThroughAnotherFormatAndBack_VerifiesAndKeepsEveryRecord()
+    {
+        var source = await SeededAsync();
+        var foreign = Track(new InMemoryStore("envelope", EnvelopeSerializer.Instance, Time));
+        var back = await NewStoreAsync();
+
+        var there = await source.MigrateAsync(foreign, new MigrationOptions { BatchSize = 7 }, null, Token);
+        var home = await foreign.MigrateAsync(back, new MigrationOptions { BatchSize = 7 }, null, Token);
+
+        var expected = await BackupTestData.SnapshotAsync(source, Token);
+        Assert.True(there.Success, string.Join("; ", there.Errors));
+        Assert.True(there.Verified);
+        Assert.True(there.Transcoded);
+        Assert.True(home.Success, string.Join("; ", home.Errors));
+        Assert.Equal(expected.Count, there.EntriesCopied);
+        Assert.Equal(expected, await BackupTestData.SnapshotAsync(foreign, Token));
+        Assert.Equal(expected, await BackupTestData.SnapshotAsync(back, Token));
+    }
+
+    /// <summary>A tampered archive restored into a store of this kind throws and writes nothing.</summary>
+    /// <returns>A task that completes when the test is done.</returns>
+    [Fact]
+    public async Task Restore_TamperedArchive_ThrowsAndWritesNothing()
+    {
+        var source = await SeededAsync();
+        using var archive = new MemoryStream();
+        await source.BackupAsync(archive, new BackupOptions { Compression = BackupCompression.None, TimeProvider = Time }, null, Token);
+        var bytes = archive.ToArray();
+        var at = bytes.Length * 3 / 4;
+        bytes[at] = bytes[at] == (byte)'7' ? (byte)'8' : (byte)'7';
+        var target = await NewStoreAsync();
+        await BackupTestData.PutJsonAsync(target, "users", "existing", "{\"keep\":true}", null, Token);
+        var before = await BackupTestData.SnapshotAsync(target, Token);
+
+        var error = await Assert.ThrowsAsync<BackupArchiveException>(
+            () => StoreBackup.RestoreAsync(new MemoryStream(bytes), target, new RestoreOptions { Mode = ImportMode.Overwrite, TimeProvider = Time }, null, Token));
+
+        Assert.Equal(BackupArchiveError.Corrupted, error.Error);
+        Assert.Equal(before, await BackupTestData.SnapshotAsync(target, Token));
+    }
+
+    /// <summary>Creates a store of the kind under test and remembers it for disposal.</summary>
+    /// <returns>The store.</returns>
+    protected async Task<IStore> NewStoreAsync() => Track(await CreateStoreAsync(Time));
+
+    private async Task<IStore> SeededAsync()
+    {
+        var store = await NewStoreAsync();
+        await BackupTestData.SeedAsync(store, Time, Token);
+        return store;
+    }
+
+    private async Task RoundTripAsync(IStore from, IStore to)
+    {
+        using var archive = new MemoryStream();
+        await from.BackupAsync(archive, new BackupOptions { TimeProvider = Time }, null, Token);
+        archive.Position = 0;
+        var result = await StoreBackup.RestoreAsync(archive, to, new RestoreOptions { TimeProvider = Time }, null, Token);
+        Assert.True(result.Success);
+    }
+
+    private T Track<T>(T store)
+        where T : IStore
+    {
+        _stores.Add(store);
+        return store;
+    }
+}
