@@ -13,15 +13,29 @@ internal sealed class BoundedParser(IParser inner, int maxDepth, long maxNodes) 
     private readonly Stack<(AnchorName Anchor, long Start)> _open = new();
     private int _depth;
     private long _nodes;
+    private Mark _lastEnd = Mark.Empty;
 
     public ParsingEvent? Current => inner.Current;
 
     public bool MoveNext()
     {
-        if (!inner.MoveNext())
+        bool moved;
+        try
+        {
+            moved = inner.MoveNext();
+        }
+        catch (InvalidOperationException ex)
+        {
+            // YamlDotNet's scanner fails some malformed input without a position; give the last one known.
+            throw new YamlException(_lastEnd, _lastEnd, $"The YAML is malformed after this point ({ex.Message})", ex);
+        }
+
+        if (!moved)
         {
             return false;
         }
+
+        _lastEnd = inner.Current!.End;
 
         switch (inner.Current)
         {

@@ -112,3 +112,31 @@ internal sealed class RecordFriendlyObjectFactory : IObjectFactory
 
     public Type GetValueType(Type type) => _inner.GetValueType(type);
 }
+
+/// <summary>Reads read-only collection interfaces (<c>IReadOnlyList&lt;T&gt;</c>, <c>IReadOnlyDictionary&lt;K,V&gt;</c>) as lists and dictionaries.</summary>
+internal sealed class ReadOnlyCollectionTypeResolver : INodeTypeResolver
+{
+    public bool Resolve(NodeEvent? nodeEvent, ref Type currentType)
+    {
+        if (!currentType.IsInterface || !currentType.IsGenericType)
+        {
+            return false;
+        }
+
+        var definition = currentType.GetGenericTypeDefinition();
+        var arguments = currentType.GetGenericArguments();
+        if (definition == typeof(IReadOnlyList<>) || definition == typeof(IReadOnlyCollection<>))
+        {
+            currentType = typeof(List<>).MakeGenericType(arguments);
+            return true;
+        }
+
+        if (definition == typeof(IReadOnlyDictionary<,>))
+        {
+            currentType = typeof(Dictionary<,>).MakeGenericType(arguments);
+            return true;
+        }
+
+        return false;
+    }
+}

@@ -57,7 +57,7 @@ public sealed class YamlSerializer : ISerializer
             .DisableAliases()
             .WithMaximumRecursion(options.MaxDepth)
             .WithTypeConverter(new DateTimeOffsetConverter())
-            .WithEventEmitter(next => new CoreSchemaEventEmitter(next))
+            .WithEventEmitter(next => new CoreSchemaEventEmitter(next), where => where.OnBottom())
             .Build();
         _deserializer = new DeserializerBuilder()
             .WithNamingConvention(options.NamingConvention)
@@ -66,6 +66,7 @@ public sealed class YamlSerializer : ISerializer
             .WithDuplicateKeyChecking()
             .WithTypeConverter(new DateTimeOffsetConverter())
             .WithObjectFactory(new RecordFriendlyObjectFactory())
+            .WithNodeTypeResolver(new ReadOnlyCollectionTypeResolver())
             .Build();
     }
 
@@ -185,7 +186,12 @@ public sealed class YamlSerializer : ISerializer
             innermost = innermost.InnerException;
         }
 
-        var message = StripMarks(innermost.Message);
+        var message = StripMarks((located ?? innermost).Message);
+        if (located is not null && !ReferenceEquals(located, innermost) && innermost is not YamlException)
+        {
+            message += " " + innermost.Message;
+        }
+
         return located is null ? message : $"at line {located.Start.Line}, column {located.Start.Column}: {message}";
     }
 
