@@ -144,7 +144,7 @@ internal sealed class YamlFileRecordFormat : FileRecordFormat
         {
             var parser = new BoundedParser(new Parser(new StringReader(text)), YamlSerializer.DefaultMaxDepth, MaxFileNodes);
             parser.Consume<StreamStart>();
-            if (!parser.TryConsume<DocumentStart>(out var start) || !start.IsImplicit || start.Version is not null || start.Tags is { Count: > 0 })
+            if (!parser.TryConsume<DocumentStart>(out var start) || !start.IsImplicit)
             {
                 return null;
             }
