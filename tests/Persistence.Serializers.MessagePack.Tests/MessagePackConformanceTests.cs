@@ -49,3 +49,34 @@ public sealed class JsonFileStoreMessagePackSingleFileConformanceTests : JsonFil
 {
     protected override FileLayout Layout => FileLayout.SingleFile;
 }
+
+public abstract class YamlFileStoreMessagePackConformanceTests : StoreConformanceTests
+{
+    private readonly TempDirectory _root = new();
+
+    protected abstract FileLayout Layout { get; }
+
+    protected override ValueTask<IStore> CreateStoreAsync(TimeProvider timeProvider)
+        => new(new Persistence.Stores.Yaml.YamlFileStore(new Persistence.Stores.Yaml.YamlFileStoreOptions { RootPath = _root.Path, Layout = Layout }.UseMessagePack(), "conformance", timeProvider));
+
+    protected override ValueTask CleanupAsync()
+    {
+        _root.Dispose();
+        return default;
+    }
+}
+
+public sealed class YamlFileStoreMessagePackFilePerRecordConformanceTests : YamlFileStoreMessagePackConformanceTests
+{
+    protected override FileLayout Layout => FileLayout.FilePerRecord;
+}
+
+public sealed class YamlFileStoreMessagePackFilePerCollectionConformanceTests : YamlFileStoreMessagePackConformanceTests
+{
+    protected override FileLayout Layout => FileLayout.FilePerCollection;
+}
+
+public sealed class YamlFileStoreMessagePackSingleFileConformanceTests : YamlFileStoreMessagePackConformanceTests
+{
+    protected override FileLayout Layout => FileLayout.SingleFile;
+}
