@@ -19,6 +19,13 @@ public interface ISerializer
     /// <summary>Gets the MIME content type of the format.</summary>
     string ContentType { get; }
 
+    /// <summary>
+    /// Gets whether payloads are binary rather than text. File stores keep binary payloads in a binary envelope, in files
+    /// with <see cref="FileExtension"/>, instead of their text format (see <c>docs/file-store-layouts.md</c>).
+    /// </summary>
+    /// <value>The default is <see langword="false"/>.</value>
+    bool IsBinary => false;
+
     /// <summary>Writes <paramref name="value"/> to <paramref name="destination"/>.</summary>
     /// <typeparam name="T">The type to serialize as.</typeparam>
     /// <param name="destination">The buffer that receives the payload.</param>

@@ -20,7 +20,9 @@ public sealed class JsonFileStoreOptions : FileStoreOptions, IStoreOptions
     public JsonSerializerOptions? SerializerOptions { get; set; }
 
     /// <summary>
-    /// Gets or sets the serializer of the payloads. Payloads it writes that are not JSON are kept in the files as base64.
+    /// Gets or sets the serializer of the payloads. A text payload that is not one JSON value is kept in the files as
+    /// base64; a binary serializer (<see cref="ISerializer.IsBinary"/>, such as MessagePack) makes the store write binary
+    /// files with the serializer's extension instead of JSON files.
     /// </summary>
     /// <value>The default is <see langword="null"/>: a <see cref="SystemTextJsonSerializer"/> with <see cref="SerializerOptions"/>.</value>
     public ISerializer? Serializer { get; set; }

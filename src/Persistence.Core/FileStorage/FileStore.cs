@@ -34,7 +34,10 @@ public abstract class FileStore : StoreBase
     /// <summary>Initializes a new instance of the <see cref="FileStore"/> class: validates the options, creates the root
     /// directory and its lock file, and completes a batch a crashed writer left behind.</summary>
     /// <param name="options">The options; their values are copied.</param>
-    /// <param name="format">The on-disk format of the records.</param>
+    /// <param name="format">
+    /// The on-disk format of the records. When <paramref name="serializer"/> is binary (<see cref="ISerializer.IsBinary"/>),
+    /// the engine's binary envelope, with the serializer's file extension, is used instead.
+    /// </param>
     /// <param name="serializer">The serializer of the payloads.</param>
     /// <param name="name">The store's name.</param>
     /// <param name="timeProvider">The clock for timestamps and expiry; <see langword="null"/> for <see cref="TimeProvider.System"/>.</param>
@@ -48,6 +51,14 @@ public abstract class FileStore : StoreBase
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(format);
         options.Validate();
+
+        // The one place the file format follows the serializer: binary payloads get a binary envelope with the
+        // serializer's extension, whatever the store's own text format.
+        if (serializer.IsBinary)
+        {
+            format = new BinaryFileRecordFormat(serializer.FileExtension);
+        }
+
         if (string.IsNullOrEmpty(format.FileExtension) || format.FileExtension[0] != '.' || format.FileExtension.Length < 2)
         {
             throw new ArgumentException($"The format's file extension '{format.FileExtension}' must start with a dot.", nameof(format));

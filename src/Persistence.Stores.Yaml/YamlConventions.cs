@@ -1,0 +1,142 @@
+using System.Globalization;
+using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.EventEmitters;
+using YamlDotNet.Serialization.ObjectFactories;
+
+namespace Persistence.Stores.Yaml;
+
+/// <summary>The emitter settings every YAML this package writes shares, so payloads and files are written one way.</summary>
+internal static class YamlConventions
+{
+    public static Emitter CreateEmitter(TextWriter writer) => new(writer, 2, int.MaxValue, false);
+}
+
+/// <summary>
+/// Writes scalars so they read back as what they were under the YAML 1.2 core schema: nulls as <c>null</c>, strings that
+/// would read as null, boolean or number quoted, multi-line strings as literal blocks.
+/// </summary>
+internal sealed class CoreSchemaEventEmitter(IEventEmitter next) : ChainedEventEmitter(next)
+{
+    public override void Emit(ScalarEventInfo eventInfo, IEmitter emitter)
+    {
+        var value = eventInfo.Source.Value;
+        if (value is null)
+        {
+            eventInfo.RenderedValue = "null";
+            eventInfo.Style = ScalarStyle.Plain;
+        }
+        else if (!IsNonString(eventInfo.Source.Type) && eventInfo.Style is ScalarStyle.Any or ScalarStyle.Plain)
+        {
+            if (CoreSchema.NeedsEscapes(eventInfo.RenderedValue))
+            {
+                eventInfo.Style = ScalarStyle.DoubleQuoted;
+            }
+            else if (eventInfo.RenderedValue.Contains('\n', StringComparison.Ordinal))
+            {
+                eventInfo.Style = ScalarStyle.Literal;
+            }
+            else if (CoreSchema.NeedsQuotes(eventInfo.RenderedValue))
+            {
+                eventInfo.Style = ScalarStyle.DoubleQuoted;
+            }
+        }
+
+        base.Emit(eventInfo, emitter);
+    }
+
+    private static bool IsNonString(Type type)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        return type == typeof(bool) || type == typeof(decimal) || (type.IsPrimitive && type != typeof(char)) || type == typeof(System.Numerics.BigInteger);
+    }
+}
+
+/// <summary><see cref="DateTimeOffset"/> as an ISO 8601 string with its offset, as the JSON serializer writes it.</summary>
+internal sealed class DateTimeOffsetConverter : IYamlTypeConverter
+{
+    public bool Accepts(Type type) => type == typeof(DateTimeOffset) || type == typeof(DateTimeOffset?);
+
+    public object? ReadYaml(IParser parser, Type type, ObjectDeserializer rootDeserializer)
+    {
+        var scalar = parser.Consume<Scalar>();
+        if (type == typeof(DateTimeOffset?) && scalar.Style is ScalarStyle.Plain && CoreSchema.Resolve(scalar.Value) == CoreSchema.Kind.Null)
+        {
+            return null;
+        }
+
+        return DateTimeOffset.TryParse(scalar.Value, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var value)
+            ? value
+            : throw new YamlException(scalar.Start, scalar.End, $"'{scalar.Value}' is not an ISO 8601 date and time.");
+    }
+
+    public void WriteYaml(IEmitter emitter, object? value, Type type, ObjectSerializer serializer)
+        => emitter.Emit(value is DateTimeOffset time
+            ? new Scalar(AnchorName.Empty, TagName.Empty, time.ToString("O", CultureInfo.InvariantCulture), ScalarStyle.Plain, true, false)
+            : new Scalar(AnchorName.Empty, TagName.Empty, "null", ScalarStyle.Plain, true, false));
+}
+
+/// <summary>
+/// Creates objects as YamlDotNet does, and types without a parameterless constructor (positional records) uninitialized,
+/// to be filled through their property setters (init-only ones included).
+/// </summary>
+internal sealed class RecordFriendlyObjectFactory : IObjectFactory
+{
+    private readonly DefaultObjectFactory _inner = new();
+
+    public object Create(Type type)
+    {
+        if (type is { IsClass: true, IsAbstract: false, IsArray: false } && type != typeof(string)
+            && type.GetConstructor(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic, Type.EmptyTypes) is null
+            && !type.IsGenericType)
+        {
+            return System.Runtime.CompilerServices.RuntimeHelpers.GetUninitializedObject(type);
+        }
+
+        return _inner.Create(type);
+    }
+
+    public object? CreatePrimitive(Type type) => _inner.CreatePrimitive(type);
+
+    public void ExecuteOnDeserialized(object value) => _inner.ExecuteOnDeserialized(value);
+
+    public void ExecuteOnDeserializing(object value) => _inner.ExecuteOnDeserializing(value);
+
+    public void ExecuteOnSerialized(object value) => _inner.ExecuteOnSerialized(value);
+
+    public void ExecuteOnSerializing(object value) => _inner.ExecuteOnSerializing(value);
+
+    public bool GetDictionary(IObjectDescriptor descriptor, out System.Collections.IDictionary? dictionary, out Type[]? genericArguments)
+        => _inner.GetDictionary(descriptor, out dictionary, out genericArguments);
+
+    public Type GetValueType(Type type) => _inner.GetValueType(type);
+}
+
+/// <summary>Reads read-only collection interfaces (<c>IReadOnlyList&lt;T&gt;</c>, <c>IReadOnlyDictionary&lt;K,V&gt;</c>) as lists and dictionaries.</summary>
+internal sealed class ReadOnlyCollectionTypeResolver : INodeTypeResolver
+{
+    public bool Resolve(NodeEvent? nodeEvent, ref Type currentType)
+    {
+        if (!currentType.IsInterface || !currentType.IsGenericType)
+        {
+            return false;
+        }
+
+        var definition = currentType.GetGenericTypeDefinition();
+        var arguments = currentType.GetGenericArguments();
+        if (definition == typeof(IReadOnlyList<>) || definition == typeof(IReadOnlyCollection<>))
+        {
+            currentType = typeof(List<>).MakeGenericType(arguments);
+            return true;
+        }
+
+        if (definition == typeof(IReadOnlyDictionary<,>))
+        {
+            currentType = typeof(Dictionary<,>).MakeGenericType(arguments);
+            return true;
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,41 @@
+using Persistence.FileStorage;
+
+namespace Persistence.Stores.Yaml;
+
+/// <summary>
+/// A store of YAML files people can read and edit: one per record, one per collection or one for the whole store
+/// (<see cref="FileStoreOptions.Layout"/>), on the same engine as the JSON file store (atomic writes and batches,
+/// time-to-live, safe use from many threads and several processes). The format is described in <c>docs/yaml-store.md</c>.
+/// </summary>
+/// <example>
+/// <code>
+/// await using var store = new YamlFileStore(new YamlFileStoreOptions { RootPath = "config", Layout = FileLayout.FilePerCollection });
+/// await store.PutAsync("settings", "theme", new Theme("dark"));
+/// </code>
+/// </example>
+public sealed class YamlFileStore : FileStore
+{
+    /// <summary>
+    /// Initializes a new instance of the <see cref="YamlFileStore"/> class: validates the options, creates the root
+    /// directory, and completes a batch that a crashed writer left behind.
+    /// </summary>
+    /// <param name="options">The options; their values are read once, here.</param>
+    /// <param name="name">The store's name.</param>
+    /// <param name="timeProvider">The clock for timestamps and expiry; <see langword="null"/> for <see cref="TimeProvider.System"/>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">The options are invalid (the message lists why) or <paramref name="name"/> is empty.</exception>
+    /// <exception cref="StoreCorruptedException">A journal left by a crashed writer cannot be read.</exception>
+    /// <exception cref="StoreUnavailableException">A journal must be completed but another process holds the write lock.</exception>
+    /// <exception cref="IOException">The root directory cannot be created.</exception>
+    public YamlFileStore(YamlFileStoreOptions options, string name = "default", TimeProvider? timeProvider = null)
+        : base(options, new YamlFileRecordFormat(), SerializerOf(options), name, timeProvider)
+    {
+    }
+
+    private static ISerializer SerializerOf(YamlFileStoreOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        return options.Serializer ?? (options.SerializerOptions is { } yaml ? new YamlSerializer(yaml) : YamlSerializer.Default);
+    }
+}

@@ -1,0 +1,67 @@
+using Microsoft.Extensions.Options;
+using Persistence;
+using Persistence.Stores.Yaml;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Adds <see cref="YamlFileStore"/>s to an <see cref="IPersistenceBuilder"/>.</summary>
+public static class YamlPersistenceBuilderExtensions
+{
+    /// <summary>
+    /// Adds a <see cref="YamlFileStore"/> as the default store, configured through
+    /// <c>services.Configure&lt;YamlFileStoreOptions&gt;("default", ...)</c> or configuration.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="ArgumentException">A store named <c>default</c> is already registered.</exception>
+    public static IPersistenceBuilder AddYamlFileStore(this IPersistenceBuilder builder)
+        => builder.AddYamlFileStore(IStoreProvider.DefaultStoreName, _ => { });
+
+    /// <summary>Adds a <see cref="YamlFileStore"/> as the default store.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Sets the options (at least <see cref="Persistence.FileStorage.FileStoreOptions.RootPath"/>).</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="ArgumentException">A store named <c>default</c> is already registered.</exception>
+    public static IPersistenceBuilder AddYamlFileStore(this IPersistenceBuilder builder, Action<YamlFileStoreOptions> configure)
+        => builder.AddYamlFileStore(IStoreProvider.DefaultStoreName, configure);
+
+    /// <summary>
+    /// Adds a named <see cref="YamlFileStore"/>: a keyed <see cref="IStore"/> singleton, also found through
+    /// <see cref="IStoreProvider"/>; the store named <c>default</c> is the unkeyed <see cref="IStore"/>. Its options are the
+    /// named options <paramref name="name"/>, validated when the store is first resolved.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="name">The store's name.</param>
+    /// <param name="configure">Sets the options (at least <see cref="Persistence.FileStorage.FileStoreOptions.RootPath"/>).</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty or already registered.</exception>
+    public static IPersistenceBuilder AddYamlFileStore(this IPersistenceBuilder builder, string name, Action<YamlFileStoreOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.AddOptions<YamlFileStoreOptions>(name).Configure(configure);
+        builder.Services.AddSingleton<IValidateOptions<YamlFileStoreOptions>>(new YamlFileStoreOptionsValidator(name));
+        return builder.AddStore(name, static (services, storeName) =>
+        {
+            var options = services.GetRequiredService<IOptionsMonitor<YamlFileStoreOptions>>().Get(storeName);
+            return new YamlFileStore(options, storeName, services.GetService<TimeProvider>());
+        });
+    }
+
+    private sealed class YamlFileStoreOptionsValidator(string name) : IValidateOptions<YamlFileStoreOptions>
+    {
+        public ValidateOptionsResult Validate(string? optionsName, YamlFileStoreOptions options)
+        {
+            if (!string.Equals(optionsName, name, StringComparison.Ordinal))
+            {
+                return ValidateOptionsResult.Skip;
+            }
+
+            var errors = options.GetValidationErrors();
+            return errors.Count == 0
+                ? ValidateOptionsResult.Success
+                : ValidateOptionsResult.Fail(errors.Select(error => $"YAML file store '{name}': {error}"));
+        }
+    }
+}
