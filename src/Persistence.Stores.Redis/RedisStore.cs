@@ -567,9 +567,12 @@ public sealed class RedisStore : StoreBase
         return new StoreEntry(collection, key, (ReadOnlyMemory<byte>)values[0], version, created, updated, expiresAt);
     }
 
+    // RedisValue.Null parses as 0, so a missing expiry is checked first.
+    private static bool HasExpired(RedisValue expires, long nowTicks) => !expires.IsNull && expires.TryParse(out long ticks) && ticks <= nowTicks;
+
     private static bool TryTicks(RedisValue value, out DateTimeOffset time)
     {
-        if (value.TryParse(out long ticks) && ticks >= DateTimeOffset.MinValue.UtcTicks && ticks <= DateTimeOffset.MaxValue.UtcTicks)
+        if (!value.IsNull && value.TryParse(out long ticks) && ticks >= DateTimeOffset.MinValue.UtcTicks && ticks <= DateTimeOffset.MaxValue.UtcTicks)
         {
             time = new DateTimeOffset(ticks, TimeSpan.Zero);
             return true;
@@ -598,7 +601,7 @@ public sealed class RedisStore : StoreBase
             List<string>? stale = null;
             for (var i = 0; i < records.Length; i++)
             {
-                if (records[i][1].IsNull || (records[i][4].TryParse(out long expires) && expires <= nowTicks))
+                if (records[i][1].IsNull || HasExpired(records[i][4], nowTicks))
                 {
                     (stale ??= []).Add((string)members[i]!);
                 }
@@ -636,7 +639,7 @@ public sealed class RedisStore : StoreBase
 
     private static async Task ReclaimExpiredAsync(IDatabaseAsync database, RedisCollectionKeys keys, long nowTicks, long nowMs, CancellationToken cancellationToken)
     {
-        var expired = await Wait(database.SortedSetRangeByScoreAsync(keys.Expiring, double.NegativeInfinity, nowMs, Exclude.Stop, Order.Ascending, 0, ReclaimBatch), cancellationToken).ConfigureAwait(false);
+        var expired = await Wait(database.SortedSetRangeByScoreAsync(keys.Expiring, double.NegativeInfinity, nowMs, Exclude.None, Order.Ascending, 0, ReclaimBatch), cancellationToken).ConfigureAwait(false);
         if (expired.Length > 0)
         {
             await CleanupAsync(database, keys, expired.Select(member => (string)member!).ToList(), nowTicks, cancellationToken).ConfigureAwait(false);
@@ -655,7 +658,7 @@ public sealed class RedisStore : StoreBase
         for (var i = 0; i < reads.Length; i++)
         {
             var record = reads[i].Result;
-            if (!record[0].IsNull && !(record[1].TryParse(out long expires) && expires <= nowTicks))
+            if (!record[0].IsNull && !HasExpired(record[1], nowTicks))
             {
                 record[0].TryParse(out long version);
                 throw new ConcurrencyConflictException(entries[i].Collection, entries[i].Key, 0, version);
