@@ -453,7 +453,8 @@ public sealed class RedisStore : StoreBase
         {
             if (_connection is { } connection)
             {
-                connection.ConnectionRestored -= OnConnectionRestored;
+                connection.ConnectionFailed -= OnConnectionChanged;
+                connection.ConnectionRestored -= OnConnectionChanged;
                 if (_configuration is not null)
                 {
                     await connection.DisposeAsync().ConfigureAwait(false);
@@ -729,12 +730,14 @@ public sealed class RedisStore : StoreBase
     private void Attach(IConnectionMultiplexer connection)
     {
         _connection = connection;
-        connection.ConnectionRestored += OnConnectionRestored;
+        connection.ConnectionFailed += OnConnectionChanged;
+        connection.ConnectionRestored += OnConnectionChanged;
         Volatile.Write(ref _database, connection.GetDatabase());
     }
 
     // A server that comes back may have lost data (no persistence): register collections again on the next write.
-    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e) => _registered.Clear();
+    // Clearing on failure too means no write can slip between the reconnection and a late "restored" event.
+    private void OnConnectionChanged(object? sender, ConnectionFailedEventArgs e) => _registered.Clear();
 
     private static bool IsRedisFailure(Exception ex) => ex is RedisException or TimeoutException or RedisCommandException;
 
