@@ -22,6 +22,26 @@ internal static class RedisScripts
           return true
         end
         local function corrupt(key) return redis.error_reply('PERSISTENCE_CORRUPT ' .. key) end
+        -- Writes one record. had_version/had_expires: the fields found before (false when absent). A record hash that
+        -- exists always has its index member, and a key is in the expiring set only while its hash has 'expires'
+        -- (or until the hash is reclaimed by Redis), so an update of a record without expiry is one HSET.
+        local function write(entry, index, expiring, member, data, version, created, updated, expires, score, pexpire, had_version, had_expires)
+          if expires == '' then
+            redis.call('HSET', entry, 'data', data, 'version', version, 'created', created, 'updated', updated)
+            if had_expires then
+              redis.call('HDEL', entry, 'expires')
+              redis.call('PERSIST', entry)
+              redis.call('ZREM', expiring, member)
+            elseif not had_version then
+              redis.call('ZREM', expiring, member)
+            end
+          else
+            redis.call('HSET', entry, 'data', data, 'version', version, 'created', created, 'updated', updated, 'expires', expires)
+            redis.call('PEXPIRE', entry, pexpire)
+            redis.call('ZADD', expiring, score, member)
+          end
+          if not had_version then redis.call('ZADD', index, 0, member) end
+        end
 
         """;
 
@@ -40,17 +60,7 @@ internal static class RedisScripts
         end
         if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= version then return -1 - version end
         version = version + 1
-        if ARGV[5] == '' then
-          redis.call('HSET', KEYS[1], 'data', ARGV[2], 'version', version, 'created', created, 'updated', ARGV[4])
-          if cur[3] then redis.call('HDEL', KEYS[1], 'expires') end
-          redis.call('PERSIST', KEYS[1])
-          redis.call('ZREM', KEYS[3], ARGV[1])
-        else
-          redis.call('HSET', KEYS[1], 'data', ARGV[2], 'version', version, 'created', created, 'updated', ARGV[4], 'expires', ARGV[5])
-          redis.call('PEXPIRE', KEYS[1], ARGV[7])
-          redis.call('ZADD', KEYS[3], ARGV[6], ARGV[1])
-        end
-        redis.call('ZADD', KEYS[2], 0, ARGV[1])
+        write(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], version, created, ARGV[4], ARGV[5], ARGV[6], ARGV[7], cur[1], cur[3])
         return version
         """);
 
@@ -80,7 +90,7 @@ internal static class RedisScripts
     public static readonly RedisScript Commit = new("commit", Common + """
         local now = ARGV[1]
         local n = #KEYS / 3
-        local versions, created, present = {}, {}, {}
+        local versions, created, present, had_version, had_expires = {}, {}, {}, {}, {}
         for i = 1, n do
           local k = (i - 1) * 3
           local a = 1 + (i - 1) * 7
@@ -96,6 +106,8 @@ internal static class RedisScripts
           versions[i] = v
           created[i] = c
           present[i] = cur[1] ~= false or cur[3] ~= false
+          had_version[i] = cur[1]
+          had_expires[i] = cur[3]
         end
         local results = {}
         for i = 1, n do
@@ -105,17 +117,7 @@ internal static class RedisScripts
           local member = ARGV[a + 2]
           if kind == 'p' then
             local v = versions[i] + 1
-            if ARGV[a + 5] == '' then
-              redis.call('HSET', KEYS[k + 1], 'data', ARGV[a + 4], 'version', v, 'created', created[i], 'updated', now)
-              redis.call('HDEL', KEYS[k + 1], 'expires')
-              redis.call('PERSIST', KEYS[k + 1])
-              redis.call('ZREM', KEYS[k + 3], member)
-            else
-              redis.call('HSET', KEYS[k + 1], 'data', ARGV[a + 4], 'version', v, 'created', created[i], 'updated', now, 'expires', ARGV[a + 5])
-              redis.call('PEXPIRE', KEYS[k + 1], ARGV[a + 7])
-              redis.call('ZADD', KEYS[k + 3], ARGV[a + 6], member)
-            end
-            redis.call('ZADD', KEYS[k + 2], 0, member)
+            write(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], member, ARGV[a + 4], v, created[i], now, ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], had_version[i], had_expires[i])
             results[i] = v
           elseif kind == 'd' then
             if present[i] then
@@ -141,14 +143,14 @@ internal static class RedisScripts
         local mode = ARGV[1]
         local now = ARGV[2]
         local n = #KEYS / 3
-        local skip = {}
-        if mode ~= 'o' then
-          for i = 1, n do
-            local cur = redis.call('HMGET', KEYS[(i - 1) * 3 + 1], 'version', 'expires')
-            if live(cur, 1, 2, now) then
-              if mode == 'f' then return {-1, i, tonumber(cur[1]) or 0} end
-              skip[i] = true
-            end
+        local skip, had_version, had_expires = {}, {}, {}
+        for i = 1, n do
+          local cur = redis.call('HMGET', KEYS[(i - 1) * 3 + 1], 'version', 'expires')
+          had_version[i] = cur[1]
+          had_expires[i] = cur[2]
+          if mode ~= 'o' and live(cur, 1, 2, now) then
+            if mode == 'f' then return {-1, i, tonumber(cur[1]) or 0} end
+            skip[i] = true
           end
         end
         local imported, skipped = 0, 0
@@ -158,17 +160,7 @@ internal static class RedisScripts
           else
             local k = (i - 1) * 3
             local a = 2 + (i - 1) * 8
-            local member = ARGV[a + 1]
-            redis.call('DEL', KEYS[k + 1])
-            if ARGV[a + 6] == '' then
-              redis.call('HSET', KEYS[k + 1], 'data', ARGV[a + 2], 'version', ARGV[a + 3], 'created', ARGV[a + 4], 'updated', ARGV[a + 5])
-              redis.call('ZREM', KEYS[k + 3], member)
-            else
-              redis.call('HSET', KEYS[k + 1], 'data', ARGV[a + 2], 'version', ARGV[a + 3], 'created', ARGV[a + 4], 'updated', ARGV[a + 5], 'expires', ARGV[a + 6])
-              redis.call('PEXPIRE', KEYS[k + 1], ARGV[a + 8])
-              redis.call('ZADD', KEYS[k + 3], ARGV[a + 7], member)
-            end
-            redis.call('ZADD', KEYS[k + 2], 0, member)
+            write(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8], had_version[i], had_expires[i])
             imported = imported + 1
           end
         end

@@ -167,6 +167,21 @@ public sealed class RedisStoreLayoutTests(StandaloneRedisFixture redis, RedisClu
     }
 
     [Fact]
+    public async Task PutAsync_OverARecordReclaimedByRedis_LeavesNoStaleExpiryBehind()
+    {
+        await Store.PutAsync("items", "k", Utf8("1"), new PutOptions { TimeToLive = TimeSpan.FromMinutes(1) }, Token);
+        await Raw.KeyDeleteAsync($"{{{_prefix}:items}}:items:e:k");
+        _time.Advance(TimeSpan.FromMinutes(5));
+
+        (await Store.PutAsync("items", "k", Utf8("2"), cancellationToken: Token)).Should().Be(1);
+        await Store.ImportAsync([new StoreEntry("items", "imported", Utf8("i"), 4, _time.GetUtcNow(), _time.GetUtcNow(), null)], ImportMode.Overwrite, Token);
+
+        (await Store.CountAsync("items", Token)).Should().Be(2);
+        (await Raw.SortedSetLengthAsync($"{{{_prefix}:items}}:items:x")).Should().Be(0);
+        (await Raw.SortedSetRangeByValueAsync($"{{{_prefix}:items}}:items:i")).Select(v => (string)v!).Should().Equal("imported", "k");
+    }
+
+    [Fact]
     public async Task CorruptedRecord_ReadsThrowNamingTheKey_ScanSkipsOnRequest_WritesLeaveItAlone()
     {
         await Store.PutAsync("items", "good", Utf8("g"), cancellationToken: Token);
