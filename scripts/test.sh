@@ -1,8 +1,24 @@
 #!/usr/bin/env bash
 # Runs every test of the solution and ends with the plain line "N passed, N failed".
-# Needs only the .NET SDK; later store packages add their server setup here.
+# Needs the .NET SDK and redis-server/redis-cli (the Redis tests start real servers); installs Redis with apt-get
+# when it is missing and this runs as root.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+have_redis() { command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; }
+if ! have_redis; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing redis-server (the Redis tests start real Redis servers)..."
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get update -qq && apt-get install -y -qq redis-server; } >/dev/null 2>&1 || echo "apt-get install redis-server failed"
+  fi
+  if ! have_redis; then
+    echo "redis-server and redis-cli are required: the Redis tests start real Redis servers and never skip."
+    echo "Install them (Debian/Ubuntu: 'sudo apt-get install redis-server'; or Redis 7 from https://redis.io/download) and run again."
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+fi
 
 results="$(pwd)/artifacts/test-results"
 rm -rf "$results"

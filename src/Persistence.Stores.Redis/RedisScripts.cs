@@ -1,0 +1,234 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Security.Cryptography;
+using System.Text;
+using StackExchange.Redis;
+
+namespace Persistence.Stores.Redis;
+
+/// <summary>
+/// The Lua scripts that make every write atomic on the server. Each script touches only keys passed in KEYS, all of
+/// one hash tag, so it runs on a cluster too. Timestamps are UTC ticks as decimal strings; "expired" is decided with the
+/// store's clock, passed in as <c>now</c>, so a store under a fake clock sees expiry exactly as its clock says.
+/// </summary>
+internal static class RedisScripts
+{
+    // Compares two non-negative decimal strings without leading zeros: a <= b. Lua numbers are doubles and cannot
+    // hold ticks exactly, so tick values are compared as strings.
+    private const string Common = """
+        local function le(a, b) return #a < #b or (#a == #b and a <= b) end
+        local function live(cur, vi, xi, now)
+          if not cur[vi] then return false end
+          if cur[xi] and le(cur[xi], now) then return false end
+          return true
+        end
+        local function corrupt(key) return redis.error_reply('PERSISTENCE_CORRUPT ' .. key) end
+        -- Writes one record. had_version/had_expires: the fields found before (false when absent). A record hash that
+        -- exists always has its index member, and a key is in the expiring set only while its hash has 'expires'
+        -- (or until the hash is reclaimed by Redis), so an update of a record without expiry is one HSET.
+        local function write(entry, index, expiring, member, data, version, created, updated, expires, score, pexpire, had_version, had_expires)
+          if expires == '' then
+            redis.call('HSET', entry, 'data', data, 'version', version, 'created', created, 'updated', updated)
+            if had_expires then
+              redis.call('HDEL', entry, 'expires')
+              redis.call('PERSIST', entry)
+              redis.call('ZREM', expiring, member)
+            elseif not had_version then
+              redis.call('ZREM', expiring, member)
+            end
+          else
+            redis.call('HSET', entry, 'data', data, 'version', version, 'created', created, 'updated', updated, 'expires', expires)
+            redis.call('PEXPIRE', entry, pexpire)
+            redis.call('ZADD', expiring, score, member)
+          end
+          if not had_version then redis.call('ZADD', index, 0, member) end
+        end
+
+        """;
+
+    /// <summary>
+    /// Put with optional expected version. KEYS: entry, index, expiring. ARGV: member, payload, expected ('' any), now,
+    /// expires ('' none), expires-ms score, pexpire-ms. Returns the new version, or -1-actual on a conflict.
+    /// </summary>
+    public static readonly RedisScript Put = new("put", Common + """
+        local cur = redis.call('HMGET', KEYS[1], 'version', 'created', 'expires')
+        local version = 0
+        local created = ARGV[4]
+        if live(cur, 1, 3, ARGV[4]) then
+          version = tonumber(cur[1])
+          if not version then return corrupt(KEYS[1]) end
+          created = cur[2] or ARGV[4]
+        end
+        if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= version then return -1 - version end
+        version = version + 1
+        write(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], version, created, ARGV[4], ARGV[5], ARGV[6], ARGV[7], cur[1], cur[3])
+        return version
+        """);
+
+    /// <summary>
+    /// Delete with optional expected version. KEYS: entry, index, expiring. ARGV: member, expected ('' any), now.
+    /// Returns the deleted version (0: nothing live), or -1-actual on a conflict. Removes expired leftovers too.
+    /// </summary>
+    public static readonly RedisScript Delete = new("delete", Common + """
+        local cur = redis.call('HMGET', KEYS[1], 'version', 'expires')
+        local version = 0
+        if live(cur, 1, 2, ARGV[3]) then
+          version = tonumber(cur[1])
+          if not version then return corrupt(KEYS[1]) end
+        end
+        if ARGV[2] ~= '' and tonumber(ARGV[2]) ~= version then return -1 - version end
+        redis.call('DEL', KEYS[1])
+        redis.call('ZREM', KEYS[2], ARGV[1])
+        redis.call('ZREM', KEYS[3], ARGV[1])
+        return version
+        """);
+
+    /// <summary>
+    /// An atomic batch. KEYS: entry, index, expiring per operation. ARGV[1]: now; then per operation kind ('p', 'd',
+    /// 'c'), member, expected, payload, expires, expires-ms, pexpire-ms. Checks every expected version first; returns
+    /// one result per operation, or {-1, operation number, actual} on the first conflict (nothing written).
+    /// </summary>
+    public static readonly RedisScript Commit = new("commit", Common + """
+        local now = ARGV[1]
+        local n = #KEYS / 3
+        local versions, created, present, had_version, had_expires = {}, {}, {}, {}, {}
+        for i = 1, n do
+          local k = (i - 1) * 3
+          local a = 1 + (i - 1) * 7
+          local cur = redis.call('HMGET', KEYS[k + 1], 'version', 'created', 'expires')
+          local v = 0
+          local c = now
+          if live(cur, 1, 3, now) then
+            v = tonumber(cur[1])
+            if not v then return corrupt(KEYS[k + 1]) end
+            c = cur[2] or now
+          end
+          if ARGV[a + 3] ~= '' and tonumber(ARGV[a + 3]) ~= v then return {-1, i, v} end
+          versions[i] = v
+          created[i] = c
+          present[i] = cur[1] ~= false or cur[3] ~= false
+          had_version[i] = cur[1]
+          had_expires[i] = cur[3]
+        end
+        local results = {}
+        for i = 1, n do
+          local k = (i - 1) * 3
+          local a = 1 + (i - 1) * 7
+          local kind = ARGV[a + 1]
+          local member = ARGV[a + 2]
+          if kind == 'p' then
+            local v = versions[i] + 1
+            write(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], member, ARGV[a + 4], v, created[i], now, ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], had_version[i], had_expires[i])
+            results[i] = v
+          elseif kind == 'd' then
+            if present[i] then
+              redis.call('DEL', KEYS[k + 1])
+              redis.call('ZREM', KEYS[k + 2], member)
+              redis.call('ZREM', KEYS[k + 3], member)
+            end
+            results[i] = versions[i]
+          else
+            results[i] = versions[i]
+          end
+        end
+        return results
+        """);
+
+    /// <summary>
+    /// An import of entries as given. KEYS: entry, index, expiring per entry. ARGV[1]: mode ('o' overwrite, 'p'
+    /// preserve, 'f' fail on conflict), ARGV[2]: now; then per entry member, payload, version, created, updated,
+    /// expires, expires-ms, pexpire-ms. Returns {imported, skipped}, or {-1, entry number, actual} on a conflict
+    /// (nothing written).
+    /// </summary>
+    public static readonly RedisScript Import = new("import", Common + """
+        local mode = ARGV[1]
+        local now = ARGV[2]
+        local n = #KEYS / 3
+        local skip, had_version, had_expires = {}, {}, {}
+        for i = 1, n do
+          local cur = redis.call('HMGET', KEYS[(i - 1) * 3 + 1], 'version', 'expires')
+          had_version[i] = cur[1]
+          had_expires[i] = cur[2]
+          if mode ~= 'o' and live(cur, 1, 2, now) then
+            if mode == 'f' then return {-1, i, tonumber(cur[1]) or 0} end
+            skip[i] = true
+          end
+        end
+        local imported, skipped = 0, 0
+        for i = 1, n do
+          if skip[i] then
+            skipped = skipped + 1
+          else
+            local k = (i - 1) * 3
+            local a = 2 + (i - 1) * 8
+            write(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8], had_version[i], had_expires[i])
+            imported = imported + 1
+          end
+        end
+        return {imported, skipped}
+        """);
+
+    /// <summary>
+    /// Counts a collection. KEYS: index, expiring. ARGV: now in whole Unix milliseconds (rounded down). Returns
+    /// {index size, entries expired before that millisecond, members expiring within it...}; the caller settles the
+    /// last group to the tick.
+    /// </summary>
+    public static readonly RedisScript Count = new("count", """
+        local total = redis.call('ZCARD', KEYS[1])
+        local expired = redis.call('ZCOUNT', KEYS[2], '-inf', '(' .. ARGV[1])
+        local result = {total, expired}
+        local edge = redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[1], ARGV[1])
+        for i = 1, #edge do result[i + 2] = edge[i] end
+        return result
+        """);
+
+    /// <summary>
+    /// Lazily removes index entries whose record is gone (reclaimed by Redis) or expired by the store's clock.
+    /// KEYS: index, expiring, then one entry key per member. ARGV[1]: now, then the members. Returns how many it removed.
+    /// </summary>
+    public static readonly RedisScript Cleanup = new("cleanup", Common + """
+        local removed = 0
+        for i = 3, #KEYS do
+          local cur = redis.call('HMGET', KEYS[i], 'version', 'expires')
+          if not live(cur, 1, 2, ARGV[1]) then
+            redis.call('DEL', KEYS[i])
+            redis.call('ZREM', KEYS[1], ARGV[i - 1])
+            redis.call('ZREM', KEYS[2], ARGV[i - 1])
+            removed = removed + 1
+          end
+        end
+        return removed
+        """);
+}
+
+/// <summary>
+/// A Lua script run by its SHA1 (EVALSHA), so its text crosses the network once per server; when a server answers
+/// NOSCRIPT (restarted, failed over, SCRIPT FLUSH), the script is sent again with EVAL, which also reloads it.
+/// </summary>
+internal sealed class RedisScript
+{
+    [SuppressMessage("Security", "CA5350:Do Not Use Weak Cryptographic Algorithms", Justification = "Redis names scripts by their SHA1; it is an identifier, not a security measure.")]
+    public RedisScript(string name, string text)
+    {
+        Name = name;
+        Text = text;
+        Hash = SHA1.HashData(Encoding.UTF8.GetBytes(text));
+    }
+
+    public string Name { get; }
+
+    public string Text { get; }
+
+    public byte[] Hash { get; }
+
+    public async Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisKey[] keys, RedisValue[] values)
+    {
+        try
+        {
+            return await database.ScriptEvaluateAsync(Hash, keys, values).ConfigureAwait(false);
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            return await database.ScriptEvaluateAsync(Text, keys, values).ConfigureAwait(false);
+        }
+    }
+}

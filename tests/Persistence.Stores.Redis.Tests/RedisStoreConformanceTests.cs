@@ -1,0 +1,25 @@
+using Persistence.Testing;
+
+namespace Persistence.Stores.Redis.Tests;
+
+/// <summary>The conformance suite on a standalone redis-server; each test gets its own key prefix and its own connection.</summary>
+public sealed class RedisStoreConformanceTests(StandaloneRedisFixture redis) : StoreConformanceTests
+{
+    protected override ValueTask<IStore> CreateStoreAsync(TimeProvider timeProvider)
+        => new(new RedisStore(new RedisStoreOptions { Configuration = redis.Configuration, KeyPrefix = TestData.UniquePrefix() }, "conformance", timeProvider));
+}
+
+/// <summary>
+/// The conformance suite on a 3-master Redis Cluster, over a shared connection. Every test's store has its own prefix,
+/// so the stores land on different nodes. The suite commits batches across collections, which a cluster can only apply
+/// atomically within one slot, so these stores keep all their collections in one slot group; scans read two keys per
+/// round trip to exercise paging.
+/// </summary>
+public sealed class RedisClusterConformanceTests(RedisClusterFixture cluster) : StoreConformanceTests
+{
+    protected override ValueTask<IStore> CreateStoreAsync(TimeProvider timeProvider)
+        => new(new RedisStore(
+            new RedisStoreOptions { ConnectionMultiplexer = cluster.Connection, KeyPrefix = TestData.UniquePrefix(), SlotGroup = _ => "all", ScanPageSize = 2 },
+            "conformance",
+            timeProvider));
+}

@@ -1,0 +1,192 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using FluentAssertions;
+using static Persistence.Stores.Redis.Tests.TestData;
+
+namespace Persistence.Stores.Redis.Tests;
+
+/// <summary>A server that is unreachable, goes away, or is killed mid-workload: errors, recovery and durability.</summary>
+public sealed class RedisStoreFaultTests
+{
+    // A hang guard, not a speed assertion: an operation must end (with an error) long before this.
+    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan RecoveryTimeout = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Operations_ServerNeverReachable_ThrowStoreUnavailableWithTheCause()
+    {
+        var port = FreePort();
+        await using var store = new RedisStore(new RedisStoreOptions { Configuration = $"127.0.0.1:{port}", OperationTimeout = TimeSpan.FromMilliseconds(500) }, "down");
+
+        // Each waits for the timeout; they run together to keep the test short.
+        await Task.WhenAll(
+            AssertUnavailableAsync(() => store.GetAsync("items", "k", Token).AsTask(), "GetAsync"),
+            AssertUnavailableAsync(() => store.PutAsync("items", "k", Utf8("x"), cancellationToken: Token).AsTask(), "PutAsync"),
+            AssertUnavailableAsync(() => store.DeleteAsync("items", "k", cancellationToken: Token).AsTask(), "DeleteAsync"),
+            AssertUnavailableAsync(() => store.GetManyAsync("items", ["a", "b"], Token).AsTask(), "GetManyAsync"),
+            AssertUnavailableAsync(() => store.CommitAsync(new WriteBatch().Put("items", "k", Utf8("x")), Token).AsTask(), "CommitAsync"),
+            AssertUnavailableAsync(() => store.CountAsync("items", Token).AsTask(), "CountAsync"),
+            AssertUnavailableAsync(async () => { await foreach (var unused in store.ScanAsync("items", cancellationToken: Token)) { } }, "ScanAsync"),
+            AssertUnavailableAsync(async () => { await foreach (var unused in store.ListCollectionsAsync(Token)) { } }, "ListCollectionsAsync"),
+            AssertUnavailableAsync(() => store.ImportAsync([new StoreEntry("items", "k", Utf8("x"), 1, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, null)], ImportMode.Overwrite, Token).AsTask(), "ImportAsync"));
+    }
+
+    [Fact]
+    public async Task Store_ServerGoesAwayAndComesBack_SameInstanceWorksAgain()
+    {
+        await using var server = await RedisServer.StartAsync();
+        await using var store = new RedisStore(new RedisStoreOptions { Configuration = server.EndPoint, OperationTimeout = TimeSpan.FromSeconds(1) }, "flaky");
+        await store.PutAsync("items", "before", Utf8("1"), cancellationToken: Token);
+
+        server.Kill();
+
+        await AssertUnavailableAsync(() => store.GetAsync("items", "before", Token).AsTask(), "GetAsync after the server went away");
+        await AssertUnavailableAsync(() => store.PutAsync("items", "during", Utf8("x"), cancellationToken: Token).AsTask(), "PutAsync after the server went away");
+
+        // Without persistence the server comes back empty; the store must reconnect and register its collections again.
+        await server.RestartAsync();
+        await UntilAvailableAsync(() => store.PutAsync("items", "after", Utf8("2"), cancellationToken: Token).AsTask());
+
+        Text(await store.GetAsync("items", "after", Token)).Should().Be("2");
+        (await ListAsync(store)).Should().Equal("items");
+    }
+
+    [Fact]
+    public async Task KillDuringWorkload_AcknowledgedWritesSurviveAndTheStoreRecovers()
+    {
+        var rounds = int.TryParse(Environment.GetEnvironmentVariable("PERSISTENCE_REDIS_KILL_ROUNDS"), out var r) && r > 0 ? r : 1;
+        await using var server = await RedisServer.StartAsync("--appendonly", "yes", "--appendfsync", "always");
+        await using var store = new RedisStore(new RedisStoreOptions { Configuration = server.EndPoint, OperationTimeout = TimeSpan.FromSeconds(2), DurableServer = true }, "durable");
+        var acknowledged = new ConcurrentDictionary<string, (long Version, string Payload)>();
+
+        for (var round = 0; round < rounds; round++)
+        {
+            var failures = new ConcurrentBag<Exception>();
+            var acks = 0;
+            using var stop = new CancellationTokenSource();
+            var workers = Enumerable.Range(0, 4).Select(worker => Task.Run(
+                async () =>
+                {
+                    var counterKey = $"counter-{worker}";
+                    for (var i = 0; !stop.IsCancellationRequested; i++)
+                    {
+                        try
+                        {
+                            var key = $"r{round}-w{worker}-{i:D5}";
+                            var payload = $"{round}/{worker}/{i}";
+                            var version = await store.PutAsync("work", key, Utf8(payload), new PutOptions { ExpectedVersion = 0 });
+                            acknowledged[key] = (version, payload);
+                            var counter = await store.GetAsync("counters", counterKey);
+                            var next = (counter is null ? 0 : int.Parse(Text(counter), CultureInfo.InvariantCulture)) + 1;
+                            var counterVersion = await store.CommitAsync(
+                                new WriteBatch().Put("counters", counterKey, Utf8(next.ToString(CultureInfo.InvariantCulture)), new PutOptions { ExpectedVersion = counter?.Version ?? 0 }));
+                            acknowledged[$"counters/{counterKey}"] = (counterVersion[0], next.ToString(CultureInfo.InvariantCulture));
+                            Interlocked.Increment(ref acks);
+                        }
+                        catch (Exception ex)
+                        {
+                            failures.Add(ex);
+                            return;
+                        }
+                    }
+                },
+                Token)).ToList();
+
+            var started = Stopwatch.StartNew();
+            while (Volatile.Read(ref acks) < 150 && started.Elapsed < Guard && workers.All(w => !w.IsCompleted))
+            {
+                await Task.Delay(10, Token);
+            }
+
+            server.Kill();
+            await Task.WhenAll(workers).WaitAsync(Guard, Token);
+            await stop.CancelAsync();
+
+            failures.Should().NotBeEmpty("every worker was writing when the server died");
+            failures.Should().AllBeOfType<StoreUnavailableException>().And.OnlyContain(ex => ex.InnerException != null);
+
+            await server.RestartAsync();
+            await UntilAvailableAsync(() => store.GetAsync("work", "probe", Token).AsTask());
+
+            foreach (var (name, (version, payload)) in acknowledged)
+            {
+                var entry = name.StartsWith("counters/", StringComparison.Ordinal)
+                    ? await store.GetAsync("counters", name["counters/".Length..], Token)
+                    : await store.GetAsync("work", name, Token);
+                entry.Should().NotBeNull($"the write of '{name}' was acknowledged before the kill");
+                if (name.StartsWith("counters/", StringComparison.Ordinal))
+                {
+                    // An increment in flight at the kill may have landed after the last acknowledged one.
+                    entry!.Version.Should().BeOneOf(version, version + 1);
+                    int.Parse(Text(entry), CultureInfo.InvariantCulture).Should().Be((int)entry.Version);
+                }
+                else
+                {
+                    entry!.Version.Should().Be(version);
+                    Text(entry).Should().Be(payload);
+                }
+            }
+        }
+
+        (await store.PutAsync("work", "after-recovery", Utf8("ok"), cancellationToken: Token)).Should().Be(1);
+        (await store.CountAsync("work", Token)).Should().BeGreaterThanOrEqualTo(acknowledged.Keys.Count(k => !k.StartsWith("counters/", StringComparison.Ordinal)) + 1);
+    }
+
+    private static async Task AssertUnavailableAsync(Func<Task> action, string what)
+    {
+        try
+        {
+            await action().WaitAsync(Guard, Token);
+        }
+        catch (StoreUnavailableException ex)
+        {
+            ex.InnerException.Should().NotBeNull($"{what} keeps the cause");
+            ex.Message.Should().Contain("unavailable");
+            return;
+        }
+        catch (Exception ex)
+        {
+            Assert.Fail($"{what} threw {ex.GetType().Name} instead of StoreUnavailableException: {ex}");
+        }
+
+        Assert.Fail($"{what} succeeded against a server that is down.");
+    }
+
+    private static async Task UntilAvailableAsync(Func<Task> action)
+    {
+        var started = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await action();
+                return;
+            }
+            catch (StoreUnavailableException) when (started.Elapsed < RecoveryTimeout)
+            {
+                await Task.Delay(100, Token);
+            }
+        }
+    }
+
+    private static async Task<List<string>> ListAsync(IStore store)
+    {
+        var names = new List<string>();
+        await foreach (var name in store.ListCollectionsAsync(Token))
+        {
+            names.Add(name);
+        }
+
+        return names;
+    }
+
+    private static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+}
