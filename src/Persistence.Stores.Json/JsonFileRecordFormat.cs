@@ -51,7 +51,7 @@ internal sealed class JsonFileRecordFormat : FileRecordFormat
         try
         {
             writer.WriteStartObject();
-            writer.WriteString(Names.Key, record.Key);
+            writer.WriteString(EnvelopeNames.Key, record.Key);
             WriteBody(writer, record);
             writer.WriteEndObject();
             writer.Flush();
@@ -238,7 +238,7 @@ internal sealed class JsonFileRecordFormat : FileRecordFormat
         var hasData = false;
         while (Next(ref reader) == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals(Names.Key) && allowKey)
+            if (reader.ValueTextEquals(EnvelopeNames.Key) && allowKey)
             {
                 Next(ref reader);
                 if (key is not null)
@@ -255,25 +255,25 @@ internal sealed class JsonFileRecordFormat : FileRecordFormat
                     fileKey = reader.GetString();
                 }
             }
-            else if (reader.ValueTextEquals(Names.Version))
+            else if (reader.ValueTextEquals(EnvelopeNames.Version))
             {
                 Next(ref reader);
                 version = reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var number) ? number : throw new FormatException("'version' is not an integer.");
             }
-            else if (reader.ValueTextEquals(Names.CreatedAt))
+            else if (reader.ValueTextEquals(EnvelopeNames.CreatedAt))
             {
-                createdAt = ReadTime(ref reader, Names.CreatedAt);
+                createdAt = ReadTime(ref reader, EnvelopeNames.CreatedAt);
             }
-            else if (reader.ValueTextEquals(Names.UpdatedAt))
+            else if (reader.ValueTextEquals(EnvelopeNames.UpdatedAt))
             {
-                updatedAt = ReadTime(ref reader, Names.UpdatedAt);
+                updatedAt = ReadTime(ref reader, EnvelopeNames.UpdatedAt);
             }
-            else if (reader.ValueTextEquals(Names.ExpiresAt))
+            else if (reader.ValueTextEquals(EnvelopeNames.ExpiresAt))
             {
                 Next(ref reader);
-                expiresAt = reader.TokenType == JsonTokenType.Null ? null : ReadTimeValue(ref reader, Names.ExpiresAt);
+                expiresAt = reader.TokenType == JsonTokenType.Null ? null : ReadTimeValue(ref reader, EnvelopeNames.ExpiresAt);
             }
-            else if (reader.ValueTextEquals(Names.Data))
+            else if (reader.ValueTextEquals(EnvelopeNames.Data))
             {
                 hasData = hasData ? throw new FormatException("The record has more than one payload.") : true;
                 Next(ref reader);
@@ -284,7 +284,7 @@ internal sealed class JsonFileRecordFormat : FileRecordFormat
                     payload = content[start..(int)reader.BytesConsumed];
                 }
             }
-            else if (reader.ValueTextEquals(Names.DataBase64))
+            else if (reader.ValueTextEquals(EnvelopeNames.DataBase64))
             {
                 hasData = hasData ? throw new FormatException("The record has more than one payload.") : true;
                 Next(ref reader);
@@ -312,20 +312,7 @@ internal sealed class JsonFileRecordFormat : FileRecordFormat
         }
 
         EnsureToken(ref reader, JsonTokenType.EndObject, "the end of a record");
-        var resolvedKey = allowKey ? fileKey ?? throw Missing(Names.Key) : key!;
-        if (!hasData)
-        {
-            throw Missing(Names.Data);
-        }
-
-        return new StoreEntry(
-            collection,
-            resolvedKey,
-            payload,
-            version ?? throw Missing(Names.Version),
-            createdAt ?? throw Missing(Names.CreatedAt),
-            updatedAt ?? throw Missing(Names.UpdatedAt),
-            expiresAt);
+        return CreateRecord(collection, allowKey ? fileKey : key, hasData ? payload : null, version, createdAt, updatedAt, expiresAt);
     }
 
     private static DateTimeOffset ReadTime(ref Utf8JsonReader reader, string name)
@@ -337,7 +324,6 @@ internal sealed class JsonFileRecordFormat : FileRecordFormat
     private static DateTimeOffset ReadTimeValue(ref Utf8JsonReader reader, string name)
         => reader.TokenType == JsonTokenType.String && reader.TryGetDateTimeOffset(out var value) ? value : throw new FormatException($"'{name}' is not an ISO 8601 date and time.");
 
-    private static FormatException Missing(string name) => new($"The record has no '{name}' property.");
 
     private static JsonTokenType Next(ref Utf8JsonReader reader)
         => reader.Read() ? reader.TokenType : throw new FormatException("The file ends too early.");
@@ -366,23 +352,23 @@ internal sealed class JsonFileRecordFormat : FileRecordFormat
 
     private static void WriteBody(Utf8JsonWriter writer, StoreEntry record)
     {
-        writer.WriteNumber(Names.Version, record.Version);
-        writer.WriteString(Names.CreatedAt, record.CreatedAt.UtcDateTime);
-        writer.WriteString(Names.UpdatedAt, record.UpdatedAt.UtcDateTime);
+        writer.WriteNumber(EnvelopeNames.Version, record.Version);
+        writer.WriteString(EnvelopeNames.CreatedAt, record.CreatedAt.UtcDateTime);
+        writer.WriteString(EnvelopeNames.UpdatedAt, record.UpdatedAt.UtcDateTime);
         if (record.ExpiresAt is { } expiresAt)
         {
-            writer.WriteString(Names.ExpiresAt, expiresAt.UtcDateTime);
+            writer.WriteString(EnvelopeNames.ExpiresAt, expiresAt.UtcDateTime);
         }
 
         var payload = record.Payload.Span;
         if (IsInlineJson(payload))
         {
-            writer.WritePropertyName(Names.Data);
+            writer.WritePropertyName(EnvelopeNames.Data);
             writer.WriteRawValue(payload, skipInputValidation: true);
         }
         else
         {
-            writer.WriteBase64String(Names.DataBase64, payload);
+            writer.WriteBase64String(EnvelopeNames.DataBase64, payload);
         }
     }
 
@@ -408,16 +394,5 @@ internal sealed class JsonFileRecordFormat : FileRecordFormat
     {
         writer.Reset(Stream.Null);
         t_writer = writer;
-    }
-
-    private static class Names
-    {
-        public const string Key = "key";
-        public const string Version = "version";
-        public const string CreatedAt = "createdAt";
-        public const string UpdatedAt = "updatedAt";
-        public const string ExpiresAt = "expiresAt";
-        public const string Data = "data";
-        public const string DataBase64 = "dataBase64";
     }
 }

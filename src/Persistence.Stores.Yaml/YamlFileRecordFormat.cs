@@ -43,7 +43,7 @@ internal sealed class YamlFileRecordFormat : FileRecordFormat
         Write(destination, emitter =>
         {
             emitter.Emit(new MappingStart(AnchorName.Empty, TagName.Empty, true, MappingStyle.Block));
-            YamlJsonBridge.EmitString(emitter, Names.Key);
+            YamlJsonBridge.EmitString(emitter, EnvelopeNames.Key);
             EmitKey(emitter, record.Key);
             WriteBody(emitter, record);
             emitter.Emit(new MappingEnd());
@@ -204,17 +204,17 @@ internal sealed class YamlFileRecordFormat : FileRecordFormat
 
     private static void WriteBody(IEmitter emitter, StoreEntry record)
     {
-        EmitPlain(emitter, Names.Version, record.Version.ToString(CultureInfo.InvariantCulture));
-        EmitPlain(emitter, Names.CreatedAt, FormatTime(record.CreatedAt));
-        EmitPlain(emitter, Names.UpdatedAt, FormatTime(record.UpdatedAt));
+        EmitPlain(emitter, EnvelopeNames.Version, record.Version.ToString(CultureInfo.InvariantCulture));
+        EmitPlain(emitter, EnvelopeNames.CreatedAt, FormatTime(record.CreatedAt));
+        EmitPlain(emitter, EnvelopeNames.UpdatedAt, FormatTime(record.UpdatedAt));
         if (record.ExpiresAt is { } expiresAt)
         {
-            EmitPlain(emitter, Names.ExpiresAt, FormatTime(expiresAt));
+            EmitPlain(emitter, EnvelopeNames.ExpiresAt, FormatTime(expiresAt));
         }
 
         if (CanonicalEvents(record.Payload.Span) is { } events)
         {
-            YamlJsonBridge.EmitString(emitter, Names.Data);
+            YamlJsonBridge.EmitString(emitter, EnvelopeNames.Data);
             foreach (var item in events)
             {
                 emitter.Emit(item);
@@ -222,7 +222,7 @@ internal sealed class YamlFileRecordFormat : FileRecordFormat
         }
         else
         {
-            YamlJsonBridge.EmitString(emitter, Names.DataBase64);
+            YamlJsonBridge.EmitString(emitter, EnvelopeNames.DataBase64);
             emitter.Emit(new Scalar(AnchorName.Empty, TagName.Empty, Convert.ToBase64String(record.Payload.Span), record.Payload.IsEmpty ? ScalarStyle.SingleQuoted : ScalarStyle.Plain, true, true));
         }
     }
@@ -302,30 +302,30 @@ internal sealed class YamlFileRecordFormat : FileRecordFormat
             var name = ReadKeyScalar(parser);
             switch (name.Value)
             {
-                case Names.Key when allowKey:
-                    fileKey = ReadScalar(parser, Names.Key).Value;
+                case EnvelopeNames.Key when allowKey:
+                    fileKey = ReadScalar(parser, EnvelopeNames.Key).Value;
                     if (key is not null && !string.Equals(fileKey, key, StringComparison.Ordinal))
                     {
                         throw new FormatException($"The file holds another key than '{key}'.");
                     }
 
                     break;
-                case Names.Version:
-                    var text = ReadScalar(parser, Names.Version);
+                case EnvelopeNames.Version:
+                    var text = ReadScalar(parser, EnvelopeNames.Version);
                     version = text.Style == ScalarStyle.Plain && long.TryParse(text.Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number)
                         ? number
                         : throw new FormatException($"'version' is not an integer (line {text.Start.Line}).");
                     break;
-                case Names.CreatedAt:
-                    createdAt = ReadTime(parser, Names.CreatedAt);
+                case EnvelopeNames.CreatedAt:
+                    createdAt = ReadTime(parser, EnvelopeNames.CreatedAt);
                     break;
-                case Names.UpdatedAt:
-                    updatedAt = ReadTime(parser, Names.UpdatedAt);
+                case EnvelopeNames.UpdatedAt:
+                    updatedAt = ReadTime(parser, EnvelopeNames.UpdatedAt);
                     break;
-                case Names.ExpiresAt:
-                    expiresAt = ReadTime(parser, Names.ExpiresAt);
+                case EnvelopeNames.ExpiresAt:
+                    expiresAt = ReadTime(parser, EnvelopeNames.ExpiresAt);
                     break;
-                case Names.Data:
+                case EnvelopeNames.Data:
                     hasData = hasData ? throw new FormatException("The record has more than one payload.") : true;
                     var events = new List<ParsingEvent>();
                     var anchors = new Dictionary<AnchorName, int>();
@@ -346,9 +346,9 @@ internal sealed class YamlFileRecordFormat : FileRecordFormat
                     }
 
                     break;
-                case Names.DataBase64:
+                case EnvelopeNames.DataBase64:
                     hasData = hasData ? throw new FormatException("The record has more than one payload.") : true;
-                    var base64 = ReadScalar(parser, Names.DataBase64);
+                    var base64 = ReadScalar(parser, EnvelopeNames.DataBase64);
                     var bytes = new byte[base64.Value.Length * 3 / 4];
                     if (!Convert.TryFromBase64String(base64.Value, bytes, out var written))
                     {
@@ -364,20 +364,7 @@ internal sealed class YamlFileRecordFormat : FileRecordFormat
             }
         }
 
-        var resolvedKey = allowKey ? fileKey ?? throw Missing(Names.Key) : key!;
-        if (!hasData)
-        {
-            throw Missing(Names.Data);
-        }
-
-        return new StoreEntry(
-            collection,
-            resolvedKey,
-            payload,
-            version ?? throw Missing(Names.Version),
-            createdAt ?? throw Missing(Names.CreatedAt),
-            updatedAt ?? throw Missing(Names.UpdatedAt),
-            expiresAt);
+        return CreateRecord(collection, allowKey ? fileKey : key, hasData ? payload : null, version, createdAt, updatedAt, expiresAt);
     }
 
     private static Scalar ReadKeyScalar(IParser parser)
@@ -399,7 +386,7 @@ internal sealed class YamlFileRecordFormat : FileRecordFormat
     private static DateTimeOffset? ReadTime(IParser parser, string name)
     {
         var scalar = ReadScalar(parser, name);
-        if (name == Names.ExpiresAt && scalar.Style == ScalarStyle.Plain && CoreSchema.Resolve(scalar.Value) == CoreSchema.Kind.Null)
+        if (name == EnvelopeNames.ExpiresAt && scalar.Style == ScalarStyle.Plain && CoreSchema.Resolve(scalar.Value) == CoreSchema.Kind.Null)
         {
             return null;
         }
@@ -407,18 +394,5 @@ internal sealed class YamlFileRecordFormat : FileRecordFormat
         return DateTimeOffset.TryParse(scalar.Value, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var value)
             ? value
             : throw new FormatException($"'{name}' at line {scalar.Start.Line} is not an ISO 8601 date and time.");
-    }
-
-    private static FormatException Missing(string name) => new($"The record has no '{name}' entry.");
-
-    private static class Names
-    {
-        public const string Key = "key";
-        public const string Version = "version";
-        public const string CreatedAt = "createdAt";
-        public const string UpdatedAt = "updatedAt";
-        public const string ExpiresAt = "expiresAt";
-        public const string Data = "data";
-        public const string DataBase64 = "dataBase64";
     }
 }

@@ -1,3 +1,4 @@
+using Persistence.Serializers.MessagePack;
 using Persistence.Testing;
 
 namespace Persistence.Stores.Redis.Tests;
@@ -22,4 +23,14 @@ public sealed class RedisClusterConformanceTests(RedisClusterFixture cluster) : 
             new RedisStoreOptions { ConnectionMultiplexer = cluster.Connection, KeyPrefix = TestData.UniquePrefix(), SlotGroup = _ => "all", ScanPageSize = 2 },
             "conformance",
             timeProvider));
+}
+
+/// <summary>The conformance suite on a standalone redis-server with MessagePack payloads (<c>UseMessagePack()</c>).</summary>
+public sealed class RedisStoreMessagePackConformanceTests(StandaloneRedisFixture redis) : StoreConformanceTests
+{
+    protected override ValueTask<IStore> CreateStoreAsync(TimeProvider timeProvider)
+        => new(new RedisStore(new RedisStoreOptions { Configuration = redis.Configuration, KeyPrefix = TestData.UniquePrefix() }.UseMessagePack(), "conformance", timeProvider));
+
+    [Fact]
+    public void Serializer_UseMessagePack_IsMessagePack() => Assert.Equal("msgpack", Store.Serializer.Format);
 }

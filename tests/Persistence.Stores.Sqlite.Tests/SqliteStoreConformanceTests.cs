@@ -1,3 +1,4 @@
+using Persistence.Serializers.MessagePack;
 using Persistence.Testing;
 
 namespace Persistence.Stores.Sqlite.Tests;
@@ -37,4 +38,26 @@ public sealed class SqliteStoreFramedConformanceTests : SqliteStoreConformanceTe
     [Fact]
     public void Capabilities_NonJsonSerializer_ExcludeNativeQuery()
         => Assert.Equal(StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses, Store.Capabilities);
+}
+
+/// <summary>With MessagePack payloads (<c>UseMessagePack()</c>): binary rows, queries through the JSON bridge in memory.</summary>
+public sealed class SqliteStoreMessagePackConformanceTests : StoreConformanceTests
+{
+    private readonly TempDirectory _root = new();
+
+    protected override ValueTask<IStore> CreateStoreAsync(TimeProvider timeProvider)
+        => new(new SqliteStore(new SqliteStoreOptions { DataSource = _root.Combine("store.db") }.UseMessagePack(), "conformance", timeProvider));
+
+    protected override ValueTask CleanupAsync()
+    {
+        _root.Dispose();
+        return default;
+    }
+
+    [Fact]
+    public void Serializer_UseMessagePack_IsMessagePackWithoutNativeQuery()
+    {
+        Assert.Equal("msgpack", Store.Serializer.Format);
+        Assert.Equal(StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses, Store.Capabilities);
+    }
 }

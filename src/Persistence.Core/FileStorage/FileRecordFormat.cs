@@ -66,4 +66,61 @@ public abstract class FileRecordFormat
     /// <param name="records">Receives the records of every collection, in any order.</param>
     /// <exception cref="FormatException">The content cannot be parsed.</exception>
     public abstract void ReadStore(ReadOnlyMemory<byte> content, ICollection<StoreEntry> records);
+
+    /// <summary>
+    /// Builds the record read from an envelope, checking that every required field was present: the last step of
+    /// reading a record in a text format whose envelope uses <see cref="EnvelopeNames"/>.
+    /// </summary>
+    /// <param name="collection">The record's collection.</param>
+    /// <param name="key">The record's key; <see langword="null"/> when the envelope held none.</param>
+    /// <param name="payload">The payload; <see langword="null"/> when the envelope held no data field.</param>
+    /// <param name="version">The version read, if any.</param>
+    /// <param name="createdAt">The creation time read, if any.</param>
+    /// <param name="updatedAt">The last update time read, if any.</param>
+    /// <param name="expiresAt">The expiry time read, if any (optional in the envelope).</param>
+    /// <returns>The record.</returns>
+    /// <exception cref="FormatException">A required field is missing; the message names it.</exception>
+    protected static StoreEntry CreateRecord(
+        string collection,
+        string? key,
+        ReadOnlyMemory<byte>? payload,
+        long? version,
+        DateTimeOffset? createdAt,
+        DateTimeOffset? updatedAt,
+        DateTimeOffset? expiresAt)
+        => new(
+            collection,
+            key ?? throw Missing(EnvelopeNames.Key),
+            payload ?? throw Missing(EnvelopeNames.Data),
+            version ?? throw Missing(EnvelopeNames.Version),
+            createdAt ?? throw Missing(EnvelopeNames.CreatedAt),
+            updatedAt ?? throw Missing(EnvelopeNames.UpdatedAt),
+            expiresAt);
+
+    private static FormatException Missing(string name) => new($"The record has no '{name}' field.");
+
+    /// <summary>The field names of the record envelope shared by the text formats (JSON, YAML).</summary>
+    protected static class EnvelopeNames
+    {
+        /// <summary>The record's key (only where the file or map does not tell it).</summary>
+        public const string Key = "key";
+
+        /// <summary>The record's version.</summary>
+        public const string Version = "version";
+
+        /// <summary>When the record was created (UTC).</summary>
+        public const string CreatedAt = "createdAt";
+
+        /// <summary>When the record was last written (UTC).</summary>
+        public const string UpdatedAt = "updatedAt";
+
+        /// <summary>When the record expires (UTC); absent or null when it never does.</summary>
+        public const string ExpiresAt = "expiresAt";
+
+        /// <summary>The document, inline in the file's own format.</summary>
+        public const string Data = "data";
+
+        /// <summary>The payload as base64, for payloads that cannot be written inline.</summary>
+        public const string DataBase64 = "dataBase64";
+    }
 }

@@ -1,11 +1,11 @@
-namespace Persistence.Stores.Yaml.Tests;
+namespace Persistence.Tests;
 
 /// <summary>A directory under the system temp path, deleted on dispose.</summary>
 internal sealed class TempDirectory : IDisposable
 {
     public TempDirectory()
     {
-        Path = Directory.CreateTempSubdirectory("persistence-yaml-tests-").FullName;
+        Path = Directory.CreateTempSubdirectory("persistence-tests-").FullName;
     }
 
     public string Path { get; }
