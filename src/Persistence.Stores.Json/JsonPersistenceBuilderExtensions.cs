@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Persistence;
 using Persistence.Stores.Json;
@@ -40,6 +41,7 @@ public static class JsonPersistenceBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(configure);
+        builder.AddJsonFileStoreProvider();
         builder.Services.AddOptions<JsonFileStoreOptions>(name).Configure(configure);
         builder.Services.AddSingleton<IValidateOptions<JsonFileStoreOptions>>(new JsonFileStoreOptionsValidator(name));
         return builder.AddStore(name, static (services, storeName) =>
@@ -47,6 +49,21 @@ public static class JsonPersistenceBuilderExtensions
             var options = services.GetRequiredService<IOptionsMonitor<JsonFileStoreOptions>>().Get(storeName);
             return new JsonFileStore(options, storeName, services.GetService<TimeProvider>());
         });
+    }
+
+    /// <summary>
+    /// Registers the <c>json</c> store provider, so that <c>AddPersistence(IConfiguration)</c> can build JSON file stores from
+    /// configuration (<c>"Provider": "json"</c>, the other settings bound onto <see cref="JsonFileStoreOptions"/>) and
+    /// <see cref="IStoreFactory"/> from URIs such as <c>json:./data</c>. Every <c>AddJsonFileStore</c> method registers it too;
+    /// calling it more than once is safe.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IPersistenceBuilder AddJsonFileStoreProvider(this IPersistenceBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IStoreProviderFactory, JsonFileStoreProviderFactory>());
+        return builder;
     }
 
     private sealed class JsonFileStoreOptionsValidator(string name) : IValidateOptions<JsonFileStoreOptions>

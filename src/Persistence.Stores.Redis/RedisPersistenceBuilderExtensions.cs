@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Persistence;
 using Persistence.Stores.Redis;
@@ -45,6 +46,7 @@ public static class RedisPersistenceBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(configure);
+        builder.AddRedisStoreProvider();
         builder.Services.AddOptions<RedisStoreOptions>(name)
             .Configure(configure)
             .PostConfigure<IServiceProvider>((options, services) =>
@@ -60,6 +62,21 @@ public static class RedisPersistenceBuilderExtensions
             var options = services.GetRequiredService<IOptionsMonitor<RedisStoreOptions>>().Get(storeName);
             return new RedisStore(options, storeName, services.GetService<TimeProvider>());
         });
+    }
+
+    /// <summary>
+    /// Registers the <c>redis</c> store provider, so that <c>AddPersistence(IConfiguration)</c> can build Redis stores from
+    /// configuration (<c>"Provider": "redis"</c>, the other settings bound onto <see cref="RedisStoreOptions"/>) and
+    /// <see cref="IStoreFactory"/> from URIs such as <c>redis:localhost:6379</c>. Every <c>AddRedisStore</c> method registers it too;
+    /// calling it more than once is safe.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IPersistenceBuilder AddRedisStoreProvider(this IPersistenceBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IStoreProviderFactory, RedisStoreProviderFactory>());
+        return builder;
     }
 
     private sealed class RedisStoreOptionsValidator(string name) : IValidateOptions<RedisStoreOptions>

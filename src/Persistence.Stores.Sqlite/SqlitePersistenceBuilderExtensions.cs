@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Persistence;
 using Persistence.Stores.Sqlite;
@@ -40,6 +41,7 @@ public static class SqlitePersistenceBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(configure);
+        builder.AddSqliteStoreProvider();
         builder.Services.AddOptions<SqliteStoreOptions>(name).Configure(configure);
         builder.Services.AddSingleton<IValidateOptions<SqliteStoreOptions>>(new SqliteStoreOptionsValidator(name));
         return builder.AddStore(name, static (services, storeName) =>
@@ -47,6 +49,21 @@ public static class SqlitePersistenceBuilderExtensions
             var options = services.GetRequiredService<IOptionsMonitor<SqliteStoreOptions>>().Get(storeName);
             return new SqliteStore(options, storeName, services.GetService<TimeProvider>());
         });
+    }
+
+    /// <summary>
+    /// Registers the <c>sqlite</c> store provider, so that <c>AddPersistence(IConfiguration)</c> can build SQLite stores from
+    /// configuration (<c>"Provider": "sqlite"</c>, the other settings bound onto <see cref="SqliteStoreOptions"/>) and
+    /// <see cref="IStoreFactory"/> from URIs such as <c>sqlite:./app.db</c>. Every <c>AddSqliteStore</c> method registers it too;
+    /// calling it more than once is safe.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IPersistenceBuilder AddSqliteStoreProvider(this IPersistenceBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IStoreProviderFactory, SqliteStoreProviderFactory>());
+        return builder;
     }
 
     private sealed class SqliteStoreOptionsValidator(string name) : IValidateOptions<SqliteStoreOptions>

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Persistence;
 using Persistence.Stores.Yaml;
@@ -40,6 +41,7 @@ public static class YamlPersistenceBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(configure);
+        builder.AddYamlFileStoreProvider();
         builder.Services.AddOptions<YamlFileStoreOptions>(name).Configure(configure);
         builder.Services.AddSingleton<IValidateOptions<YamlFileStoreOptions>>(new YamlFileStoreOptionsValidator(name));
         return builder.AddStore(name, static (services, storeName) =>
@@ -47,6 +49,21 @@ public static class YamlPersistenceBuilderExtensions
             var options = services.GetRequiredService<IOptionsMonitor<YamlFileStoreOptions>>().Get(storeName);
             return new YamlFileStore(options, storeName, services.GetService<TimeProvider>());
         });
+    }
+
+    /// <summary>
+    /// Registers the <c>yaml</c> store provider, so that <c>AddPersistence(IConfiguration)</c> can build YAML file stores from
+    /// configuration (<c>"Provider": "yaml"</c>, the other settings bound onto <see cref="YamlFileStoreOptions"/>) and
+    /// <see cref="IStoreFactory"/> from URIs such as <c>yaml:./config</c>. Every <c>AddYamlFileStore</c> method registers it too;
+    /// calling it more than once is safe.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IPersistenceBuilder AddYamlFileStoreProvider(this IPersistenceBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IStoreProviderFactory, YamlFileStoreProviderFactory>());
+        return builder;
     }
 
     private sealed class YamlFileStoreOptionsValidator(string name) : IValidateOptions<YamlFileStoreOptions>

@@ -4,7 +4,7 @@ using Persistence;
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registers Persistence.Libraries with a service collection.</summary>
-public static class PersistenceServiceCollectionExtensions
+public static partial class PersistenceServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the persistence services and returns a builder to add stores to. Calling it more than once is safe.
@@ -25,6 +25,7 @@ public static class PersistenceServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         PersistenceBuilderExtensions.RegistryOf(services);
         services.TryAddSingleton<IStoreProvider, ServiceStoreProvider>();
+        AddStoreProviders(services);
         services.TryAddSingleton<IStore>(_ => throw new InvalidOperationException(
             "No default store is configured. Add one with services.AddPersistence().AddJsonFileStore(...), .AddInMemoryStore() "
             + "or another store package's Add...Store(...) method."));
