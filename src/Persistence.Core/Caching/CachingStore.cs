@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Caching.Memory;
 using Persistence.Diagnostics;
@@ -29,11 +30,12 @@ public sealed class CachingStore : IStore, IPurgeableStore, IStoreDecorator
 {
     private const int StripeCount = 4096;
 
-    private static readonly ConcurrentDictionary<CachingStore, bool> Live = new();
+    // Weak, so a cache that is dropped without being disposed does not stay alive for the gauge's sake.
+    private static readonly ConditionalWeakTable<CachingStore, object> Live = new();
 
     private static readonly ObservableGauge<long> EntriesGauge = PersistenceDiagnostics.Meter.CreateObservableGauge(
         PersistenceDiagnostics.CacheEntriesName,
-        static () => Live.Keys.Select(static store => new Measurement<long>(store._cache.Count, store._storeTag)).ToList(),
+        static () => Live.Select(static pair => new Measurement<long>(pair.Key._cache.Count, pair.Key._storeTag)).ToList(),
         "{entry}",
         "Entries held by CachingStore caches.");
 
@@ -80,7 +82,7 @@ public sealed class CachingStore : IStore, IPurgeableStore, IStoreDecorator
         _cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = options.SizeLimit, CompactionPercentage = options.CompactionPercentage });
         _storeTag = new KeyValuePair<string, object?>(PersistenceDiagnostics.StoreTag, inner.Name);
         _onEvicted = OnEvicted;
-        Live[this] = true;
+        Live.AddOrUpdate(this, Live);
         _ = EntriesGauge;
     }
 
@@ -249,7 +251,7 @@ public sealed class CachingStore : IStore, IPurgeableStore, IStoreDecorator
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            Live.TryRemove(this, out _);
+            Live.Remove(this);
             _cache.Dispose();
             await _inner.DisposeAsync().ConfigureAwait(false);
         }
