@@ -22,7 +22,7 @@ namespace Persistence.Stores.Sqlite;
 /// await store.PutAsync("templates", "t1", new Template("active"));
 /// </code>
 /// </example>
-public sealed class SqliteStore : StoreBase
+public sealed class SqliteStore : StoreBase, IPurgeableStore
 {
     private const int MaxPooledReaders = 16;
     private const int PageSize = 512;

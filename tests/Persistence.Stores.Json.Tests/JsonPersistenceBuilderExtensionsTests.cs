@@ -27,7 +27,7 @@ public sealed class JsonPersistenceBuilderExtensionsTests : IDisposable
 
         var store = provider.GetRequiredService<IStore>();
 
-        var json = store.Should().BeOfType<JsonFileStore>().Subject;
+        var json = store.Unwrap<JsonFileStore>().Should().BeOfType<JsonFileStore>().Subject;
         json.Name.Should().Be("default");
         json.Layout.Should().Be(FileLayout.SingleFile);
         json.RootPath.Should().Be(_root.Path);
@@ -52,7 +52,7 @@ public sealed class JsonPersistenceBuilderExtensionsTests : IDisposable
 
         var archive = provider.GetRequiredKeyedService<IStore>("archive");
 
-        archive.Should().BeOfType<JsonFileStore>().Which.Durability.Should().Be(FileDurability.None);
+        archive.Unwrap<JsonFileStore>().Should().BeOfType<JsonFileStore>().Which.Durability.Should().Be(FileDurability.None);
         archive.Name.Should().Be("archive");
         provider.GetRequiredService<IStoreProvider>().GetStore("archive").Should().BeSameAs(archive);
         provider.GetRequiredService<IStoreProvider>().StoreNames.Should().Equal(["default", "archive"]);
@@ -100,7 +100,7 @@ public sealed class JsonPersistenceBuilderExtensionsTests : IDisposable
 
         var store = provider.GetRequiredService<IStore>();
 
-        store.Should().BeOfType<JsonFileStore>().Which.RootPath.Should().Be(_root.Path);
+        store.Unwrap<JsonFileStore>().Should().BeOfType<JsonFileStore>().Which.RootPath.Should().Be(_root.Path);
     }
 
     [Fact]

@@ -25,7 +25,7 @@ public sealed class RedisPersistenceBuilderExtensionsTests(StandaloneRedisFixtur
 
         var store = provider.GetRequiredService<IStore>();
 
-        store.Should().BeOfType<RedisStore>().Which.KeyPrefix.Should().Be(prefix);
+        store.Unwrap<RedisStore>().Should().BeOfType<RedisStore>().Which.KeyPrefix.Should().Be(prefix);
         store.Name.Should().Be("default");
         provider.GetRequiredService<IStoreProvider>().GetStore().Should().BeSameAs(store);
         await store.PutAsync("items", "k", Utf8("1"), cancellationToken: Token);

@@ -28,7 +28,7 @@ public sealed class SqlitePersistenceBuilderExtensionsTests : IDisposable
 
         var store = provider.GetRequiredService<IStore>();
 
-        var sqlite = store.Should().BeOfType<SqliteStore>().Subject;
+        var sqlite = store.Unwrap<SqliteStore>().Should().BeOfType<SqliteStore>().Subject;
         sqlite.Name.Should().Be("default");
         sqlite.Synchronous.Should().Be(SqliteSynchronousMode.Full);
         sqlite.Indexes.Should().ContainSingle().Which.Should().Be(new SqliteDocumentIndex("templates", "status"));

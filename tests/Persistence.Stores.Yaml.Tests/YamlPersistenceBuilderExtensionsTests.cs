@@ -26,7 +26,7 @@ public sealed class YamlPersistenceBuilderExtensionsTests : IDisposable
 
         var store = provider.GetRequiredService<IStore>();
 
-        store.Should().BeOfType<YamlFileStore>().Which.Layout.Should().Be(FileLayout.SingleFile);
+        store.Unwrap<YamlFileStore>().Should().BeOfType<YamlFileStore>().Which.Layout.Should().Be(FileLayout.SingleFile);
         store.Serializer.Should().BeSameAs(YamlSerializer.Default);
         provider.GetRequiredKeyedService<IStore>("default").Should().BeSameAs(store);
         await store.PutAsync("items", "k", new Child { Label = "x" }, cancellationToken: Token);
@@ -44,7 +44,7 @@ public sealed class YamlPersistenceBuilderExtensionsTests : IDisposable
 
         var config = provider.GetRequiredKeyedService<IStore>("config");
 
-        config.Should().BeOfType<YamlFileStore>();
+        config.Unwrap<YamlFileStore>().Should().BeOfType<YamlFileStore>();
         config.Name.Should().Be("config");
         provider.GetRequiredService<IStoreProvider>().GetStore("config").Should().BeSameAs(config);
         provider.GetRequiredService<IStore>().Should().NotBeSameAs(config);
@@ -58,7 +58,7 @@ public sealed class YamlPersistenceBuilderExtensionsTests : IDisposable
         services.AddPersistence().AddYamlFileStore();
         await using var provider = services.BuildServiceProvider();
 
-        provider.GetRequiredService<IStore>().Should().BeOfType<YamlFileStore>().Which.RootPath.Should().Be(_root.Path);
+        provider.GetRequiredService<IStore>().Unwrap<YamlFileStore>().Should().BeOfType<YamlFileStore>().Which.RootPath.Should().Be(_root.Path);
     }
 
     [Fact]

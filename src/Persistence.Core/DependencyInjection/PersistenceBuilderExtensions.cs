@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Persistence;
+using Persistence.Diagnostics;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -10,6 +11,11 @@ public static class PersistenceBuilderExtensions
     /// Registers a store under a name as a keyed singleton; the store named <see cref="IStoreProvider.DefaultStoreName"/>
     /// is also the unkeyed <see cref="IStore"/>. Store packages build their <c>Add…Store</c> methods on this.
     /// </summary>
+    /// <remarks>
+    /// The resolved store is a decorator: it reports metrics and activities (see <c>PersistenceDiagnostics</c>) and, when
+    /// <c>AddCaching</c> names this store, reads through a <c>CachingStore</c>. <c>store.Unwrap&lt;TStore&gt;()</c> reaches the
+    /// concrete store.
+    /// </remarks>
     /// <param name="builder">The builder.</param>
     /// <param name="name">The store's name.</param>
     /// <param name="factory">Creates the store from the services and its name.</param>
@@ -26,7 +32,8 @@ public static class PersistenceBuilderExtensions
             throw new ArgumentException($"A store named '{name}' is already registered.", nameof(name));
         }
 
-        builder.Services.AddKeyedSingleton<IStore>(name, (services, key) => factory(services, (string)key!));
+        // Every store is wrapped: by its cache when AddCaching names it, then by the instrumentation (metrics, traces, logs).
+        builder.Services.AddKeyedSingleton<IStore>(name, (services, key) => StoreDecoration.Decorate(services, (string)key!, factory(services, (string)key!)));
         if (name == IStoreProvider.DefaultStoreName)
         {
             builder.Services.Replace(ServiceDescriptor.Singleton<IStore>(services => services.GetRequiredKeyedService<IStore>(IStoreProvider.DefaultStoreName)));

@@ -24,7 +24,7 @@ namespace Persistence.FileStorage;
 /// durability; <see cref="FileDurability.FlushToDisk"/> also survives a power loss.
 /// </para>
 /// </remarks>
-public abstract class FileStore : StoreBase
+public abstract class FileStore : StoreBase, IPurgeableStore
 {
     private readonly LayoutEngine _layout;
     private readonly TimeSpan _lockTimeout;
@@ -121,6 +121,10 @@ public abstract class FileStore : StoreBase
         using var writeLock = await LockAsync(cancellationToken).ConfigureAwait(false);
         return await _layout.PurgeExpiredAsync(TimeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
     }
+
+    /// <inheritdoc />
+    async ValueTask<long> IPurgeableStore.PurgeExpiredAsync(CancellationToken cancellationToken)
+        => await PurgeExpiredAsync(cancellationToken).ConfigureAwait(false);
 
     /// <inheritdoc />
     protected override ValueTask<StoreEntry?> GetCoreAsync(string collection, string key, CancellationToken cancellationToken)

@@ -18,7 +18,7 @@ public sealed class PersistenceBuilderExtensionsTests
 
         var store = provider.GetRequiredService<IStore>();
 
-        store.Should().BeOfType<InMemoryStore>();
+        store.Unwrap<InMemoryStore>().Should().BeOfType<InMemoryStore>();
         store.Name.Should().Be(IStoreProvider.DefaultStoreName).And.Be("default");
         provider.GetRequiredKeyedService<IStore>("default").Should().BeSameAs(store);
         provider.GetRequiredService<IStoreProvider>().GetStore().Should().BeSameAs(store);

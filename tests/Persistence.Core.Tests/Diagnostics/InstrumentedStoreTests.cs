@@ -1,0 +1,279 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Text;
+using FluentAssertions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Persistence.Diagnostics;
+
+namespace Persistence.Core.Tests.Diagnostics;
+
+/// <summary>
+/// Metrics and activities of the instrumentation decorator. Listeners are process-wide, so every test uses a store with
+/// a unique name and only counts what carries that name.
+/// </summary>
+public sealed class InstrumentedStoreTests : IDisposable
+{
+    private readonly string _name = "instrumented-" + Guid.NewGuid().ToString("N");
+    private readonly MeterListener _meter = new();
+    private readonly ActivityListener _activities;
+    private readonly List<(string Instrument, double Value, Dictionary<string, object?> Tags)> _measurements = [];
+    private readonly List<Activity> _stopped = [];
+
+    public InstrumentedStoreTests()
+    {
+        _meter.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == PersistenceDiagnostics.MeterName)
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _meter.SetMeasurementEventCallback<long>((instrument, value, tags, _) => Record(instrument, value, tags));
+        _meter.SetMeasurementEventCallback<double>((instrument, value, tags, _) => Record(instrument, value, tags));
+        _meter.Start();
+        _activities = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == PersistenceDiagnostics.ActivitySourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity =>
+            {
+                if (Equals(activity.GetTagItem(PersistenceDiagnostics.StoreTag), _name))
+                {
+                    lock (_stopped)
+                    {
+                        _stopped.Add(activity);
+                    }
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(_activities);
+    }
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    public void Dispose()
+    {
+        _meter.Dispose();
+        _activities.Dispose();
+    }
+
+    [Fact]
+    public async Task Operations_AreCountedAndTimedWithStoreOperationAndOutcome()
+    {
+        await using var store = new InstrumentedStore(new InMemoryStore(_name));
+
+        await store.PutAsync("c", "k", Bytes("v"), cancellationToken: Token);
+        await store.GetAsync("c", "k", Token);
+        await store.GetAsync("c", "missing", Token);
+        await store.DeleteAsync("c", "missing", cancellationToken: Token);
+        var conflict = async () => await store.PutAsync("c", "k", Bytes("w"), new PutOptions { ExpectedVersion = 5 }, Token);
+        await conflict.Should().ThrowAsync<ConcurrencyConflictException>();
+
+        Outcomes(PersistenceDiagnostics.OperationCountName).Should().Equal(
+            ("put", "success"), ("get", "success"), ("get", "not_found"), ("delete", "not_found"), ("put", "conflict"));
+        var durations = Measurements(PersistenceDiagnostics.OperationDurationName);
+        durations.Should().HaveCount(5).And.OnlyContain(m => m.Value >= 0 && m.Value < 60);
+    }
+
+    [Fact]
+    public async Task Operations_EachRunsInAnActivityTaggedWithStoreOperationAndCollection()
+    {
+        await using var store = new InstrumentedStore(new InMemoryStore(_name));
+
+        await store.PutAsync("orders", "k", Bytes("v"), cancellationToken: Token);
+        await store.CommitAsync(new WriteBatch().Put("orders", "j", Bytes("w")), Token);
+        await foreach (var _ in store.ScanAsync("orders", cancellationToken: Token))
+        {
+        }
+
+        (await store.CountAsync("orders", Token)).Should().Be(2);
+
+        var activities = Stopped();
+        activities.Select(a => a.GetTagItem(PersistenceDiagnostics.OperationTag)).Should().Equal("put", "commit", "scan", "count");
+        activities.Should().OnlyContain(a => a.Status != ActivityStatusCode.Error && a.Duration >= TimeSpan.Zero);
+        activities[0].GetTagItem(PersistenceDiagnostics.CollectionTag).Should().Be("orders");
+        activities[0].DisplayName.Should().Be("persistence put");
+        activities[1].GetTagItem(PersistenceDiagnostics.CollectionTag).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task Operation_Throws_ActivityHasErrorStatusAndOutcomeError()
+    {
+        await using var store = new InstrumentedStore(new InMemoryStore(_name));
+
+        var badKey = async () => await store.GetAsync("c", new string('k', 600), Token);
+        await badKey.Should().ThrowAsync<ArgumentException>();
+        var badScan = () => store.ScanAsync(".bad", cancellationToken: Token);
+        badScan.Should().Throw<ArgumentException>("scans validate when created, as the store does");
+
+        var activities = Stopped();
+        activities.Should().HaveCount(2).And.OnlyContain(a => a.Status == ActivityStatusCode.Error);
+        activities[0].GetTagItem("error.type").Should().Be(typeof(ArgumentException).FullName);
+        Outcomes(PersistenceDiagnostics.OperationCountName).Should().Equal(("get", "error"), ("scan", "error"));
+    }
+
+    [Fact]
+    public async Task Operation_Canceled_OutcomeIsCanceled()
+    {
+        await using var store = new InstrumentedStore(new InMemoryStore(_name));
+        using var canceled = new CancellationTokenSource();
+        await canceled.CancelAsync();
+
+        var act = async () => await store.GetAsync("c", "k", canceled.Token);
+
+        await act.Should().ThrowAsync<OperationCanceledException>();
+        Outcomes(PersistenceDiagnostics.OperationCountName).Should().Equal(("get", "canceled"));
+    }
+
+    [Fact]
+    public async Task ScanAsync_StoppedEarly_IsRecordedOnce()
+    {
+        await using var store = new InstrumentedStore(new InMemoryStore(_name));
+        await store.PutAsync("c", "a", Bytes("v"), cancellationToken: Token);
+        await store.PutAsync("c", "b", Bytes("v"), cancellationToken: Token);
+
+        await foreach (var _ in store.ScanAsync("c", cancellationToken: Token))
+        {
+            break;
+        }
+
+        Outcomes(PersistenceDiagnostics.OperationCountName).Should().Equal(("put", "success"), ("put", "success"), ("scan", "success"));
+    }
+
+    [Fact]
+    public async Task ScanAsync_StoreReportsACorruptedEntry_LogsAWarningAndStillCallsTheCaller()
+    {
+        var logger = new RecordingLogger();
+        var reported = new List<StoreCorruptedException>();
+        await using var store = new InstrumentedStore(new CorruptionReportingStore(new InMemoryStore(_name)), logger);
+
+        await foreach (var _ in store.ScanAsync("c", new ScanOptions { OnCorruptedEntry = reported.Add }, Token))
+        {
+        }
+
+        reported.Should().ContainSingle();
+        logger.Entries.Should().ContainSingle(e => e.Level == LogLevel.Warning && e.Id.Id == 6101)
+            .Which.Message.Should().Contain(_name).And.Contain("'c'").And.Contain("bad-key");
+    }
+
+    [Fact]
+    public async Task AddStore_EveryRegisteredStore_IsObserved()
+    {
+        var services = new ServiceCollection();
+        services.AddPersistence().AddInMemoryStore().AddInMemoryStore(_name);
+        await using var provider = services.BuildServiceProvider();
+
+        await provider.GetRequiredKeyedService<IStore>(_name).GetAsync("c", "k", Token);
+
+        Outcomes(PersistenceDiagnostics.OperationCountName).Should().Equal(("get", "not_found"));
+        Stopped().Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task PurgeExpiredAsync_StoreWithoutPurge_ReturnsZeroAndLogsNothing()
+    {
+        var logger = new RecordingLogger();
+        await using var store = new InstrumentedStore(new InMemoryStore(_name), logger);
+
+        (await store.PurgeExpiredAsync(Token)).Should().Be(0);
+
+        logger.Entries.Should().BeEmpty();
+    }
+
+    private static ReadOnlyMemory<byte> Bytes(string text) => Encoding.UTF8.GetBytes(text);
+
+    private void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        var copy = new Dictionary<string, object?>();
+        foreach (var tag in tags)
+        {
+            copy[tag.Key] = tag.Value;
+        }
+
+        if (Equals(copy.GetValueOrDefault(PersistenceDiagnostics.StoreTag), _name))
+        {
+            lock (_measurements)
+            {
+                _measurements.Add((instrument.Name, value, copy));
+            }
+        }
+    }
+
+    private List<(string Instrument, double Value, Dictionary<string, object?> Tags)> Measurements(string instrument)
+    {
+        lock (_measurements)
+        {
+            return _measurements.Where(m => m.Instrument == instrument).ToList();
+        }
+    }
+
+    private List<(string Operation, string Outcome)> Outcomes(string instrument)
+        => Measurements(instrument)
+            .Select(m => ((string)m.Tags[PersistenceDiagnostics.OperationTag]!, (string)m.Tags[PersistenceDiagnostics.OutcomeTag]!))
+            .ToList();
+
+    private List<Activity> Stopped()
+    {
+        lock (_stopped)
+        {
+            return [.. _stopped];
+        }
+    }
+
+    /// <summary>A store whose scans report one unreadable record through <see cref="ScanOptions.OnCorruptedEntry"/>, as file stores do.</summary>
+    private sealed class CorruptionReportingStore(IStore inner) : IStore
+    {
+        public string Name => inner.Name;
+
+        public ISerializer Serializer => inner.Serializer;
+
+        public StoreCapabilities Capabilities => inner.Capabilities;
+
+        public ValueTask<StoreEntry?> GetAsync(string collection, string key, CancellationToken cancellationToken = default) => inner.GetAsync(collection, key, cancellationToken);
+
+        public ValueTask<IReadOnlyList<StoreEntry?>> GetManyAsync(string collection, IReadOnlyList<string> keys, CancellationToken cancellationToken = default) => inner.GetManyAsync(collection, keys, cancellationToken);
+
+        public ValueTask<long> PutAsync(string collection, string key, ReadOnlyMemory<byte> payload, PutOptions? options = null, CancellationToken cancellationToken = default) => inner.PutAsync(collection, key, payload, options, cancellationToken);
+
+        public ValueTask<bool> DeleteAsync(string collection, string key, long? expectedVersion = null, CancellationToken cancellationToken = default) => inner.DeleteAsync(collection, key, expectedVersion, cancellationToken);
+
+        public ValueTask<IReadOnlyList<long>> CommitAsync(WriteBatch batch, CancellationToken cancellationToken = default) => inner.CommitAsync(batch, cancellationToken);
+
+        public async IAsyncEnumerable<StoreEntry> ScanAsync(string collection, ScanOptions? options = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            options?.OnCorruptedEntry?.Invoke(new StoreCorruptedException("The record cannot be read.", "/data/c/bad-key.json", collection, "bad-key"));
+            await foreach (var entry in inner.ScanAsync(collection, options, cancellationToken))
+            {
+                yield return entry;
+            }
+        }
+
+        public IAsyncEnumerable<StoreEntry> QueryAsync(string collection, Query query, CancellationToken cancellationToken = default) => inner.QueryAsync(collection, query, cancellationToken);
+
+        public ValueTask<long> CountAsync(string collection, CancellationToken cancellationToken = default) => inner.CountAsync(collection, cancellationToken);
+
+        public IAsyncEnumerable<string> ListCollectionsAsync(CancellationToken cancellationToken = default) => inner.ListCollectionsAsync(cancellationToken);
+
+        public ValueTask<ImportResult> ImportAsync(IReadOnlyList<StoreEntry> entries, ImportMode mode, CancellationToken cancellationToken = default) => inner.ImportAsync(entries, mode, cancellationToken);
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
+}
+
+/// <summary>Every rule of the store contract holds through the instrumentation, with listeners attached.</summary>
+public sealed class InstrumentedStoreConformanceTests : Persistence.Testing.StoreConformanceTests, IDisposable
+{
+    private readonly ActivityListener _listener = new()
+    {
+        ShouldListenTo = source => source.Name == PersistenceDiagnostics.ActivitySourceName,
+        Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+    };
+
+    public InstrumentedStoreConformanceTests() => ActivitySource.AddActivityListener(_listener);
+
+    public void Dispose() => _listener.Dispose();
+
+    protected override ValueTask<IStore> CreateStoreAsync(TimeProvider timeProvider)
+        => new(new InstrumentedStore(new InMemoryStore("conformance-instrumented", timeProvider: timeProvider)));
+}
