@@ -48,7 +48,7 @@ public sealed class StateManagerStoreTests : IDisposable
     public async Task SaveStateAsync_FiftyConcurrentSaves_NeverLoseAVersion(string kind)
     {
         await using var store = _kinds.Create(kind, _time);
-        var states = new StateManager(store, timeProvider: _time);
+        var states = new StateManager(new YieldingStore(store), timeProvider: _time);
 
         var results = await Task.WhenAll(Enumerable.Range(1, 50).Select(i =>
             Task.Run(async () => (Score: i, Info: await states.SaveStateAsync("shared", new GameState { Score = i }, Ct)), Ct)));
