@@ -193,6 +193,16 @@ public sealed class ConfigManagerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SaveConfigAsync_ValidatableObjectFails_ThrowsAndSavesNothing()
+    {
+        var act = async () => await _configs.SaveConfigAsync("ports", new PortRange { From = 9, To = 1 }, Ct);
+
+        (await act.Should().ThrowAsync<ConfigValidationException>()).Which.MemberNames.Should().Equal("From", "To");
+        (await _store.CountAsync("configs", Ct)).Should().Be(0);
+        (await _configs.SaveConfigAsync("ports", new PortRange { From = 1, To = 9 }, Ct)).Should().Be(1);
+    }
+
+    [Fact]
     public async Task SaveConfigAsync_Valid_Saves()
     {
         (await _configs.SaveConfigAsync("server", new ServerSettings { Host = "example.org", Port = 443 }, Ct)).Should().Be(1);

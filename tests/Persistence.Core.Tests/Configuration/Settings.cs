@@ -53,3 +53,18 @@ public sealed class ServerSettings
     [MaxLength(3)]
     public List<string> Tags { get; set; } = [];
 }
+
+public sealed class PortRange : IValidatableObject
+{
+    public int From { get; set; }
+
+    public int To { get; set; }
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (From > To)
+        {
+            yield return new ValidationResult("From must not exceed To.", [nameof(From), nameof(To)]);
+        }
+    }
+}
