@@ -31,8 +31,8 @@ public sealed class JsonFileStoreProviderFactoryTests : IDisposable
         })).AddJsonFileStoreProvider();
         await using var provider = services.BuildServiceProvider();
 
-        var store = provider.GetRequiredService<IStore>().Should().BeOfType<JsonFileStore>().Subject;
-        var archive = provider.GetRequiredKeyedService<IStore>("archive").Should().BeOfType<JsonFileStore>().Subject;
+        var store = provider.GetRequiredService<IStore>().Unwrap<JsonFileStore>().Should().BeOfType<JsonFileStore>().Subject;
+        var archive = provider.GetRequiredKeyedService<IStore>("archive").Unwrap<JsonFileStore>().Should().BeOfType<JsonFileStore>().Subject;
 
         store.Layout.Should().Be(FileLayout.SingleFile);
         archive.Layout.Should().Be(FileLayout.FilePerRecord);
@@ -58,7 +58,7 @@ public sealed class JsonFileStoreProviderFactoryTests : IDisposable
         })).AddJsonFileStoreProvider();
         await using var provider = services.BuildServiceProvider();
 
-        var store = (JsonFileStore)provider.GetRequiredService<IStore>();
+        var store = provider.GetRequiredService<IStore>().Unwrap<JsonFileStore>()!;
 
         store.Layout.Should().Be(FileLayout.FilePerCollection);
         store.RootPath.Should().Be(_root.Path);
@@ -78,10 +78,10 @@ public sealed class JsonFileStoreProviderFactoryTests : IDisposable
             return store;
         }
 
-        (await Resolve(new() { ["Persistence:Default:Provider"] = "memory" })).Should().BeOfType<InMemoryStore>();
+        (await Resolve(new() { ["Persistence:Default:Provider"] = "memory" })).Unwrap<InMemoryStore>().Should().BeOfType<InMemoryStore>();
         Directory.EnumerateFiles(_root.Path, "*", SearchOption.AllDirectories).Should().BeEmpty();
         (await Resolve(new() { ["Persistence:Default:Provider"] = "json", ["Persistence:Default:RootPath"] = _root.Path }))
-            .Should().BeOfType<JsonFileStore>();
+            .Unwrap<JsonFileStore>().Should().BeOfType<JsonFileStore>();
         Directory.EnumerateFiles(_root.Path, "*.json", SearchOption.AllDirectories).Should().ContainSingle();
     }
 

@@ -24,9 +24,9 @@ public sealed class RedisStoreProviderFactoryTests(StandaloneRedisFixture redis)
         })).AddRedisStoreProvider();
         await using var provider = services.BuildServiceProvider();
 
-        var shared = provider.GetRequiredService<IStoreProvider>().GetStore("shared").Should().BeOfType<RedisStore>().Subject;
+        var shared = provider.GetRequiredService<IStoreProvider>().GetStore("shared").Unwrap<RedisStore>().Should().BeOfType<RedisStore>().Subject;
 
-        provider.GetRequiredService<IStore>().Should().BeOfType<InMemoryStore>();
+        provider.GetRequiredService<IStore>().Unwrap<InMemoryStore>().Should().BeOfType<InMemoryStore>();
         shared.Name.Should().Be("shared");
         shared.KeyPrefix.Should().Be(prefix);
         await shared.PutAsync("items", "k", Utf8("1"), cancellationToken: Token);

@@ -31,8 +31,8 @@ public sealed class SqliteStoreProviderFactoryTests : IDisposable
         })).AddSqliteStoreProvider();
         await using var provider = services.BuildServiceProvider();
 
-        var store = provider.GetRequiredService<IStore>().Should().BeOfType<SqliteStore>().Subject;
-        var audit = provider.GetRequiredKeyedService<IStore>("audit").Should().BeOfType<SqliteStore>().Subject;
+        var store = provider.GetRequiredService<IStore>().Unwrap<SqliteStore>().Should().BeOfType<SqliteStore>().Subject;
+        var audit = provider.GetRequiredKeyedService<IStore>("audit").Unwrap<SqliteStore>().Should().BeOfType<SqliteStore>().Subject;
 
         store.DataSource.Should().Be(_root.Combine("app.db"));
         store.JournalMode.Should().Be(SqliteJournalMode.Delete);

@@ -33,8 +33,8 @@ public sealed class YamlFileStoreProviderFactoryTests : IDisposable
         })).AddYamlFileStoreProvider();
         await using var provider = services.BuildServiceProvider();
 
-        var store = provider.GetRequiredService<IStore>().Should().BeOfType<YamlFileStore>().Subject;
-        var settings = provider.GetRequiredKeyedService<IStore>("settings").Should().BeOfType<YamlFileStore>().Subject;
+        var store = provider.GetRequiredService<IStore>().Unwrap<YamlFileStore>().Should().BeOfType<YamlFileStore>().Subject;
+        var settings = provider.GetRequiredKeyedService<IStore>("settings").Unwrap<YamlFileStore>().Should().BeOfType<YamlFileStore>().Subject;
 
         store.Layout.Should().Be(FileLayout.FilePerCollection);
         settings.Name.Should().Be("settings");

@@ -27,8 +27,8 @@ public sealed class StoreConfigurationTests
 
         provider.GetRequiredService<IStoreProvider>().StoreNames.Should().Equal("default", "audit", "cache"); // the default first, then configuration key order
         var defaultStore = provider.GetRequiredService<IStore>();
-        defaultStore.Should().BeOfType<InMemoryStore>().Which.Name.Should().Be("default");
-        provider.GetRequiredKeyedService<IStore>("cache").Should().BeOfType<InMemoryStore>().Which.Name.Should().Be("cache");
+        defaultStore.Unwrap<InMemoryStore>().Should().BeOfType<InMemoryStore>().Which.Name.Should().Be("default");
+        provider.GetRequiredKeyedService<IStore>("cache").Unwrap<InMemoryStore>().Should().BeOfType<InMemoryStore>().Which.Name.Should().Be("cache");
         provider.GetRequiredService<IStoreProvider>().GetStore("audit").Name.Should().Be("audit-blue");
         provider.GetRequiredService<IStoreProvider>().GetStore().Should().BeSameAs(defaultStore);
         await defaultStore.PutAsync("items", "k", "1"u8.ToArray(), cancellationToken: Token);
