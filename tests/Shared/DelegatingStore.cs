@@ -1,4 +1,4 @@
-namespace Persistence.Core.Tests;
+namespace Persistence.Tests;
 
 /// <summary>
 /// Passes every <see cref="IStore"/> member to a wrapped store; test decorators derive from it and override only the
