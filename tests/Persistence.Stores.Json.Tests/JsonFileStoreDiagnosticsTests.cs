@@ -11,7 +11,7 @@ public sealed class JsonFileStoreDiagnosticsTests : IDisposable
 {
     private readonly TempDirectory _root = new();
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-    private readonly RecordingLoggerFactory _logs = new();
+    private readonly RecordingLogger _logs = new();
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
@@ -36,7 +36,7 @@ public sealed class JsonFileStoreDiagnosticsTests : IDisposable
 
         keys.Should().Equal("a");
         reported.Should().ContainSingle();
-        _logs.Entries.Should().ContainSingle(e => e.Level == LogLevel.Warning && e.Id.Id == 6101)
+        _logs.Entries.Should().ContainSingle(e => e.Level == LogLevel.Warning && e.EventId.Id == 6101)
             .Which.Message.Should().Contain(path).And.Contain("'items'");
     }
 
@@ -54,7 +54,7 @@ public sealed class JsonFileStoreDiagnosticsTests : IDisposable
 
         purged.Should().Be(2);
         File.Exists(_root.Combine("items", "a.json")).Should().BeFalse();
-        _logs.Entries.Should().ContainSingle(e => e.Level == LogLevel.Information && e.Id.Id == 6102)
+        _logs.Entries.Should().ContainSingle(e => e.Level == LogLevel.Information && e.EventId.Id == 6102)
             .Which.Message.Should().Contain("purged 2 expired entries");
     }
 
@@ -69,44 +69,5 @@ public sealed class JsonFileStoreDiagnosticsTests : IDisposable
             o.Layout = FileLayout.FilePerRecord;
         });
         return services.BuildServiceProvider();
-    }
-
-    private sealed class RecordingLoggerFactory : ILoggerFactory, ILogger
-    {
-        private readonly List<(LogLevel Level, EventId Id, string Message)> _entries = [];
-
-        public IReadOnlyList<(LogLevel Level, EventId Id, string Message)> Entries
-        {
-            get
-            {
-                lock (_entries)
-                {
-                    return [.. _entries];
-                }
-            }
-        }
-
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public void AddProvider(ILoggerProvider provider)
-        {
-        }
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (_entries)
-            {
-                _entries.Add((logLevel, eventId, formatter(state, exception)));
-            }
-        }
-
-        public void Dispose()
-        {
-        }
     }
 }

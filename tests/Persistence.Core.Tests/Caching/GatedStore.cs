@@ -4,18 +4,12 @@ namespace Persistence.Core.Tests.Caching;
 /// Wraps a real store; when armed, a read fetches its record from the wrapped store and then waits at a gate before
 /// returning it, so a test can run a write between the read's fetch and the cache's population.
 /// </summary>
-internal sealed class GatedStore(IStore inner) : IStore
+internal sealed class GatedStore(IStore inner) : DelegatingStore(inner)
 {
     private TaskCompletionSource? _gate;
     private TaskCompletionSource? _fetched;
 
     public int Reads { get; private set; }
-
-    public string Name => inner.Name;
-
-    public ISerializer Serializer => inner.Serializer;
-
-    public StoreCapabilities Capabilities => inner.Capabilities;
 
     /// <summary>Makes the next read stop after fetching; returns a task that completes when it has fetched and the gate to release it.</summary>
     public (Task Fetched, TaskCompletionSource Gate) ArmNextRead()
@@ -25,10 +19,10 @@ internal sealed class GatedStore(IStore inner) : IStore
         return (_fetched.Task, _gate);
     }
 
-    public async ValueTask<StoreEntry?> GetAsync(string collection, string key, CancellationToken cancellationToken = default)
+    public override async ValueTask<StoreEntry?> GetAsync(string collection, string key, CancellationToken cancellationToken = default)
     {
         Reads++;
-        var entry = await inner.GetAsync(collection, key, cancellationToken);
+        var entry = await Inner.GetAsync(collection, key, cancellationToken);
         if (_gate is { } gate)
         {
             _gate = null;
@@ -39,35 +33,9 @@ internal sealed class GatedStore(IStore inner) : IStore
         return entry;
     }
 
-    public ValueTask<IReadOnlyList<StoreEntry?>> GetManyAsync(string collection, IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
+    public override ValueTask<IReadOnlyList<StoreEntry?>> GetManyAsync(string collection, IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
     {
         Reads += keys.Count;
-        return inner.GetManyAsync(collection, keys, cancellationToken);
+        return Inner.GetManyAsync(collection, keys, cancellationToken);
     }
-
-    public ValueTask<long> PutAsync(string collection, string key, ReadOnlyMemory<byte> payload, PutOptions? options = null, CancellationToken cancellationToken = default)
-        => inner.PutAsync(collection, key, payload, options, cancellationToken);
-
-    public ValueTask<bool> DeleteAsync(string collection, string key, long? expectedVersion = null, CancellationToken cancellationToken = default)
-        => inner.DeleteAsync(collection, key, expectedVersion, cancellationToken);
-
-    public ValueTask<IReadOnlyList<long>> CommitAsync(WriteBatch batch, CancellationToken cancellationToken = default)
-        => inner.CommitAsync(batch, cancellationToken);
-
-    public IAsyncEnumerable<StoreEntry> ScanAsync(string collection, ScanOptions? options = null, CancellationToken cancellationToken = default)
-        => inner.ScanAsync(collection, options, cancellationToken);
-
-    public IAsyncEnumerable<StoreEntry> QueryAsync(string collection, Query query, CancellationToken cancellationToken = default)
-        => inner.QueryAsync(collection, query, cancellationToken);
-
-    public ValueTask<long> CountAsync(string collection, CancellationToken cancellationToken = default)
-        => inner.CountAsync(collection, cancellationToken);
-
-    public IAsyncEnumerable<string> ListCollectionsAsync(CancellationToken cancellationToken = default)
-        => inner.ListCollectionsAsync(cancellationToken);
-
-    public ValueTask<ImportResult> ImportAsync(IReadOnlyList<StoreEntry> entries, ImportMode mode, CancellationToken cancellationToken = default)
-        => inner.ImportAsync(entries, mode, cancellationToken);
-
-    public ValueTask DisposeAsync() => inner.DisposeAsync();
 }

@@ -153,7 +153,7 @@ public sealed class InstrumentedStoreTests : IDisposable
         }
 
         reported.Should().ContainSingle();
-        logger.Entries.Should().ContainSingle(e => e.Level == LogLevel.Warning && e.Id.Id == 6101)
+        logger.Entries.Should().ContainSingle(e => e.Level == LogLevel.Warning && e.EventId.Id == 6101)
             .Which.Message.Should().Contain(_name).And.Contain("'c'").And.Contain("bad-key");
     }
 

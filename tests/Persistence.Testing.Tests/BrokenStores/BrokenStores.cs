@@ -2,50 +2,6 @@ using System.Runtime.CompilerServices;
 
 namespace Persistence.Testing.Tests.BrokenStores;
 
-/// <summary>Forwards every call to an inner store; broken stores override the one behaviour they get wrong.</summary>
-internal abstract class DelegatingStore(IStore inner) : IStore
-{
-    protected IStore Inner { get; } = inner;
-
-    public string Name => Inner.Name;
-
-    public ISerializer Serializer => Inner.Serializer;
-
-    public StoreCapabilities Capabilities => Inner.Capabilities;
-
-    public virtual ValueTask<StoreEntry?> GetAsync(string collection, string key, CancellationToken cancellationToken = default)
-        => Inner.GetAsync(collection, key, cancellationToken);
-
-    public virtual ValueTask<IReadOnlyList<StoreEntry?>> GetManyAsync(string collection, IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
-        => Inner.GetManyAsync(collection, keys, cancellationToken);
-
-    public virtual ValueTask<long> PutAsync(string collection, string key, ReadOnlyMemory<byte> payload, PutOptions? options = null, CancellationToken cancellationToken = default)
-        => Inner.PutAsync(collection, key, payload, options, cancellationToken);
-
-    public virtual ValueTask<bool> DeleteAsync(string collection, string key, long? expectedVersion = null, CancellationToken cancellationToken = default)
-        => Inner.DeleteAsync(collection, key, expectedVersion, cancellationToken);
-
-    public virtual ValueTask<IReadOnlyList<long>> CommitAsync(WriteBatch batch, CancellationToken cancellationToken = default)
-        => Inner.CommitAsync(batch, cancellationToken);
-
-    public virtual IAsyncEnumerable<StoreEntry> ScanAsync(string collection, ScanOptions? options = null, CancellationToken cancellationToken = default)
-        => Inner.ScanAsync(collection, options, cancellationToken);
-
-    public virtual IAsyncEnumerable<StoreEntry> QueryAsync(string collection, Query query, CancellationToken cancellationToken = default)
-        => Inner.QueryAsync(collection, query, cancellationToken);
-
-    public virtual ValueTask<long> CountAsync(string collection, CancellationToken cancellationToken = default)
-        => Inner.CountAsync(collection, cancellationToken);
-
-    public virtual IAsyncEnumerable<string> ListCollectionsAsync(CancellationToken cancellationToken = default)
-        => Inner.ListCollectionsAsync(cancellationToken);
-
-    public virtual ValueTask<ImportResult> ImportAsync(IReadOnlyList<StoreEntry> entries, ImportMode mode, CancellationToken cancellationToken = default)
-        => Inner.ImportAsync(entries, mode, cancellationToken);
-
-    public ValueTask DisposeAsync() => Inner.DisposeAsync();
-}
-
 /// <summary>Never increments versions: every write replaces the record as a new one at version 1.</summary>
 internal sealed class VersionResettingStore(IStore inner) : DelegatingStore(inner)
 {
