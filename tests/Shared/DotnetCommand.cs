@@ -23,10 +23,28 @@ internal static class DotnetCommand
         return info;
     }
 
-    /// <summary>Runs <c>dotnet</c> to its end and returns its exit code and output.</summary>
-    public static async Task<(int ExitCode, string Output, string Errors)> RunAsync(IEnumerable<string> arguments, TimeSpan timeout)
+    /// <summary>
+    /// Runs <c>dotnet</c> to its end and returns its exit code and output, optionally in another working directory and with
+    /// environment variables added to the inherited ones.
+    /// </summary>
+    public static async Task<(int ExitCode, string Output, string Errors)> RunAsync(
+        IEnumerable<string> arguments,
+        TimeSpan timeout,
+        string? workingDirectory = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
-        using var process = Process.Start(StartInfo(arguments))!;
+        var info = StartInfo(arguments);
+        if (workingDirectory is not null)
+        {
+            info.WorkingDirectory = workingDirectory;
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
+        using var process = Process.Start(info)!;
         using var cancellation = new CancellationTokenSource(timeout);
         var output = process.StandardOutput.ReadToEndAsync(cancellation.Token);
         var errors = process.StandardError.ReadToEndAsync(cancellation.Token);
