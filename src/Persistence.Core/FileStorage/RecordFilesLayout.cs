@@ -48,9 +48,9 @@ internal sealed class RecordFilesLayout(FileStore store) : LayoutEngine(store)
             {
                 long count = 0;
                 var directory = DirectoryOf(collection);
-                foreach (var name in ListNames(directory))
+                foreach (var (name, key) in ListFiles(directory))
                 {
-                    var entry = await ReadHeaderAsync(Path.Join(directory, name), collection, KeyOf(name), token).ConfigureAwait(false);
+                    var entry = await ReadHeaderAsync(Path.Join(directory, name), collection, key, token).ConfigureAwait(false);
                     if (entry is not null && !entry.IsExpiredAt(now))
                     {
                         count++;
@@ -87,13 +87,13 @@ internal sealed class RecordFilesLayout(FileStore store) : LayoutEngine(store)
         foreach (var directory in CollectionDirectories())
         {
             var removedHere = false;
-            foreach (var name in ListNames(directory.Path))
+            foreach (var (name, key) in ListFiles(directory.Path))
             {
                 var path = Path.Join(directory.Path, name);
                 StoreEntry? entry;
                 try
                 {
-                    entry = await ReadHeaderAsync(path, directory.Collection, KeyOf(name), cancellationToken).ConfigureAwait(false);
+                    entry = await ReadHeaderAsync(path, directory.Collection, key, cancellationToken).ConfigureAwait(false);
                 }
                 catch (StoreCorruptedException)
                 {
@@ -192,10 +192,10 @@ internal sealed class RecordFilesLayout(FileStore store) : LayoutEngine(store)
         var directory = DirectoryOf(collection);
         var candidates = new List<(string Key, string Path, StoreEntry? Read)>();
         List<StoreCorruptedException>? corrupted = null;
-        foreach (var name in ListNames(directory))
+        foreach (var (name, fileKey) in ListFiles(directory))
         {
             var path = Path.Join(directory, name);
-            if (KeyOf(name) is { } key)
+            if (fileKey is { } key)
             {
                 if (options.Includes(key))
                 {
@@ -224,10 +224,9 @@ internal sealed class RecordFilesLayout(FileStore store) : LayoutEngine(store)
             }
         }
 
-        candidates.Sort((x, y) => KeyComparer.Instance.Compare(x.Key, y.Key));
         var limit = options.Limit ?? int.MaxValue;
         var entries = new List<StoreEntry>(Math.Min(candidates.Count, limit));
-        foreach (var candidate in candidates)
+        foreach (var candidate in InKeyOrder(candidates, limit))
         {
             if (entries.Count >= limit)
             {
@@ -263,13 +262,36 @@ internal sealed class RecordFilesLayout(FileStore store) : LayoutEngine(store)
         return new ScanResult(entries, corrupted);
     }
 
+    // The candidates in key order. A page (a limit well below the candidate count) takes the smallest keys from a heap
+    // built in linear time instead of sorting every name, so paging through a large collection costs one pass over the
+    // directory per page rather than a sort. Expired or unreadable files found on the way are simply passed over.
+    private static IEnumerable<(string Key, string Path, StoreEntry? Read)> InKeyOrder(List<(string Key, string Path, StoreEntry? Read)> candidates, int limit)
+    {
+        if (limit >= candidates.Count / 4)
+        {
+            candidates.Sort((x, y) => KeyComparer.Instance.Compare(x.Key, y.Key));
+            foreach (var candidate in candidates)
+            {
+                yield return candidate;
+            }
+
+            yield break;
+        }
+
+        var heap = new PriorityQueue<(string Key, string Path, StoreEntry? Read), string>(candidates.Select(c => (c, c.Key)), KeyComparer.Instance);
+        while (heap.TryDequeue(out var candidate, out _))
+        {
+            yield return candidate;
+        }
+    }
+
     private async ValueTask<bool> HasLiveRecordAsync(string directory, string collection, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        foreach (var name in ListNames(directory))
+        foreach (var (name, key) in ListFiles(directory))
         {
             try
             {
-                var entry = await ReadHeaderAsync(Path.Join(directory, name), collection, KeyOf(name), cancellationToken).ConfigureAwait(false);
+                var entry = await ReadHeaderAsync(Path.Join(directory, name), collection, key, cancellationToken).ConfigureAwait(false);
                 if (entry is not null && !entry.IsExpiredAt(now))
                 {
                     return true;
@@ -285,21 +307,23 @@ internal sealed class RecordFilesLayout(FileStore store) : LayoutEngine(store)
         return false;
     }
 
-    // The key a data file's name stands for, or null when the name is hashed.
-    private string? KeyOf(string name) => FileNameEncoding.TryDecode(name.AsSpan(0, name.Length - Extension.Length), out var key) ? key : null;
-
-    // Data file names that are records: decodable or hashed (stray files are ignored).
-    private List<string> ListNames(string directory)
+    // The data files that are records, each with the key its name stands for (null when the name is hashed and the key
+    // is inside the file); stray files are ignored. Each name is decoded once.
+    private List<(string Name, string? Key)> ListFiles(string directory)
     {
-        var names = new List<string>();
+        var files = new List<(string Name, string? Key)>();
         try
         {
             foreach (var name in DataFileNames(directory))
             {
                 var stem = name.AsSpan(0, name.Length - Extension.Length);
-                if (FileNameEncoding.IsHashed(stem) || FileNameEncoding.TryDecode(stem, out _))
+                if (FileNameEncoding.TryDecode(stem, out var key))
                 {
-                    names.Add(name);
+                    files.Add((name, key));
+                }
+                else if (FileNameEncoding.IsHashed(stem))
+                {
+                    files.Add((name, null));
                 }
             }
         }
@@ -307,7 +331,7 @@ internal sealed class RecordFilesLayout(FileStore store) : LayoutEngine(store)
         {
         }
 
-        return names;
+        return files;
     }
 
     private List<(string Collection, string Path)> CollectionDirectories()
