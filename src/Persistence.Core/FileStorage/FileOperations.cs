@@ -60,11 +60,7 @@ internal static class FileOperations
             var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Max(length, 1));
             try
             {
-                // A small file (a record's envelope read to learn its version, under the write lock) is read in place:
-                // from the page cache that is faster than a hop to the thread pool, and allocates nothing.
-                var read = length <= SmallFileLength
-                    ? RandomAccess.Read(handle, buffer.AsSpan(0, (int)length), 0)
-                    : await ReadFullyAsync(handle, buffer.AsMemory(0, (int)length), cancellationToken).ConfigureAwait(false);
+                var read = await ReadFullyAsync(handle, buffer.AsMemory(0, (int)length), cancellationToken).ConfigureAwait(false);
                 return (buffer, read);
             }
             catch
@@ -193,12 +189,21 @@ internal static class FileOperations
         }
     }
 
-    private static async ValueTask<int> ReadFullyAsync(SafeFileHandle handle, Memory<byte> buffer, CancellationToken cancellationToken)
+    // A small file (a record, or its envelope read to learn its version) is read in place: from the page cache that is
+    // faster than the hop to the thread pool an asynchronous read of a regular file costs on Unix. Larger files are read
+    // asynchronously.
+    private static ValueTask<int> ReadFullyAsync(SafeFileHandle handle, Memory<byte> buffer, CancellationToken cancellationToken)
     {
+        if (buffer.Length > SmallFileLength)
+        {
+            return ReadLargeAsync(handle, buffer, cancellationToken);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
         var read = 0;
         while (read < buffer.Length)
         {
-            var count = await RandomAccess.ReadAsync(handle, buffer[read..], read, cancellationToken).ConfigureAwait(false);
+            var count = RandomAccess.Read(handle, buffer.Span[read..], read);
             if (count == 0)
             {
                 break;
@@ -207,7 +212,24 @@ internal static class FileOperations
             read += count;
         }
 
-        return read;
+        return ValueTask.FromResult(read);
+
+        static async ValueTask<int> ReadLargeAsync(SafeFileHandle handle, Memory<byte> buffer, CancellationToken cancellationToken)
+        {
+            var read = 0;
+            while (read < buffer.Length)
+            {
+                var count = await RandomAccess.ReadAsync(handle, buffer[read..], read, cancellationToken).ConfigureAwait(false);
+                if (count == 0)
+                {
+                    break;
+                }
+
+                read += count;
+            }
+
+            return read;
+        }
     }
 
     private static class NativeMethods
