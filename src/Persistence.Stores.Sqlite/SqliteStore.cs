@@ -77,6 +77,14 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
             updated_at = excluded.updated_at, expires_at = excluded.expires_at, json = excluded.json
         """;
 
+    // Keys are matched by their position in the $keys array (json_each's key column), so no key is read back.
+    private const string LiveVersionsSql = """
+        SELECT k.key, e.version, e.created_at FROM json_each($keys) AS k
+        CROSS JOIN entries AS e ON e.collection = $c AND e.key = k.value
+        WHERE e.expires_at IS NULL OR e.expires_at > $now
+        """;
+
+    private const string DeleteRowSql = "DELETE FROM entries WHERE collection = $c AND key = $k";
     private const string DeleteSql = "DELETE FROM entries WHERE collection = $c AND key = $k RETURNING version, expires_at";
     private const string DeleteVersionSql = "DELETE FROM entries WHERE collection = $c AND key = $k AND version = $v AND " + Live + " RETURNING version";
     private const string PurgeSql = "DELETE FROM entries WHERE expires_at IS NOT NULL AND expires_at <= $now";
@@ -270,25 +278,13 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
     protected override ValueTask<IReadOnlyList<StoreEntry?>> GetManyCoreAsync(string collection, IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keys);
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartArray();
-            foreach (var key in keys)
-            {
-                writer.WriteStringValue(key);
-            }
-
-            writer.WriteEndArray();
-        }
-
         var found = new Dictionary<string, StoreEntry>(StringComparer.Ordinal);
         var session = RentReader();
         try
         {
             var command = session.Command(GetManySql, "$c", "$keys", "$now");
             command.Parameters[0].Value = collection;
-            command.Parameters[1].Value = System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+            command.Parameters[1].Value = KeysJson(keys.Count, i => keys[i]);
             command.Parameters[2].Value = Now();
             using var reader = command.ExecuteReader();
             while (reader.Read())
@@ -536,6 +532,24 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
     private static long? Ticks(DateTimeOffset? time) => time?.UtcTicks;
 
     private static object DbValue(long? value) => value is { } v ? v : DBNull.Value;
+
+    // A JSON array of keys, for json_each: one statement reads many keys.
+    private static string KeysJson(int count, Func<int, string> keyAt)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            for (var i = 0; i < count; i++)
+            {
+                writer.WriteStringValue(keyAt(i));
+            }
+
+            writer.WriteEndArray();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
 
     private static StoreEntry ReadEntry(SqliteDataReader reader, string collection)
         => new(
@@ -824,7 +838,7 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
 
     private void DeleteRow(string collection, string key)
     {
-        var command = _writer.Command(DeleteSql, "$c", "$k");
+        var command = _writer.Command(DeleteRowSql, "$c", "$k");
         command.Parameters[0].Value = collection;
         command.Parameters[1].Value = key;
         command.ExecuteNonQuery();
@@ -867,9 +881,20 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
         }
     }
 
+    // Keys are unique in a batch, so no operation changes the record another one names: every record is read first, in
+    // one statement per collection, every expected version is checked against those reads before the first write, and
+    // the writes then need no read of their own and no RETURNING (SQLite buffers a statement's RETURNING rows, which
+    // made each unconditional put about 2 µs slower than the same upsert without it).
     private long[] Commit(IReadOnlyList<BatchOperation> operations, CancellationToken cancellationToken)
     {
         var now = Now();
+        var current = LiveVersions(operations, now, cancellationToken);
+        for (var i = 0; i < operations.Count; i++)
+        {
+            var operation = operations[i];
+            EnsureExpectedVersion(operation.Collection, operation.Key, operation.ExpectedVersion, current[i].Version == 0 ? null : current[i].Version);
+        }
+
         var results = new long[operations.Count];
         for (var i = 0; i < operations.Count; i++)
         {
@@ -879,29 +904,21 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
             }
 
             var operation = operations[i];
-            if (operation.ExpectedVersion is null && operation.Kind != BatchOperationKind.Check)
-            {
-                // Unconditional writes need no read first: the statement itself computes and returns the version.
-                results[i] = operation.Kind == BatchOperationKind.Put
-                    ? Upsert(operation.Collection, operation.Key, operation.Payload, now, Ticks(ExpiryOf(Time(now), operation.TimeToLive)))
-                    : DeleteReturningVersion(operation.Collection, operation.Key, now);
-                continue;
-            }
-
-            var current = LiveVersion(operation.Collection, operation.Key, now);
-            EnsureExpectedVersion(operation.Collection, operation.Key, operation.ExpectedVersion, current?.Version);
+            var (version, createdAt) = current[i];
             switch (operation.Kind)
             {
                 case BatchOperationKind.Put:
-                    results[i] = (current?.Version ?? 0) + 1;
-                    WriteRow(operation.Collection, operation.Key, operation.Payload, results[i], current?.CreatedAt ?? now, now, Ticks(ExpiryOf(Time(now), operation.TimeToLive)));
+                    // A new record, or one written over an expired record, starts at version 1 and is created now.
+                    results[i] = version + 1;
+                    WriteRow(operation.Collection, operation.Key, operation.Payload, version + 1, version == 0 ? now : createdAt, now, Ticks(ExpiryOf(Time(now), operation.TimeToLive)));
                     break;
                 case BatchOperationKind.Delete:
-                    results[i] = current?.Version ?? 0;
+                    // Also reclaims an expired record, which readers no longer see and the read above did not return.
+                    results[i] = version;
                     DeleteRow(operation.Collection, operation.Key);
                     break;
                 default:
-                    results[i] = current?.Version ?? 0;
+                    results[i] = version;
                     break;
             }
         }
@@ -910,25 +927,38 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
         return results;
     }
 
-    private long Upsert(string collection, string key, ReadOnlyMemory<byte> payload, long now, long? expiresAt)
+    // The live version (0: none) and creation time of the record each operation names, read in one statement per collection.
+    private (long Version, long CreatedAt)[] LiveVersions(IReadOnlyList<BatchOperation> operations, long now, CancellationToken cancellationToken)
     {
-        var command = _writer.Command(UpsertSql, "$c", "$k", "$p", "$now", "$exp", "$json");
-        command.Parameters[0].Value = collection;
-        command.Parameters[1].Value = key;
-        command.Parameters[2].Value = Blob(payload);
-        command.Parameters[3].Value = now;
-        command.Parameters[4].Value = DbValue(expiresAt);
-        command.Parameters[5].Value = JsonFlag(payload);
-        return (long)command.ExecuteScalar()!;
-    }
+        var byCollection = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        for (var i = 0; i < operations.Count; i++)
+        {
+            var collection = operations[i].Collection;
+            if (!byCollection.TryGetValue(collection, out var indexes))
+            {
+                byCollection.Add(collection, indexes = []);
+            }
 
-    private long DeleteReturningVersion(string collection, string key, long now)
-    {
-        var command = _writer.Command(DeleteSql, "$c", "$k");
-        command.Parameters[0].Value = collection;
-        command.Parameters[1].Value = key;
-        using var reader = command.ExecuteReader();
-        return reader.Read() && (reader.IsDBNull(1) || reader.GetInt64(1) > now) ? reader.GetInt64(0) : 0;
+            indexes.Add(i);
+        }
+
+        var current = new (long Version, long CreatedAt)[operations.Count];
+        var command = _writer.Command(LiveVersionsSql, "$c", "$keys", "$now");
+        foreach (var (collection, indexes) in byCollection)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            command.Parameters[0].Value = collection;
+            command.Parameters[1].Value = KeysJson(indexes.Count, i => operations[indexes[i]].Key);
+            command.Parameters[2].Value = now;
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                // The first column is the key's position in the JSON array.
+                current[indexes[reader.GetInt32(0)]] = (reader.GetInt64(1), reader.GetInt64(2));
+            }
+        }
+
+        return current;
     }
 
     private ImportResult Import(IReadOnlyList<StoreEntry> entries, ImportMode mode, CancellationToken cancellationToken)
