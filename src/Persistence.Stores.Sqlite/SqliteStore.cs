@@ -30,7 +30,7 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
     private const string EntryColumns = "key, payload, version, created_at, updated_at, expires_at";
 
     private const string GetSql = "SELECT payload, version, created_at, updated_at, expires_at FROM entries WHERE collection = $c AND key = $k AND " + Live;
-    private const string GetManySql = "SELECT " + EntryColumns + " FROM entries WHERE collection = $c AND key IN (SELECT value FROM json_each($keys)) AND " + Live;
+    private const string GetManySql = "SELECT " + EntryColumns + " FROM entries WHERE collection = $c AND key IN (SELECT value FROM json_each(CAST($keys AS TEXT))) AND " + Live;
     private const string ScanSql = "SELECT " + EntryColumns + " FROM entries WHERE collection = $c AND key > $after AND key >= $from AND " + Live + " ORDER BY key LIMIT $limit";
     private const string CountSql = "SELECT count(*) FROM entries WHERE collection = $c AND " + Live;
     private const string NextCollectionSql = "SELECT collection FROM entries WHERE collection > $after ORDER BY collection LIMIT 1";
@@ -79,7 +79,7 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
 
     // Keys are matched by their position in the $keys array (json_each's key column), so no key is read back.
     private const string LiveVersionsSql = """
-        SELECT k.key, e.version, e.created_at FROM json_each($keys) AS k
+        SELECT k.key, e.version, e.created_at FROM json_each(CAST($keys AS TEXT)) AS k
         CROSS JOIN entries AS e ON e.collection = $c AND e.key = k.value
         WHERE e.expires_at IS NULL OR e.expires_at > $now
         """;
@@ -533,10 +533,17 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
 
     private static object DbValue(long? value) => value is { } v ? v : DBNull.Value;
 
-    // A JSON array of keys, for json_each: one statement reads many keys.
-    private static string KeysJson(int count, Func<int, string> keyAt)
+    // A JSON array of keys in UTF-8, bound as a blob and read with json_each(CAST($keys AS TEXT)): one statement reads
+    // many keys, and the array is not copied to a string and back to UTF-8 on the way.
+    private static byte[] KeysJson(int count, Func<int, string> keyAt)
     {
-        var buffer = new ArrayBufferWriter<byte>();
+        var estimate = 2;
+        for (var i = 0; i < count; i++)
+        {
+            estimate += keyAt(i).Length + 3;
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(estimate);
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartArray();
@@ -548,7 +555,7 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
             writer.WriteEndArray();
         }
 
-        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+        return buffer.WrittenSpan.ToArray();
     }
 
     private static StoreEntry ReadEntry(SqliteDataReader reader, string collection)
@@ -930,8 +937,23 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
     // The live version (0: none) and creation time of the record each operation names, read in one statement per collection.
     private (long Version, long CreatedAt)[] LiveVersions(IReadOnlyList<BatchOperation> operations, long now, CancellationToken cancellationToken)
     {
+        var current = new (long Version, long CreatedAt)[operations.Count];
+        var first = operations[0].Collection;
+        var i = 1;
+        while (i < operations.Count && string.Equals(operations[i].Collection, first, StringComparison.Ordinal))
+        {
+            i++;
+        }
+
+        if (i == operations.Count)
+        {
+            // One collection, the usual batch: the operations' own positions are the array's.
+            ReadLiveVersions(current, first, operations.Count, j => operations[j].Key, j => j, now);
+            return current;
+        }
+
         var byCollection = new Dictionary<string, List<int>>(StringComparer.Ordinal);
-        for (var i = 0; i < operations.Count; i++)
+        for (i = 0; i < operations.Count; i++)
         {
             var collection = operations[i].Collection;
             if (!byCollection.TryGetValue(collection, out var indexes))
@@ -942,23 +964,28 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
             indexes.Add(i);
         }
 
-        var current = new (long Version, long CreatedAt)[operations.Count];
-        var command = _writer.Command(LiveVersionsSql, "$c", "$keys", "$now");
         foreach (var (collection, indexes) in byCollection)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            command.Parameters[0].Value = collection;
-            command.Parameters[1].Value = KeysJson(indexes.Count, i => operations[indexes[i]].Key);
-            command.Parameters[2].Value = now;
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                // The first column is the key's position in the JSON array.
-                current[indexes[reader.GetInt32(0)]] = (reader.GetInt64(1), reader.GetInt64(2));
-            }
+            ReadLiveVersions(current, collection, indexes.Count, j => operations[indexes[j]].Key, j => indexes[j], now);
         }
 
         return current;
+    }
+
+    // Reads the live records of one collection among count keys; operationAt maps a key's position to its operation's.
+    private void ReadLiveVersions((long Version, long CreatedAt)[] current, string collection, int count, Func<int, string> keyAt, Func<int, int> operationAt, long now)
+    {
+        var command = _writer.Command(LiveVersionsSql, "$c", "$keys", "$now");
+        command.Parameters[0].Value = collection;
+        command.Parameters[1].Value = KeysJson(count, keyAt);
+        command.Parameters[2].Value = now;
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            // The first column is the key's position in the JSON array.
+            current[operationAt(reader.GetInt32(0))] = (reader.GetInt64(1), reader.GetInt64(2));
+        }
     }
 
     private ImportResult Import(IReadOnlyList<StoreEntry> entries, ImportMode mode, CancellationToken cancellationToken)
