@@ -79,9 +79,20 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
 
     // Keys are matched by their position in the $keys array (json_each's key column), so no key is read back.
     private const string LiveVersionsSql = """
-        SELECT k.key, e.version, e.created_at FROM json_each(CAST($keys AS TEXT)) AS k
+        SELECT k.key, e.version FROM json_each(CAST($keys AS TEXT)) AS k
         CROSS JOIN entries AS e ON e.collection = $c AND e.key = k.value
         WHERE e.expires_at IS NULL OR e.expires_at > $now
+        """;
+
+    // A batch's put at the version the batch computed from its read of the record: version 1 is a new record (or one
+    // written over an expired record), created now; a later version keeps the creation time of the record it replaces.
+    private const string BatchPutSql = """
+        INSERT INTO entries (collection, key, payload, version, created_at, updated_at, expires_at, json)
+        VALUES ($c, $k, $p, $v, $now, $now, $exp, $json)
+        ON CONFLICT (collection, key) DO UPDATE SET
+            payload = excluded.payload, version = excluded.version,
+            created_at = CASE WHEN excluded.version = 1 THEN excluded.created_at ELSE entries.created_at END,
+            updated_at = excluded.updated_at, expires_at = excluded.expires_at, json = excluded.json
         """;
 
     private const string DeleteRowSql = "DELETE FROM entries WHERE collection = $c AND key = $k";
@@ -895,14 +906,14 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
     private long[] Commit(IReadOnlyList<BatchOperation> operations, CancellationToken cancellationToken)
     {
         var now = Now();
-        var current = LiveVersions(operations, now, cancellationToken);
+        var results = LiveVersions(operations, now, cancellationToken);
         for (var i = 0; i < operations.Count; i++)
         {
             var operation = operations[i];
-            EnsureExpectedVersion(operation.Collection, operation.Key, operation.ExpectedVersion, current[i].Version == 0 ? null : current[i].Version);
+            EnsureExpectedVersion(operation.Collection, operation.Key, operation.ExpectedVersion, results[i] == 0 ? null : results[i]);
         }
 
-        var results = new long[operations.Count];
+        // Each result starts as the live version, which is what a delete and a check return.
         for (var i = 0; i < operations.Count; i++)
         {
             if ((i & 1023) == 1023)
@@ -911,21 +922,15 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
             }
 
             var operation = operations[i];
-            var (version, createdAt) = current[i];
             switch (operation.Kind)
             {
                 case BatchOperationKind.Put:
-                    // A new record, or one written over an expired record, starts at version 1 and is created now.
-                    results[i] = version + 1;
-                    WriteRow(operation.Collection, operation.Key, operation.Payload, version + 1, version == 0 ? now : createdAt, now, Ticks(ExpiryOf(Time(now), operation.TimeToLive)));
+                    results[i]++;
+                    BatchPut(operation.Collection, operation.Key, operation.Payload, results[i], now, Ticks(ExpiryOf(Time(now), operation.TimeToLive)));
                     break;
                 case BatchOperationKind.Delete:
                     // Also reclaims an expired record, which readers no longer see and the read above did not return.
-                    results[i] = version;
                     DeleteRow(operation.Collection, operation.Key);
-                    break;
-                default:
-                    results[i] = version;
                     break;
             }
         }
@@ -934,10 +939,10 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
         return results;
     }
 
-    // The live version (0: none) and creation time of the record each operation names, read in one statement per collection.
-    private (long Version, long CreatedAt)[] LiveVersions(IReadOnlyList<BatchOperation> operations, long now, CancellationToken cancellationToken)
+    // The live version of the record each operation names (0: none), read in one statement per collection.
+    private long[] LiveVersions(IReadOnlyList<BatchOperation> operations, long now, CancellationToken cancellationToken)
     {
-        var current = new (long Version, long CreatedAt)[operations.Count];
+        var versions = new long[operations.Count];
         var first = operations[0].Collection;
         var i = 1;
         while (i < operations.Count && string.Equals(operations[i].Collection, first, StringComparison.Ordinal))
@@ -948,8 +953,8 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
         if (i == operations.Count)
         {
             // One collection, the usual batch: the operations' own positions are the array's.
-            ReadLiveVersions(current, first, operations.Count, j => operations[j].Key, j => j, now);
-            return current;
+            ReadLiveVersions(versions, first, operations.Count, j => operations[j].Key, j => j, now);
+            return versions;
         }
 
         var byCollection = new Dictionary<string, List<int>>(StringComparer.Ordinal);
@@ -967,14 +972,14 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
         foreach (var (collection, indexes) in byCollection)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            ReadLiveVersions(current, collection, indexes.Count, j => operations[indexes[j]].Key, j => indexes[j], now);
+            ReadLiveVersions(versions, collection, indexes.Count, j => operations[indexes[j]].Key, j => indexes[j], now);
         }
 
-        return current;
+        return versions;
     }
 
-    // Reads the live records of one collection among count keys; operationAt maps a key's position to its operation's.
-    private void ReadLiveVersions((long Version, long CreatedAt)[] current, string collection, int count, Func<int, string> keyAt, Func<int, int> operationAt, long now)
+    // Reads the live versions of one collection's records among count keys; operationAt maps a key's position to its operation's.
+    private void ReadLiveVersions(long[] versions, string collection, int count, Func<int, string> keyAt, Func<int, int> operationAt, long now)
     {
         var command = _writer.Command(LiveVersionsSql, "$c", "$keys", "$now");
         command.Parameters[0].Value = collection;
@@ -984,8 +989,21 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
         while (reader.Read())
         {
             // The first column is the key's position in the JSON array.
-            current[operationAt(reader.GetInt32(0))] = (reader.GetInt64(1), reader.GetInt64(2));
+            versions[operationAt(reader.GetInt32(0))] = reader.GetInt64(1);
         }
+    }
+
+    private void BatchPut(string collection, string key, ReadOnlyMemory<byte> payload, long version, long now, long? expiresAt)
+    {
+        var command = _writer.Command(BatchPutSql, "$c", "$k", "$p", "$v", "$now", "$exp", "$json");
+        command.Parameters[0].Value = collection;
+        command.Parameters[1].Value = key;
+        command.Parameters[2].Value = Blob(payload);
+        command.Parameters[3].Value = version;
+        command.Parameters[4].Value = now;
+        command.Parameters[5].Value = DbValue(expiresAt);
+        command.Parameters[6].Value = JsonFlag(payload);
+        command.ExecuteNonQuery();
     }
 
     private ImportResult Import(IReadOnlyList<StoreEntry> entries, ImportMode mode, CancellationToken cancellationToken)
