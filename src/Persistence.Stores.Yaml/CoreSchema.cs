@@ -7,6 +7,9 @@ namespace Persistence.Stores.Yaml;
 /// <summary>The YAML 1.2 core schema: which plain scalars are null, booleans, integers and floats.</summary>
 internal static class CoreSchema
 {
+    // The first characters of every plain scalar that is not a string: ~, null, true, false and numbers.
+    private static readonly SearchValues<char> NonStringStarts = SearchValues.Create("~nNtTfF+-.0123456789");
+
     private static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789abcdefABCDEF");
 
     // Control characters but tab and line feed, DEL, and NEL, LS, PS and the BOM.
@@ -34,7 +37,8 @@ internal static class CoreSchema
     };
 
     /// <summary>Tells whether a string written plain would read back as something else than that string.</summary>
-    public static bool NeedsQuotes(string value) => Resolve(value) != Kind.String;
+    /// <remarks>Only the empty string and strings starting with one of <c>~nNtTfF+-.0-9</c> can; the rest skip the matching.</remarks>
+    public static bool NeedsQuotes(string value) => (value.Length == 0 || NonStringStarts.Contains(value[0])) && Resolve(value) != Kind.String;
 
     /// <summary>
     /// Tells whether a string holds characters that only a double-quoted scalar keeps exactly: control characters other

@@ -21,7 +21,7 @@ public sealed partial class CoreSchemaTests
         foreach (var text in ShortStrings(Alphabet, 4).Concat(ShortStrings(NumberAlphabet, 6)))
         {
             var expected = ReferenceResolve(text);
-            if (CoreSchema.Resolve(text) != expected)
+            if (CoreSchema.Resolve(text) != expected || CoreSchema.NeedsQuotes(text) != (expected != CoreSchema.Kind.String))
             {
                 mismatches.Add($"'{text.Replace("\n", "\\n", StringComparison.Ordinal)}': {CoreSchema.Resolve(text)}, expected {expected}");
             }
@@ -58,6 +58,7 @@ public sealed partial class CoreSchemaTests
     public void Resolve_Examples_MatchTheCoreSchemaPatterns(string text)
     {
         CoreSchema.Resolve(text).Should().Be(ReferenceResolve(text));
+        CoreSchema.NeedsQuotes(text).Should().Be(ReferenceResolve(text) != CoreSchema.Kind.String);
         if (ReferenceResolve(text) == CoreSchema.Kind.Float)
         {
             (CoreSchema.FloatToJson(text) is null).Should().Be(SpecialFloatPattern().IsMatch(text));
