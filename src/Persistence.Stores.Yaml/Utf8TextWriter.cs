@@ -35,13 +35,17 @@ internal sealed class Utf8TextWriter : TextWriter
 
     public override void Write(char value)
     {
-        var buffer = Buffer;
-        if (_count == buffer.Length)
+        // The emitter's most frequent call: kept small enough to inline its checks, the rest in WriteSlow.
+        var buffer = _buffer;
+        var count = _count;
+        if (buffer is not null && (uint)count < (uint)buffer.Length)
         {
-            Drain(final: false);
+            buffer[count] = value;
+            _count = count + 1;
+            return;
         }
 
-        buffer[_count++] = value;
+        WriteSlow(value);
     }
 
     public override void Write(char[] buffer, int index, int count) => Write(buffer.AsSpan(index, count));
@@ -66,6 +70,13 @@ internal sealed class Utf8TextWriter : TextWriter
     }
 
     public override void Flush() => Drain(final: true);
+
+    private void WriteSlow(char value)
+    {
+        var buffer = Buffer;
+        Drain(final: false);
+        buffer[_count++] = value;
+    }
 
     protected override void Dispose(bool disposing)
     {
