@@ -36,14 +36,18 @@ public sealed class SystemTextJsonSerializer : ISerializer
             IndentCharacter = _options.IndentCharacter,
             IndentSize = _options.IndentSize,
             NewLine = _options.NewLine,
-            MaxDepth = _options.MaxDepth,
+
+            // The depth JsonSerializer itself writes with. It must not be 0 ("the default"): Utf8JsonWriter stores 0 as
+            // its own default of 1000, and the cached writer would then never match these options and be rebuilt for
+            // every call, an allocation the direct call does not make.
+            MaxDepth = EffectiveMaxDepth(_options),
             SkipValidation = true,
         };
 
         // Reads payloads as leniently as Deserialize does, so a payload that deserializes can also be queried.
         _documentOptions = new JsonDocumentOptions
         {
-            MaxDepth = _options.MaxDepth == 0 ? 64 : _options.MaxDepth,
+            MaxDepth = EffectiveMaxDepth(_options),
             CommentHandling = _options.ReadCommentHandling,
             AllowTrailingCommas = _options.AllowTrailingCommas,
         };
@@ -143,6 +147,9 @@ public sealed class SystemTextJsonSerializer : ISerializer
         writer.Reset(destination);
         return writer;
     }
+
+    // JsonSerializerOptions.MaxDepth of 0 means JsonSerializer's default of 64.
+    private static int EffectiveMaxDepth(JsonSerializerOptions options) => options.MaxDepth == 0 ? 64 : options.MaxDepth;
 
     private static bool HasSameFormatting(in JsonWriterOptions x, in JsonWriterOptions y)
         => x.Indented == y.Indented

@@ -27,7 +27,7 @@ internal sealed class CoreSchemaEventEmitter(IEventEmitter next) : ChainedEventE
             eventInfo.RenderedValue = "null";
             eventInfo.Style = ScalarStyle.Plain;
         }
-        else if (!IsNonString(eventInfo.Source.Type) && eventInfo.Style is ScalarStyle.Any or ScalarStyle.Plain)
+        else if (eventInfo.Style is ScalarStyle.Any or ScalarStyle.Plain && !IsNonString(eventInfo.Source.Type))
         {
             if (CoreSchema.NeedsEscapes(eventInfo.RenderedValue))
             {
@@ -48,6 +48,11 @@ internal sealed class CoreSchemaEventEmitter(IEventEmitter next) : ChainedEventE
 
     private static bool IsNonString(Type type)
     {
+        if (type == typeof(string))
+        {
+            return false;
+        }
+
         type = Nullable.GetUnderlyingType(type) ?? type;
         return type == typeof(bool) || type == typeof(decimal) || (type.IsPrimitive && type != typeof(char)) || type == typeof(System.Numerics.BigInteger);
     }

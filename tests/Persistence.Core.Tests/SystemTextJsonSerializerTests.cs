@@ -328,6 +328,51 @@ public sealed class SystemTextJsonSerializerTests
         static SerializerSample ValueOf(int v) => new($"name-{v}", v, Enumerable.Range(0, v).Select(t => $"t{t}").ToList(), v % 2 == 0 ? null : new SerializerSampleChild(DateTimeOffset.UnixEpoch.AddDays(v), v / 3m));
     }
 
+    [Theory]
+    [InlineData(false, 0)]
+    [InlineData(true, 0)]
+    [InlineData(false, 10)]
+    public void Serialize_Repeatedly_AllocatesNoMoreThanJsonSerializerWithItsOwnWriter(bool indented, int maxDepth)
+    {
+        // The adapter keeps one Utf8JsonWriter per thread; if it stopped matching the options it was made with, every call
+        // would build a new writer, allocations the direct call with a reused writer does not make.
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = indented, MaxDepth = maxDepth };
+        var serializer = new SystemTextJsonSerializer(options);
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        using var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented });
+        const int Calls = 200;
+
+        var direct = Allocated(() =>
+        {
+            buffer.ResetWrittenCount();
+            writer.Reset(buffer);
+            JsonSerializer.Serialize(writer, Sample, options);
+        });
+        var adapter = Allocated(() =>
+        {
+            buffer.ResetWrittenCount();
+            serializer.Serialize(buffer, Sample);
+        });
+
+        adapter.Should().BeLessThanOrEqualTo(direct, "the adapter allocates {0} B per call against {1} B", adapter / Calls, direct / Calls);
+
+        static long Allocated(Action call)
+        {
+            for (var i = 0; i < Calls; i++)
+            {
+                call();
+            }
+
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < Calls; i++)
+            {
+                call();
+            }
+
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+    }
+
     private static ReadOnlyMemory<byte> Serialize<T>(ISerializer serializer, T value)
     {
         var buffer = new ArrayBufferWriter<byte>();

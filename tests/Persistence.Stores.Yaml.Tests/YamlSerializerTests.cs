@@ -119,6 +119,50 @@ public sealed class YamlSerializerTests
         Serializer.ToJson(payload).GetProperty("label").GetString().Should().Be(value);
     }
 
+    [Theory]
+    [InlineData(1000, false)]
+    [InlineData(1021, false)]
+    [InlineData(3000, false)]
+    [InlineData(1000, true)]
+    [InlineData(2040, true)]
+    public void Serialize_LongTextWithSurrogatePairs_RoundTrips(int length, bool multiLine)
+    {
+        // Long enough to pass through the writer's buffer several times, pairs at many offsets around its edges.
+        var text = new StringBuilder();
+        while (text.Length < length)
+        {
+            text.Append("ab\U0001F600c").Append(multiLine && text.Length % 7 == 0 ? "\n" : string.Empty);
+        }
+
+        var value = new Child { Label = text.ToString() };
+        var payload = Write(Serializer, value);
+
+        Serializer.Deserialize<Child>(payload)!.Label.Should().Be(value.Label);
+        if (multiLine)
+        {
+            // A literal block keeps the pairs as they are (a double-quoted scalar escapes them as \U0001F600).
+            Encoding.UTF8.GetString(payload).Should().Contain("\U0001F600");
+        }
+    }
+
+    [Fact]
+    public async Task Serialize_InParallel_WritesTheSameAsOneByOne()
+    {
+        var values = Enumerable.Range(0, 8).Select(i => new Child { Label = new string('x', i * 300) + "\U0001F600 " + i, Values = [i] }).ToArray();
+        var expected = values.Select(v => Text(v)).ToArray();
+        var failures = new System.Collections.Concurrent.ConcurrentBag<int>();
+
+        await Task.Run(() => Parallel.For(0, 400, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+        {
+            if (Text(values[i % values.Length]) != expected[i % values.Length])
+            {
+                failures.Add(i);
+            }
+        }), TestContext.Current.CancellationToken);
+
+        failures.Should().BeEmpty();
+    }
+
     [Fact]
     public void ToJson_PlainScalars_FollowTheCoreSchema()
     {
