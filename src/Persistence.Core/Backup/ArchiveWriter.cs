@@ -8,35 +8,42 @@ namespace Persistence.Backup;
 /// Writes an archive as it goes: header, then record lines through compression and encryption, then manifest and end.
 /// </summary>
 /// <remarks>
-/// Two stages run side by side: the caller's thread writes record lines (and hashes entry lines into the collection
-/// checksum) into one buffer while a background task hashes earlier buffers into the archive digest, compresses them
-/// and seals the chunks. A fixed set of <see cref="BufferCount"/> buffers of about <see cref="FlushThreshold"/> bytes
-/// circulates between the two, so memory stays flat whatever the store's size. A failure of the background stage
-/// surfaces at the caller's next hand-over or at <see cref="FinishAsync"/>; a failure or cancellation on the caller's
-/// side stops the background stage in <see cref="DisposeAsync"/>. Either way the archive gets no final chunk and no end
-/// record, so it fails verification.
+/// Two stages run side by side: the caller's thread scans the store and writes record lines into one buffer while a
+/// background task hashes earlier buffers into the archive digest and the collection checksums (each buffer says which
+/// of its bytes are a collection's entry lines), compresses them and seals the chunks. The manifest and end lines are
+/// written once that stage has taken every entry line, since they carry its checksums. A fixed set of
+/// <see cref="BufferCount"/> buffers of about <see cref="FlushThreshold"/> bytes circulates between the two, so memory
+/// stays flat whatever the store's size. A failure of the background stage surfaces at the caller's next hand-over or
+/// at <see cref="FinishAsync"/>; a failure or cancellation on the caller's side stops the background stage in
+/// <see cref="DisposeAsync"/>. Either way the archive gets no final chunk and no end record, so it fails verification.
 /// </remarks>
 internal sealed class ArchiveWriter : IAsyncDisposable
 {
-    /// <summary>The size at which the caller's buffer of lines is handed to the compression stage.</summary>
-    internal const int FlushThreshold = 64 * 1024;
+    /// <summary>
+    /// The size at which the caller's buffer of lines is handed to the compression stage: large enough that hand-overs
+    /// (and the thread wake-ups they may cost) are few, small enough that the buffers stay cache- and memory-friendly.
+    /// </summary>
+    internal const int FlushThreshold = 256 * 1024;
 
     /// <summary>How many line buffers circulate: one being written, the others queued or being compressed.</summary>
-    internal const int BufferCount = 3;
+    internal const int BufferCount = 4;
 
     private readonly Stream _destination;
     private readonly ChunkWriterStream _chunks;
     private readonly Stream _compressing;
     private readonly EntryLineWriter _lines = new();
-    private readonly CollectionHasher _collection = new();
     private readonly IncrementalHash _digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-    private readonly List<CollectionManifest> _collections = [];
+    private readonly IncrementalHash _collectionHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly List<(string Name, long Entries)> _ended = [];
+    private readonly List<string> _checksums = [];
     private readonly ChunkSealer _sealer;
     private readonly Channel<LineBuffer> _filled = Channel.CreateUnbounded<LineBuffer>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly Channel<LineBuffer> _free = Channel.CreateUnbounded<LineBuffer>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly CancellationTokenSource _stop;
     private readonly Task _compression;
     private string? _current;
+    private int _entriesStart;
+    private long _inCollection;
     private long _total;
     private bool _finished;
 
@@ -104,13 +111,15 @@ internal sealed class ArchiveWriter : IAsyncDisposable
         EndCollection();
         _current = name;
         _lines.AppendCollection(name);
+        _entriesStart = _lines.WrittenCount;
     }
 
     /// <summary>Appends a record's entry line, its document being the payload's neutral JSON through <paramref name="serializer"/>.</summary>
     /// <exception cref="PersistenceException">The payload is not valid in the serializer's format.</exception>
     public void WriteEntry(StoreEntry entry, ISerializer serializer)
     {
-        _collection.Append(_lines.AppendEntry(entry, serializer));
+        _lines.AppendEntry(entry, serializer);
+        _inCollection++;
         _total++;
     }
 
@@ -121,17 +130,23 @@ internal sealed class ArchiveWriter : IAsyncDisposable
     public async ValueTask<BackupManifest> FinishAsync(Func<IReadOnlyList<CollectionManifest>, long, BackupManifest> manifestOf, CancellationToken cancellationToken)
     {
         EndCollection();
-        var manifest = manifestOf(_collections, _total);
-        _lines.AppendManifest(manifest);
         await HandOverAsync(cancellationToken).ConfigureAwait(false);
         _filled.Writer.TryComplete();
 
-        // Every line up to the manifest is hashed and compressed once the stage ends; its failure is thrown here.
+        // Every line before the manifest is hashed and compressed once the stage ends; its failure is thrown here.
         await _compression.ConfigureAwait(false);
 
+        var collections = new CollectionManifest[_ended.Count];
+        for (var i = 0; i < collections.Length; i++)
+        {
+            collections[i] = new CollectionManifest(_ended[i].Name, _ended[i].Entries, _checksums[i]);
+        }
+
+        var manifest = manifestOf(collections, _total);
+        _lines.Clear();
+        _digest.AppendData(_lines.AppendManifest(manifest));
         Span<byte> digest = stackalloc byte[32];
         _digest.GetHashAndReset(digest);
-        _lines.Clear();
         _lines.AppendEnd(_total, ArchiveFormat.Hex(digest));
         await _compressing.WriteAsync(_lines.WrittenMemory, cancellationToken).ConfigureAwait(false);
         _lines.Clear();
@@ -185,7 +200,7 @@ internal sealed class ArchiveWriter : IAsyncDisposable
 
         _stop.Dispose();
         _lines.Dispose();
-        _collection.Dispose();
+        _collectionHash.Dispose();
         _digest.Dispose();
         _sealer.Dispose();
         await _chunks.DisposeAsync().ConfigureAwait(false);
@@ -198,15 +213,21 @@ internal sealed class ArchiveWriter : IAsyncDisposable
             return;
         }
 
-        var (sha, count) = _collection.Finish();
-        _collections.Add(new CollectionManifest(_current, count, sha));
+        _lines.Buffer.ChecksumRanges.Add(new ChecksumRange(_entriesStart, _lines.WrittenCount, EndsCollection: true));
+        _ended.Add((_current, _inCollection));
+        _inCollection = 0;
         _current = null;
     }
 
     /// <summary>Queues the written lines for compression and goes on with a free buffer, waiting for one if all are in use.</summary>
     private async ValueTask HandOverAsync(CancellationToken cancellationToken)
     {
-        if (_lines.WrittenCount == 0)
+        if (_current is not null && _lines.WrittenCount > _entriesStart)
+        {
+            _lines.Buffer.ChecksumRanges.Add(new ChecksumRange(_entriesStart, _lines.WrittenCount, EndsCollection: false));
+        }
+
+        if (_lines.WrittenCount == 0 && _lines.Buffer.ChecksumRanges.Count == 0)
         {
             return;
         }
@@ -224,6 +245,7 @@ internal sealed class ArchiveWriter : IAsyncDisposable
         }
 
         _filled.Writer.TryWrite(_lines.Exchange(empty));
+        _entriesStart = 0;
     }
 
     private async Task CompressAsync(CancellationToken cancellationToken)
@@ -232,7 +254,17 @@ internal sealed class ArchiveWriter : IAsyncDisposable
         {
             await foreach (var buffer in _filled.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
-                _digest.AppendData(buffer.WrittenSpan);
+                var lines = buffer.WrittenMemory;
+                _digest.AppendData(lines.Span);
+                foreach (var range in buffer.ChecksumRanges)
+                {
+                    _collectionHash.AppendData(lines.Span[range.Start..range.End]);
+                    if (range.EndsCollection)
+                    {
+                        _checksums.Add(ArchiveFormat.Hex(_collectionHash.GetHashAndReset()));
+                    }
+                }
+
                 await _compressing.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
                 buffer.Clear();
                 _free.Writer.TryWrite(buffer);

@@ -34,6 +34,9 @@ internal sealed class EntryLineWriter : IDisposable
 
     public ReadOnlyMemory<byte> WrittenMemory => _buffer.WrittenMemory;
 
+    /// <summary>Gets the buffer lines are being written into.</summary>
+    public LineBuffer Buffer => _buffer;
+
     /// <summary>Appends an entry line and returns its bytes (line feed included), valid until the next write or <see cref="Clear"/>.</summary>
     public ReadOnlySpan<byte> AppendEntry(StoreEntry entry, JsonElement document)
     {
@@ -157,13 +160,19 @@ internal sealed class EntryLineWriter : IDisposable
     }
 }
 
-/// <summary>A growable byte buffer that archive lines are written into; unlike <see cref="ArrayBufferWriter{T}"/> it can drop a partly written line.</summary>
+/// <summary>
+/// A growable byte buffer that archive lines are written into; unlike <see cref="ArrayBufferWriter{T}"/> it can drop a
+/// partly written line, and it carries the ranges of its bytes that belong to a collection checksum.
+/// </summary>
 internal sealed class LineBuffer(int capacity) : IBufferWriter<byte>
 {
     private byte[] _array = new byte[capacity];
     private int _count;
 
     public int WrittenCount => _count;
+
+    /// <summary>Gets the ranges of entry-line bytes that go into the current collection's checksum, in order.</summary>
+    public List<ChecksumRange> ChecksumRanges { get; } = [];
 
     public ReadOnlyMemory<byte> WrittenMemory => _array.AsMemory(0, _count);
 
@@ -196,7 +205,12 @@ internal sealed class LineBuffer(int capacity) : IBufferWriter<byte>
         _count = count;
     }
 
-    public void Clear() => _count = 0;
+    /// <summary>Forgets the written bytes and the checksum ranges.</summary>
+    public void Clear()
+    {
+        _count = 0;
+        ChecksumRanges.Clear();
+    }
 
     private void Ensure(int sizeHint)
     {
@@ -215,6 +229,9 @@ internal sealed class LineBuffer(int capacity) : IBufferWriter<byte>
         Array.Resize(ref _array, size);
     }
 }
+
+/// <summary>Bytes <see cref="Start"/> to <see cref="End"/> of a <see cref="LineBuffer"/> are entry lines of the current collection; <see cref="EndsCollection"/> when that collection's last lines end there.</summary>
+internal readonly record struct ChecksumRange(int Start, int End, bool EndsCollection);
 
 /// <summary>The checksum and count of one collection's entry lines.</summary>
 internal sealed class CollectionHasher : IDisposable

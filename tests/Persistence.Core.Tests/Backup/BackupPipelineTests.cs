@@ -57,14 +57,15 @@ public sealed class BackupPipelineTests
     {
         var time = NewTime();
         await using var inner = await ManyRecordsAsync(time);
-        await using var failing = new FailingScanStore(inner, failAfter: 900);
+        // More lines than all the buffers hold before the failure, so the caller must have waited for compressed ones.
+        await using var failing = new FailingScanStore(inner, failAfter: 1400);
         using var archive = new MemoryStream();
 
         var error = await FluentActions.Awaiting(() => failing.BackupAsync(archive, Options(time, BackupCompression.None) with { PageSize = 100 }, null, Token).WaitAsync(NoHang, Token))
             .Should().ThrowAsync<StoreCorruptedException>();
 
         error.Which.Message.Should().Be(FailingScanStore.Message);
-        archive.Length.Should().BeGreaterThan(64 * 1024, "buffers were compressed before the failure");
+        archive.Length.Should().BeGreaterThan(ArchiveWriter.FlushThreshold, "buffers were compressed before the failure");
         await FluentActions.Awaiting(() => StoreBackup.VerifyAsync(new MemoryStream(archive.ToArray()), null, Token)).Should().ThrowAsync<BackupArchiveException>();
     }
 
