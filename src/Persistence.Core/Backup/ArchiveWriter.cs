@@ -52,8 +52,8 @@ internal sealed class ArchiveWriter : IAsyncDisposable
         _destination = destination;
         _sealer = sealer;
 
-        // The digest covers the header block and then every line before the end line, in order: exactly the bytes
-        // the compression stage receives.
+        // The digest covers the header block and then every line before the end line, in order: the compression
+        // stage adds the lines it receives, FinishAsync the manifest line.
         _digest.AppendData(headerBlock);
         _chunks = new ChunkWriterStream(destination, sealer, chunkSize);
         _compressing = compression switch
