@@ -17,6 +17,7 @@ public sealed class SystemTextJsonSerializer : ISerializer
     private readonly JsonSerializerOptions _options;
     private readonly JsonWriterOptions _writerOptions;
     private readonly JsonDocumentOptions _documentOptions;
+    private readonly JsonReaderOptions _readerOptions;
 
     /// <summary>Initializes a new instance of the <see cref="SystemTextJsonSerializer"/> class.</summary>
     /// <param name="options">The options; <see langword="null"/> for <see cref="DefaultOptions"/>. They are made read-only.</param>
@@ -50,6 +51,15 @@ public sealed class SystemTextJsonSerializer : ISerializer
             MaxDepth = EffectiveMaxDepth(_options),
             CommentHandling = _options.ReadCommentHandling,
             AllowTrailingCommas = _options.AllowTrailingCommas,
+        };
+
+        // The same reader options JsonDocument.Parse derives from _documentOptions, so WriteJsonTo accepts and rejects
+        // exactly what ToJson does, with the same messages.
+        _readerOptions = new JsonReaderOptions
+        {
+            MaxDepth = _documentOptions.MaxDepth,
+            CommentHandling = _documentOptions.CommentHandling,
+            AllowTrailingCommas = _documentOptions.AllowTrailingCommas,
         };
     }
 
@@ -115,6 +125,96 @@ public sealed class SystemTextJsonSerializer : ISerializer
         {
             throw new PersistenceException($"The payload is not valid JSON: {ex.Message}", ex);
         }
+    }
+
+    /// <summary>
+    /// Writes a payload's neutral JSON to <paramref name="writer"/> token by token, producing exactly the bytes
+    /// <c>ToJson(payload).WriteTo(writer)</c> produces (strings unescaped and re-escaped by the writer's encoder,
+    /// numbers verbatim, property order kept) without building a document.
+    /// </summary>
+    /// <param name="payload">The payload bytes.</param>
+    /// <param name="writer">The writer that receives the value.</param>
+    /// <exception cref="PersistenceException">The payload is not valid JSON (the message <see cref="ToJson"/> gives).</exception>
+    internal void WriteJsonTo(ReadOnlySpan<byte> payload, Utf8JsonWriter writer)
+    {
+        var reader = new Utf8JsonReader(payload, isFinalBlock: true, new JsonReaderState(_readerOptions));
+        byte[]? rented = null;
+        try
+        {
+            // Read to the end as JsonDocument.Parse does, so trailing data and truncation fail the same way.
+            while (reader.Read())
+            {
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.StartObject:
+                        writer.WriteStartObject();
+                        break;
+                    case JsonTokenType.EndObject:
+                        writer.WriteEndObject();
+                        break;
+                    case JsonTokenType.StartArray:
+                        writer.WriteStartArray();
+                        break;
+                    case JsonTokenType.EndArray:
+                        writer.WriteEndArray();
+                        break;
+                    case JsonTokenType.PropertyName:
+                        writer.WritePropertyName(Unescaped(ref reader, ref rented));
+                        break;
+                    case JsonTokenType.String:
+                        writer.WriteStringValue(Unescaped(ref reader, ref rented));
+                        break;
+                    case JsonTokenType.Number:
+                        // The reader has validated the number; JsonElement.WriteTo also copies its text verbatim.
+                        writer.WriteRawValue(reader.ValueSpan, skipInputValidation: true);
+                        break;
+                    case JsonTokenType.True:
+                        writer.WriteBooleanValue(true);
+                        break;
+                    case JsonTokenType.False:
+                        writer.WriteBooleanValue(false);
+                        break;
+                    case JsonTokenType.Null:
+                        writer.WriteNullValue();
+                        break;
+                }
+            }
+        }
+        catch (JsonException ex)
+        {
+            throw new PersistenceException($"The payload is not valid JSON: {ex.Message}", ex);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    // A string's or property name's UTF-8 without JSON escapes, as JsonDocument hands it to the writer.
+    private static ReadOnlySpan<byte> Unescaped(ref Utf8JsonReader reader, ref byte[]? rented)
+    {
+        var raw = reader.ValueSpan;
+        if (!reader.ValueIsEscaped)
+        {
+            return raw;
+        }
+
+        // Unescaping never makes a value longer.
+        if (rented is null || rented.Length < raw.Length)
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+
+            rented = ArrayPool<byte>.Shared.Rent(raw.Length);
+        }
+
+        var written = reader.CopyString(rented);
+        return rented.AsSpan(0, written);
     }
 
     /// <inheritdoc />

@@ -35,6 +35,7 @@ internal abstract class ChunkSealer : IDisposable
 internal sealed class ChecksumSealer(byte[] headerBlock) : ChunkSealer
 {
     private readonly byte[] _headerHash = SHA256.HashData(headerBlock);
+    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
     public override string Failure => "failed its checksum (damaged, reordered or cut)";
 
@@ -52,15 +53,21 @@ internal sealed class ChecksumSealer(byte[] headerBlock) : ChunkSealer
         return CryptographicOperations.FixedTimeEquals(expected, tag);
     }
 
+    public override void Dispose()
+    {
+        _hash.Dispose();
+        base.Dispose();
+    }
+
+    // One hash object for every chunk: a sealer serves one archive, one chunk at a time.
     private void Tag(long index, bool final, ReadOnlySpan<byte> data, Span<byte> tag)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         Span<byte> associated = stackalloc byte[32 + 8 + 1];
         WriteAssociatedData(_headerHash, index, final, associated);
-        hash.AppendData(associated);
-        hash.AppendData(data);
+        _hash.AppendData(associated);
+        _hash.AppendData(data);
         Span<byte> digest = stackalloc byte[32];
-        hash.GetHashAndReset(digest);
+        _hash.GetHashAndReset(digest);
         digest[..ArchiveFormat.TagLength].CopyTo(tag);
     }
 }
@@ -162,6 +169,7 @@ internal sealed class ChunkWriterStream : Stream
     private int _count;
     private long _index;
     private bool _completed;
+    private bool _aborted;
 
     public ChunkWriterStream(Stream inner, ChunkSealer cipher, int chunkSize)
     {
@@ -184,6 +192,11 @@ internal sealed class ChunkWriterStream : Stream
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_completed, this);
+        if (_aborted)
+        {
+            return;
+        }
+
         while (!buffer.IsEmpty)
         {
             // A full chunk is only sealed when more data follows, so the last chunk written is the one marked final.
@@ -211,8 +224,20 @@ internal sealed class ChunkWriterStream : Stream
     {
     }
 
+    /// <summary>
+    /// Discards whatever is written from now on: a failed backup releases its compressor, which would otherwise push
+    /// its last bytes (and so maybe a chunk) to a destination that may be the very thing that failed or hangs.
+    /// </summary>
+    public void Abort() => _aborted = true;
+
     public async ValueTask CompleteAsync(CancellationToken cancellationToken)
     {
+        if (_aborted)
+        {
+            throw new InvalidOperationException("An aborted archive cannot be completed.");
+        }
+
+
         await EmitAsync(final: true, cancellationToken).ConfigureAwait(false);
         _completed = true;
     }

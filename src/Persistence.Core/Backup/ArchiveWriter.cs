@@ -1,30 +1,59 @@
 using System.IO.Compression;
 using System.Security.Cryptography;
-using System.Text.Json;
+using System.Threading.Channels;
 
 namespace Persistence.Backup;
 
-/// <summary>Writes an archive as it goes: header, then record lines through compression and encryption, then manifest and end.</summary>
+/// <summary>
+/// Writes an archive as it goes: header, then record lines through compression and encryption, then manifest and end.
+/// </summary>
+/// <remarks>
+/// Two stages run side by side: the caller's thread scans the store and writes record lines into one buffer while a
+/// background task hashes earlier buffers into the archive digest and the collection checksums (each buffer says which
+/// of its bytes are a collection's entry lines), compresses them and seals the chunks. The manifest and end lines are
+/// written once that stage has taken every entry line, since they carry its checksums. A fixed set of
+/// <see cref="BufferCount"/> buffers of about <see cref="FlushThreshold"/> bytes circulates between the two, so memory
+/// stays flat whatever the store's size. A failure of the background stage surfaces at the caller's next hand-over or
+/// at <see cref="FinishAsync"/>; a failure or cancellation on the caller's side stops the background stage in
+/// <see cref="DisposeAsync"/>. Either way the archive gets no final chunk and no end record, so it fails verification.
+/// </remarks>
 internal sealed class ArchiveWriter : IAsyncDisposable
 {
-    private const int FlushThreshold = 64 * 1024;
+    /// <summary>
+    /// The size at which the caller's buffer of lines is handed to the compression stage: large enough that hand-overs
+    /// (and the thread wake-ups they may cost) are few, small enough that the buffers stay cache- and memory-friendly.
+    /// </summary>
+    internal const int FlushThreshold = 256 * 1024;
+
+    /// <summary>How many line buffers circulate: one being written, the others queued or being compressed.</summary>
+    internal const int BufferCount = 4;
 
     private readonly Stream _destination;
     private readonly ChunkWriterStream _chunks;
     private readonly Stream _compressing;
     private readonly EntryLineWriter _lines = new();
-    private readonly CollectionHasher _collection = new();
     private readonly IncrementalHash _digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-    private readonly List<CollectionManifest> _collections = [];
+    private readonly IncrementalHash _collectionHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly List<(string Name, long Entries)> _ended = [];
+    private readonly List<string> _checksums = [];
     private readonly ChunkSealer _sealer;
+    private readonly Channel<LineBuffer> _filled = Channel.CreateUnbounded<LineBuffer>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly Channel<LineBuffer> _free = Channel.CreateUnbounded<LineBuffer>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly CancellationTokenSource _stop;
+    private readonly Task _compression;
     private string? _current;
+    private int _entriesStart;
+    private long _inCollection;
     private long _total;
     private bool _finished;
 
-    private ArchiveWriter(Stream destination, byte[] headerBlock, ChunkSealer sealer, int chunkSize, BackupCompression compression, CompressionLevel level)
+    private ArchiveWriter(Stream destination, byte[] headerBlock, ChunkSealer sealer, int chunkSize, BackupCompression compression, CompressionLevel level, CancellationToken cancellationToken)
     {
         _destination = destination;
         _sealer = sealer;
+
+        // The digest covers the header block and then every line before the end line, in order: the compression
+        // stage adds the lines it receives, FinishAsync the manifest line.
         _digest.AppendData(headerBlock);
         _chunks = new ChunkWriterStream(destination, sealer, chunkSize);
         _compressing = compression switch
@@ -33,6 +62,13 @@ internal sealed class ArchiveWriter : IAsyncDisposable
             BackupCompression.Brotli => new BrotliStream(_chunks, level, leaveOpen: true),
             _ => _chunks,
         };
+        for (var i = 1; i < BufferCount; i++)
+        {
+            _free.Writer.TryWrite(new LineBuffer(FlushThreshold + (FlushThreshold / 4)));
+        }
+
+        _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _compression = Task.Run(() => CompressAsync(_stop.Token), CancellationToken.None);
     }
 
     public long TotalEntries => _total;
@@ -57,37 +93,63 @@ internal sealed class ArchiveWriter : IAsyncDisposable
             sealer = new ChecksumSealer(block);
         }
 
-        await destination.WriteAsync(block, cancellationToken).ConfigureAwait(false);
-        return new ArchiveWriter(destination, block, sealer, options.ChunkSize, options.Compression, options.CompressionLevel);
+        try
+        {
+            await destination.WriteAsync(block, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            sealer.Dispose();
+            throw;
+        }
+
+        return new ArchiveWriter(destination, block, sealer, options.ChunkSize, options.Compression, options.CompressionLevel, cancellationToken);
     }
 
     public void BeginCollection(string name)
     {
         EndCollection();
         _current = name;
-        _digest.AppendData(_lines.AppendCollection(name));
+        _lines.AppendCollection(name);
+        _entriesStart = _lines.WrittenCount;
     }
 
-    public void WriteEntry(StoreEntry entry, JsonElement document)
+    /// <summary>Appends a record's entry line, its document being the payload's neutral JSON through <paramref name="serializer"/>.</summary>
+    /// <exception cref="PersistenceException">The payload is not valid in the serializer's format.</exception>
+    public void WriteEntry(StoreEntry entry, ISerializer serializer)
     {
-        var line = _lines.AppendEntry(entry, document);
-        _digest.AppendData(line);
-        _collection.Append(line);
+        _lines.AppendEntry(entry, serializer);
+        _inCollection++;
         _total++;
     }
 
+    /// <summary>Hands the written lines to the compression stage once they fill a buffer; call after every entry.</summary>
     public ValueTask FlushIfNeededAsync(CancellationToken cancellationToken)
-        => _lines.WrittenCount >= FlushThreshold ? FlushLinesAsync(cancellationToken) : ValueTask.CompletedTask;
+        => _lines.WrittenCount >= FlushThreshold ? HandOverAsync(cancellationToken) : ValueTask.CompletedTask;
 
     public async ValueTask<BackupManifest> FinishAsync(Func<IReadOnlyList<CollectionManifest>, long, BackupManifest> manifestOf, CancellationToken cancellationToken)
     {
         EndCollection();
-        var manifest = manifestOf(_collections, _total);
+        await HandOverAsync(cancellationToken).ConfigureAwait(false);
+        _filled.Writer.TryComplete();
+
+        // Every line before the manifest is hashed and compressed once the stage ends; its failure is thrown here.
+        await _compression.ConfigureAwait(false);
+
+        var collections = new CollectionManifest[_ended.Count];
+        for (var i = 0; i < collections.Length; i++)
+        {
+            collections[i] = new CollectionManifest(_ended[i].Name, _ended[i].Entries, _checksums[i]);
+        }
+
+        var manifest = manifestOf(collections, _total);
+        _lines.Clear();
         _digest.AppendData(_lines.AppendManifest(manifest));
         Span<byte> digest = stackalloc byte[32];
         _digest.GetHashAndReset(digest);
         _lines.AppendEnd(_total, ArchiveFormat.Hex(digest));
-        await FlushLinesAsync(cancellationToken).ConfigureAwait(false);
+        await _compressing.WriteAsync(_lines.WrittenMemory, cancellationToken).ConfigureAwait(false);
+        _lines.Clear();
         if (!ReferenceEquals(_compressing, _chunks))
         {
             await _compressing.DisposeAsync().ConfigureAwait(false);
@@ -102,10 +164,30 @@ internal sealed class ArchiveWriter : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Stops the compression stage (at once when the backup failed or was cancelled) and waits for it, so nothing
+        // touches the streams after this returns.
+        _filled.Writer.TryComplete();
+        if (!_finished)
+        {
+            await _stop.CancelAsync().ConfigureAwait(false);
+        }
+
+        try
+        {
+            await _compression.ConfigureAwait(false);
+        }
+        catch (Exception) when (!_finished)
+        {
+            // The backup's own failure is what the caller sees; when it was the compression stage's, the caller has
+            // already received it from FlushIfNeededAsync or FinishAsync.
+        }
+
         if (!_finished && !ReferenceEquals(_compressing, _chunks))
         {
-            // A backup that failed half-way leaves an archive without its end record; releasing the compressor
-            // may write its trailer, which cannot make that archive pass verification.
+            // A backup that failed half-way leaves an archive without its final chunk and end record. Releasing the
+            // compressor flushes its last bytes; they are discarded rather than written to a destination that may be
+            // what failed, or may block.
+            _chunks.Abort();
             try
             {
                 await _compressing.DisposeAsync().ConfigureAwait(false);
@@ -116,8 +198,9 @@ internal sealed class ArchiveWriter : IAsyncDisposable
             }
         }
 
+        _stop.Dispose();
         _lines.Dispose();
-        _collection.Dispose();
+        _collectionHash.Dispose();
         _digest.Dispose();
         _sealer.Dispose();
         await _chunks.DisposeAsync().ConfigureAwait(false);
@@ -130,14 +213,67 @@ internal sealed class ArchiveWriter : IAsyncDisposable
             return;
         }
 
-        var (sha, count) = _collection.Finish();
-        _collections.Add(new CollectionManifest(_current, count, sha));
+        _lines.Buffer.ChecksumRanges.Add(new ChecksumRange(_entriesStart, _lines.WrittenCount, EndsCollection: true));
+        _ended.Add((_current, _inCollection));
+        _inCollection = 0;
         _current = null;
     }
 
-    private async ValueTask FlushLinesAsync(CancellationToken cancellationToken)
+    /// <summary>Queues the written lines for compression and goes on with a free buffer, waiting for one if all are in use.</summary>
+    private async ValueTask HandOverAsync(CancellationToken cancellationToken)
     {
-        await _compressing.WriteAsync(_lines.WrittenMemory, cancellationToken).ConfigureAwait(false);
-        _lines.Clear();
+        if (_current is not null && _lines.WrittenCount > _entriesStart)
+        {
+            _lines.Buffer.ChecksumRanges.Add(new ChecksumRange(_entriesStart, _lines.WrittenCount, EndsCollection: false));
+        }
+
+        if (_lines.WrittenCount == 0 && _lines.Buffer.ChecksumRanges.Count == 0)
+        {
+            return;
+        }
+
+        LineBuffer empty;
+        try
+        {
+            empty = await _free.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            // The compression stage failed and closed the pool: throw its exception.
+            await _compression.ConfigureAwait(false);
+            throw;
+        }
+
+        _filled.Writer.TryWrite(_lines.Exchange(empty));
+        _entriesStart = 0;
+    }
+
+    private async Task CompressAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var buffer in _filled.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var lines = buffer.WrittenMemory;
+                _digest.AppendData(lines.Span);
+                foreach (var range in buffer.ChecksumRanges)
+                {
+                    _collectionHash.AppendData(lines.Span[range.Start..range.End]);
+                    if (range.EndsCollection)
+                    {
+                        _checksums.Add(ArchiveFormat.Hex(_collectionHash.GetHashAndReset()));
+                    }
+                }
+
+                await _compressing.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                buffer.Clear();
+                _free.Writer.TryWrite(buffer);
+            }
+        }
+        catch (Exception ex)
+        {
+            _free.Writer.TryComplete(ex);
+            throw;
+        }
     }
 }

@@ -10,10 +10,20 @@ namespace Persistence.Backup;
 /// </summary>
 internal sealed class EntryLineWriter : IDisposable
 {
-    private static readonly JsonWriterOptions Options = new() { Indented = false, SkipValidation = true };
+    private const int InitialCapacity = 64 * 1024;
 
-    private readonly ArrayBufferWriter<byte> _buffer = new(64 * 1024);
+    private static readonly JsonWriterOptions Options = new() { Indented = false, SkipValidation = true };
+    private static readonly JsonEncodedText Type = JsonEncodedText.Encode("type");
+    private static readonly JsonEncodedText Entry = JsonEncodedText.Encode("entry");
+    private static readonly JsonEncodedText Key = JsonEncodedText.Encode("key");
+    private static readonly JsonEncodedText Version = JsonEncodedText.Encode("version");
+    private static readonly JsonEncodedText CreatedAt = JsonEncodedText.Encode("createdAt");
+    private static readonly JsonEncodedText UpdatedAt = JsonEncodedText.Encode("updatedAt");
+    private static readonly JsonEncodedText ExpiresAt = JsonEncodedText.Encode("expiresAt");
+    private static readonly JsonEncodedText Document = JsonEncodedText.Encode("document");
+
     private readonly Utf8JsonWriter _json;
+    private LineBuffer _buffer = new(InitialCapacity);
 
     public EntryLineWriter()
     {
@@ -24,22 +34,45 @@ internal sealed class EntryLineWriter : IDisposable
 
     public ReadOnlyMemory<byte> WrittenMemory => _buffer.WrittenMemory;
 
+    /// <summary>Gets the buffer lines are being written into.</summary>
+    public LineBuffer Buffer => _buffer;
+
     /// <summary>Appends an entry line and returns its bytes (line feed included), valid until the next write or <see cref="Clear"/>.</summary>
     public ReadOnlySpan<byte> AppendEntry(StoreEntry entry, JsonElement document)
     {
-        var start = _buffer.WrittenCount;
-        _json.Reset(_buffer);
-        _json.WriteStartObject();
-        _json.WriteString("type", "entry");
-        _json.WriteString("key", entry.Key);
-        _json.WriteNumber("version", entry.Version);
-        _json.WriteString("createdAt", entry.CreatedAt.ToUniversalTime());
-        _json.WriteString("updatedAt", entry.UpdatedAt.ToUniversalTime());
-        ArchiveFormat.WriteOptionalTime(_json, "expiresAt", entry.ExpiresAt);
-        _json.WritePropertyName("document");
+        var start = BeginEntry(entry);
         document.WriteTo(_json);
-        _json.WriteEndObject();
-        return EndLine(start);
+        return EndEntry(start);
+    }
+
+    /// <summary>
+    /// Appends an entry line with the payload's neutral JSON as <paramref name="serializer"/>'s
+    /// <see cref="ISerializer.ToJson"/> gives it, and returns the line's bytes (line feed included), valid until the next
+    /// write or <see cref="Clear"/>. A JSON payload of the built-in serializer is copied token by token into the
+    /// line, byte for byte what the <see cref="JsonElement"/> overload writes, without building a document.
+    /// </summary>
+    /// <exception cref="PersistenceException">The payload is not valid in the serializer's format; nothing is appended.</exception>
+    public ReadOnlySpan<byte> AppendEntry(StoreEntry entry, ISerializer serializer)
+    {
+        if (serializer is not SystemTextJsonSerializer json)
+        {
+            return AppendEntry(entry, serializer.ToJson(entry.Payload));
+        }
+
+        var start = BeginEntry(entry);
+        try
+        {
+            json.WriteJsonTo(entry.Payload.Span, _json);
+        }
+        catch
+        {
+            // Drop the half-written line, so the buffer holds whole lines only.
+            _json.Reset(_buffer);
+            _buffer.Truncate(start);
+            throw;
+        }
+
+        return EndEntry(start);
     }
 
     /// <summary>Appends a collection-start line.</summary>
@@ -76,9 +109,47 @@ internal sealed class EntryLineWriter : IDisposable
         return EndLine(start);
     }
 
-    public void Clear() => _buffer.ResetWrittenCount();
+    public void Clear() => _buffer.Clear();
+
+    /// <summary>Hands over the buffer of written lines and goes on writing into <paramref name="empty"/>.</summary>
+    public LineBuffer Exchange(LineBuffer empty)
+    {
+        var full = _buffer;
+        _buffer = empty;
+        _json.Reset(_buffer);
+        return full;
+    }
 
     public void Dispose() => _json.Dispose();
+
+    private int BeginEntry(StoreEntry entry)
+    {
+        var start = _buffer.WrittenCount;
+        _json.Reset(_buffer);
+        _json.WriteStartObject();
+        _json.WriteString(Type, Entry);
+        _json.WriteString(Key, entry.Key);
+        _json.WriteNumber(Version, entry.Version);
+        _json.WriteString(CreatedAt, entry.CreatedAt.ToUniversalTime());
+        _json.WriteString(UpdatedAt, entry.UpdatedAt.ToUniversalTime());
+        if (entry.ExpiresAt is { } expires)
+        {
+            _json.WriteString(ExpiresAt, expires.ToUniversalTime());
+        }
+        else
+        {
+            _json.WriteNull(ExpiresAt);
+        }
+
+        _json.WritePropertyName(Document);
+        return start;
+    }
+
+    private ReadOnlySpan<byte> EndEntry(int start)
+    {
+        _json.WriteEndObject();
+        return EndLine(start);
+    }
 
     private ReadOnlySpan<byte> EndLine(int start)
     {
@@ -88,6 +159,79 @@ internal sealed class EntryLineWriter : IDisposable
         return _buffer.WrittenSpan[start..];
     }
 }
+
+/// <summary>
+/// A growable byte buffer that archive lines are written into; unlike <see cref="ArrayBufferWriter{T}"/> it can drop a
+/// partly written line, and it carries the ranges of its bytes that belong to a collection checksum.
+/// </summary>
+internal sealed class LineBuffer(int capacity) : IBufferWriter<byte>
+{
+    private byte[] _array = new byte[capacity];
+    private int _count;
+
+    public int WrittenCount => _count;
+
+    /// <summary>Gets the ranges of entry-line bytes that go into the current collection's checksum, in order.</summary>
+    public List<ChecksumRange> ChecksumRanges { get; } = [];
+
+    public ReadOnlyMemory<byte> WrittenMemory => _array.AsMemory(0, _count);
+
+    public ReadOnlySpan<byte> WrittenSpan => _array.AsSpan(0, _count);
+
+    public void Advance(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, _array.Length - _count);
+        _count += count;
+    }
+
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _array.AsMemory(_count);
+    }
+
+    public Span<byte> GetSpan(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _array.AsSpan(_count);
+    }
+
+    /// <summary>Forgets everything written after the first <paramref name="count"/> bytes.</summary>
+    public void Truncate(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, _count);
+        _count = count;
+    }
+
+    /// <summary>Forgets the written bytes and the checksum ranges.</summary>
+    public void Clear()
+    {
+        _count = 0;
+        ChecksumRanges.Clear();
+    }
+
+    private void Ensure(int sizeHint)
+    {
+        var needed = Math.Max(sizeHint, 1);
+        if (_array.Length - _count >= needed)
+        {
+            return;
+        }
+
+        var size = (int)Math.Min(Array.MaxLength, Math.Max((long)_array.Length * 2, (long)_count + needed));
+        if (size - _count < needed)
+        {
+            throw new InvalidOperationException($"An archive line buffer cannot grow past {Array.MaxLength} bytes.");
+        }
+
+        Array.Resize(ref _array, size);
+    }
+}
+
+/// <summary>Bytes <see cref="Start"/> to <see cref="End"/> of a <see cref="LineBuffer"/> are entry lines of the current collection; <see cref="EndsCollection"/> when that collection's last lines end there.</summary>
+internal readonly record struct ChecksumRange(int Start, int End, bool EndsCollection);
 
 /// <summary>The checksum and count of one collection's entry lines.</summary>
 internal sealed class CollectionHasher : IDisposable

@@ -51,6 +51,7 @@ public static class StoreBackup
             null);
         var collections = await CollectionsOfAsync(store, options.Collections, cancellationToken).ConfigureAwait(false);
         var writer = await ArchiveWriter.CreateAsync(destination, header, options.Encryption, options, cancellationToken).ConfigureAwait(false);
+        var serializer = store.Serializer;
         await using (writer.ConfigureAwait(false))
         {
             foreach (var collection in collections)
@@ -66,11 +67,11 @@ public static class StoreBackup
                             continue;
                         }
 
-                        writer.WriteEntry(entry, store.Serializer.ToJson(entry.Payload));
+                        writer.WriteEntry(entry, serializer);
                         inCollection++;
+                        await writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
                     }
 
-                    await writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
                     progress?.Report(new BackupProgress(collection, inCollection, writer.TotalEntries));
                 }
 
