@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Persistence.Backup;
 
 /// <summary>
@@ -63,7 +65,7 @@ public static class StoreMigration
         {
             long collectionCopied = 0;
             long collectionSkipped = 0;
-            await foreach (var page in StoreBackup.PagesAsync(source, collection, options.BatchSize, cancellationToken).ConfigureAwait(false))
+            await foreach (var page in ReadAheadAsync(StoreBackup.PagesAsync(source, collection, options.BatchSize, cancellationToken), cancellationToken).ConfigureAwait(false))
             {
                 var batch = new StoreEntry[page.Count];
                 for (var i = 0; i < page.Count; i++)
@@ -139,6 +141,41 @@ public static class StoreMigration
         }
 
         return hasher.Finish();
+    }
+
+    /// <summary>
+    /// Yields the pages of <paramref name="pages"/>, reading the next one on the thread pool while the caller works on
+    /// the current one (imports it), so the source's reads and the target's writes overlap. At most one page is read
+    /// ahead; the pages come in their order, and a failure of a read surfaces where that page would have been yielded.
+    /// </summary>
+    private static async IAsyncEnumerable<List<StoreEntry>> ReadAheadAsync(IAsyncEnumerable<List<StoreEntry>> pages, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var enumerator = pages.GetAsyncEnumerator(cancellationToken);
+        Task<bool>? next = null;
+        try
+        {
+            // A run of its own: a source that reads synchronously (a directory listing) would otherwise run its read on
+            // the caller's thread before handing back the task.
+            next = Task.Run(() => enumerator.MoveNextAsync().AsTask(), cancellationToken);
+            while (await next.ConfigureAwait(false))
+            {
+                var page = enumerator.Current;
+                next = Task.Run(() => enumerator.MoveNextAsync().AsTask(), cancellationToken);
+                yield return page;
+            }
+        }
+        finally
+        {
+            // The caller stopped (an import failed, or the migration was cancelled): the read ahead must end before its
+            // enumerator is disposed. Its own outcome no longer matters; the caller's exception is the one that surfaces.
+            if (next is not null)
+            {
+                await ((Task)next).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                _ = next.Exception;
+            }
+
+            await enumerator.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private static async ValueTask EnsureNoConflictsAsync(IStore source, IStore target, IReadOnlyList<string> collections, int batchSize, IProgress<MigrationProgress>? progress, CancellationToken cancellationToken)

@@ -399,6 +399,7 @@ public abstract class FileStore : StoreBase, IPurgeableStore
         }
         finally
         {
+            Root.NoteChanged(change.Directory);
             if (_layout.UsesGeneration)
             {
                 Root.EndGeneration(generation);

@@ -123,6 +123,7 @@ internal static class Journal
         {
             foreach (var step in steps)
             {
+                directories.Add(Path.GetDirectoryName(step.TargetPath)!);
                 if (step.TempPath is { } temp)
                 {
                     if (File.Exists(temp))
@@ -134,8 +135,6 @@ internal static class Journal
                 {
                     FileOperations.DeleteIfExists(step.TargetPath);
                 }
-
-                directories.Add(Path.GetDirectoryName(step.TargetPath)!);
             }
 
             if (flushToDisk)
@@ -157,6 +156,11 @@ internal static class Journal
         }
         finally
         {
+            foreach (var directory in directories)
+            {
+                root.NoteChanged(directory);
+            }
+
             root.EndGeneration(generation);
             root.EndBatchApply();
         }
@@ -176,7 +180,16 @@ internal static class Journal
             return false;
         }
 
-        Apply(root, Parse(root.RootPath, root.JournalPath, content), flushToDisk);
+        try
+        {
+            Apply(root, Parse(root.RootPath, root.JournalPath, content), flushToDisk);
+        }
+        finally
+        {
+            // The journal's paths are rebuilt from relative names: every cached listing of the root is distrusted.
+            root.NoteChangedAnywhere();
+        }
+
         return true;
     }
 

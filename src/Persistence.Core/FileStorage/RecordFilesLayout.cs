@@ -10,6 +10,10 @@ internal sealed class RecordFilesLayout(FileStore store) : LayoutEngine(store)
 
     private readonly ConcurrentDictionary<string, string> _directories = new(StringComparer.Ordinal);
 
+    // The sorted listing of the directory the last paging scan walked, reused by its next page while nothing changed.
+    // One is kept (a paging scan walks one collection at a time), so the memory it holds is one directory's names.
+    private DirectoryListing? _listing;
+
     public override bool UsesGeneration => false;
 
     public override async ValueTask<StoreEntry?> GetAsync(string collection, string key, DateTimeOffset now, CancellationToken cancellationToken)
@@ -82,6 +86,18 @@ internal sealed class RecordFilesLayout(FileStore store) : LayoutEngine(store)
     public override LayoutWrite BeginWrite() => new RecordWrite(this);
 
     public override async ValueTask<int> PurgeExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await PurgeAsync(now, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Root.NoteChangedAnywhere();
+        }
+    }
+
+    private async ValueTask<int> PurgeAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         var removed = 0;
         foreach (var directory in CollectionDirectories())
@@ -190,61 +206,46 @@ internal sealed class RecordFilesLayout(FileStore store) : LayoutEngine(store)
     private async ValueTask<ScanResult> ScanOnceAsync(string collection, ScanOptions options, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var directory = DirectoryOf(collection);
-        var candidates = new List<(string Key, string Path, StoreEntry? Read)>();
         List<StoreCorruptedException>? corrupted = null;
-        foreach (var (name, fileKey) in ListFiles(directory))
+        Dictionary<string, StoreEntry>? justRead = null;
+        var listing = Volatile.Read(ref _listing);
+        if (listing is null || !listing.IsCurrent(directory, Root.ChangesOf(directory), LastWriteTimeOf(directory))
+            || !await RereadUnreadableAsync(listing, collection, () => corrupted ??= [], cancellationToken).ConfigureAwait(false))
         {
-            var path = Path.Join(directory, name);
-            if (fileKey is { } key)
-            {
-                if (options.Includes(key))
-                {
-                    candidates.Add((key, path, null));
-                }
-
-                continue;
-            }
-
-            // A hashed name: the key is in the file.
-            try
-            {
-                var content = await FileOperations.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
-                if (content is not null)
-                {
-                    var entry = Parse(content, path, collection, null, includePayload: true);
-                    if (options.Includes(entry.Key))
-                    {
-                        candidates.Add((entry.Key, path, entry));
-                    }
-                }
-            }
-            catch (StoreCorruptedException ex)
-            {
-                (corrupted ??= []).Add(ex);
-            }
+            corrupted = null;
+            (listing, justRead, corrupted) = await ListAsync(directory, collection, cacheable: options.Limit is not null, cancellationToken).ConfigureAwait(false);
         }
 
+        var files = listing.Files;
         var limit = options.Limit ?? int.MaxValue;
-        var entries = new List<StoreEntry>(Math.Min(candidates.Count, limit));
-        foreach (var candidate in InKeyOrder(candidates, limit))
+        var entries = new List<StoreEntry>(Math.Min(files.Length, Math.Min(limit, 4096)));
+        for (var i = FirstIncluded(files, options); i < files.Length && entries.Count < limit; i++)
         {
-            if (entries.Count >= limit)
+            var file = files[i];
+            if (!options.Includes(file.Key))
             {
+                // The keys under a prefix are contiguous in key order: past them, nothing more is included.
                 break;
             }
 
-            var entry = candidate.Read;
-            if (entry is null)
+            var path = Path.Join(directory, file.Name);
+            StoreEntry? entry;
+            if (file.Hashed && justRead is not null && justRead.TryGetValue(file.Name, out var read))
+            {
+                entry = read;
+            }
+            else
             {
                 try
                 {
-                    var content = await FileOperations.ReadAllBytesAsync(candidate.Path, cancellationToken).ConfigureAwait(false);
+                    var content = await FileOperations.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
                     if (content is null)
                     {
                         continue;
                     }
 
-                    entry = Parse(content, candidate.Path, collection, candidate.Key, includePayload: true);
+                    // A hashed name is checked against the key inside the file again, as a fresh listing would.
+                    entry = Parse(content, path, collection, file.Hashed ? null : file.Key, includePayload: true);
                 }
                 catch (StoreCorruptedException ex)
                 {
@@ -262,28 +263,123 @@ internal sealed class RecordFilesLayout(FileStore store) : LayoutEngine(store)
         return new ScanResult(entries, corrupted);
     }
 
-    // The candidates in key order. A page (a limit well below the candidate count) takes the smallest keys from a heap
-    // built in linear time instead of sorting every name, so paging through a large collection costs one pass over the
-    // directory per page rather than a sort. Expired or unreadable files found on the way are simply passed over.
-    private static IEnumerable<(string Key, string Path, StoreEntry? Read)> InKeyOrder(List<(string Key, string Path, StoreEntry? Read)> candidates, int limit)
+    // The index of the first file a scan can include: past StartAfter, and at or past Prefix.
+    private static int FirstIncluded(ListedFile[] files, ScanOptions options)
     {
-        if (limit >= candidates.Count / 4)
+        var first = 0;
+        if (options.StartAfter is { } after)
         {
-            candidates.Sort((x, y) => KeyComparer.Instance.Compare(x.Key, y.Key));
-            foreach (var candidate in candidates)
+            first = Bound(files, after, inclusive: false);
+        }
+
+        if (options.Prefix is { } prefix)
+        {
+            first = Math.Max(first, Bound(files, prefix, inclusive: true));
+        }
+
+        return first;
+    }
+
+    // The first index whose key is above (or, when inclusive, at or above) the given key.
+    private static int Bound(ListedFile[] files, string key, bool inclusive)
+    {
+        int low = 0, high = files.Length;
+        while (low < high)
+        {
+            var middle = low + ((high - low) / 2);
+            var comparison = KeyComparer.Instance.Compare(files[middle].Key, key);
+            if (comparison > 0 || (inclusive && comparison == 0))
             {
-                yield return candidate;
+                high = middle;
+            }
+            else
+            {
+                low = middle + 1;
+            }
+        }
+
+        return low;
+    }
+
+    // Lists and sorts the directory: each name decoded once, each hashed name's file read for the key inside it (those
+    // records are handed back so the page does not read them again). The listing is kept for the next page of a paging
+    // scan only when its directory's last-write time is old enough to tell a later change apart (see DirectoryListing).
+    private async ValueTask<(DirectoryListing Listing, Dictionary<string, StoreEntry>? JustRead, List<StoreCorruptedException>? Corrupted)> ListAsync(
+        string directory, string collection, bool cacheable, CancellationToken cancellationToken)
+    {
+        // In this order: a change after any of these three reads moves the count or the last-write time.
+        var changes = Root.ChangesOf(directory);
+        var listedAt = TimeProvider.System.GetUtcNow().UtcDateTime;
+        var modified = LastWriteTimeOf(directory);
+
+        var names = ListFiles(directory);
+        var files = new List<ListedFile>(names.Count);
+        Dictionary<string, StoreEntry>? justRead = null;
+        List<string>? unreadable = null;
+        List<StoreCorruptedException>? corrupted = null;
+        foreach (var (name, fileKey) in names)
+        {
+            if (fileKey is { } key)
+            {
+                files.Add(new ListedFile(key, name, Hashed: false));
+                continue;
             }
 
-            yield break;
+            // A hashed name: the key is in the file.
+            var path = Path.Join(directory, name);
+            try
+            {
+                var content = await FileOperations.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+                if (content is not null)
+                {
+                    var entry = Parse(content, path, collection, null, includePayload: true);
+                    files.Add(new ListedFile(entry.Key, name, Hashed: true));
+                    (justRead ??= new(StringComparer.Ordinal))[name] = entry;
+                }
+            }
+            catch (StoreCorruptedException ex)
+            {
+                (corrupted ??= []).Add(ex);
+                (unreadable ??= []).Add(name);
+            }
         }
 
-        var heap = new PriorityQueue<(string Key, string Path, StoreEntry? Read), string>(candidates.Select(c => (c, c.Key)), KeyComparer.Instance);
-        while (heap.TryDequeue(out var candidate, out _))
+        var sorted = files.ToArray();
+        Array.Sort(sorted, static (x, y) => KeyComparer.Instance.Compare(x.Key, y.Key));
+        var listing = new DirectoryListing(directory, changes, modified, sorted, unreadable?.ToArray() ?? []);
+        if (cacheable && sorted.Length > 0 && modified <= listedAt - DirectoryListing.TimestampResolution)
         {
-            yield return candidate;
+            Volatile.Write(ref _listing, listing);
         }
+
+        return (listing, justRead, corrupted);
     }
+
+    // A kept listing still holds the hashed-name files that could not be read: each page reports them again, as a fresh
+    // listing would. One that reads well now was fixed in place (which moves no directory time): the listing is stale.
+    private async ValueTask<bool> RereadUnreadableAsync(DirectoryListing listing, string collection, Func<List<StoreCorruptedException>> corrupted, CancellationToken cancellationToken)
+    {
+        foreach (var name in listing.Unreadable)
+        {
+            var path = Path.Join(listing.Directory, name);
+            try
+            {
+                if (await FileOperations.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false) is { } content)
+                {
+                    Parse(content, path, collection, null, includePayload: false);
+                    return false;
+                }
+            }
+            catch (StoreCorruptedException ex)
+            {
+                corrupted().Add(ex);
+            }
+        }
+
+        return true;
+    }
+
+    private static DateTime LastWriteTimeOf(string directory) => Directory.GetLastWriteTimeUtc(directory);
 
     private async ValueTask<bool> HasLiveRecordAsync(string directory, string collection, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -347,6 +443,40 @@ internal sealed class RecordFilesLayout(FileStore store) : LayoutEngine(store)
         }
 
         return directories;
+    }
+
+    /// <summary>A record file of a listing: its key, its name, and whether the name is hashed (the key read from the file).</summary>
+    private readonly record struct ListedFile(string Key, string Name, bool Hashed);
+
+    /// <summary>
+    /// A directory's record files in key order, and the state that tells whether they are still what the directory holds.
+    /// </summary>
+    /// <remarks>
+    /// A listing is current while the change count of this process's stores on the root (<see cref="SharedRoot.ChangesOf"/>)
+    /// and the directory's last-write time are both unchanged: every file created, renamed or deleted in the directory,
+    /// by this process or another, moves the last-write time. File systems store that time coarsely (ext4 in clock
+    /// ticks, FAT in 2 s steps), so a change made in the same step as the listing would leave it unchanged: a listing is
+    /// only kept when the directory was last written at least <see cref="TimestampResolution"/> before the listing began.
+    /// The record contents are not part of a listing: every page reads its files anew.
+    /// </remarks>
+    private sealed class DirectoryListing(string directory, long changes, DateTime modified, ListedFile[] files, string[] unreadable)
+    {
+        /// <summary>The coarsest last-write time step of a supported file system (FAT's 2 s), with a margin.</summary>
+        public static readonly TimeSpan TimestampResolution = TimeSpan.FromSeconds(2.5);
+
+        public string Directory { get; } = directory;
+
+        public ListedFile[] Files { get; } = files;
+
+        /// <summary>Gets the hashed names whose file could not be read when listing.</summary>
+        public string[] Unreadable { get; } = unreadable;
+
+        public long Changes { get; } = changes;
+
+        public DateTime Modified { get; } = modified;
+
+        public bool IsCurrent(string directory, long changes, DateTime modified)
+            => string.Equals(directory, Directory, StringComparison.Ordinal) && changes == Changes && modified == Modified;
     }
 
     private sealed class RecordWrite(RecordFilesLayout layout) : LayoutWrite

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace Persistence.FileStorage;
 
@@ -22,6 +24,8 @@ internal sealed class SharedRoot : IDisposable
     private static readonly Lock RootsGate = new();
 
     private readonly FileStream _lockFile;
+    private readonly ConcurrentDictionary<string, StrongBox<long>> _directoryChanges = new(OperatingSystem.IsLinux() ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase);
+    private long _rootChanges;
     private FileStream? _exclusive;
     private int _references;
     private long _batchSequence;
@@ -191,6 +195,22 @@ internal sealed class SharedRoot : IDisposable
     public void BeginBatchApply() => Interlocked.Increment(ref _batchSequence);
 
     public void EndBatchApply() => Interlocked.Increment(ref _batchSequence);
+
+    /// <summary>
+    /// Gets how many times this process changed the entries of <paramref name="directory"/> (a file written, renamed or
+    /// deleted by any store on this root), plus the changes to any directory of the root (a purge, a journal recovery).
+    /// The count only grows, so a listing taken after reading it is stale once it moved. Writes of other processes are
+    /// not counted: a reader checks the directory's last-write time for those.
+    /// </summary>
+    public long ChangesOf(string directory)
+        => Volatile.Read(ref _rootChanges) + (_directoryChanges.TryGetValue(directory, out var count) ? Volatile.Read(ref count.Value) : 0);
+
+    /// <summary>Records that this process changed the entries of <paramref name="directory"/>; call after the change.</summary>
+    public void NoteChanged(string directory)
+        => Interlocked.Increment(ref _directoryChanges.GetOrAdd(directory, static _ => new StrongBox<long>()).Value);
+
+    /// <summary>Records that this process may have changed the entries of any directory of the root; call after the change.</summary>
+    public void NoteChangedAnywhere() => Interlocked.Increment(ref _rootChanges);
 
     /// <summary>
     /// Runs a read of several files so that it never sees a batch of this process half applied: optimistically twice
