@@ -71,7 +71,7 @@ public static class StoreMigration
                 for (var i = 0; i < page.Count; i++)
                 {
                     var entry = page[i];
-                    if (options.Verify || transcode)
+                    if (transcode)
                     {
                         var document = source.Serializer.ToJson(entry.Payload);
                         if (options.Verify)
@@ -80,10 +80,13 @@ public static class StoreMigration
                             lines.Clear();
                         }
 
-                        if (transcode)
-                        {
-                            entry = entry with { Payload = StoreBackup.Transcode(target.Serializer, document) };
-                        }
+                        entry = entry with { Payload = StoreBackup.Transcode(target.Serializer, document) };
+                    }
+                    else if (options.Verify)
+                    {
+                        // Same serializer on both sides: the line is written straight from the payload (no document).
+                        hasher.Append(lines.AppendEntry(entry, source.Serializer));
+                        lines.Clear();
                     }
                     else
                     {
@@ -135,7 +138,7 @@ public static class StoreMigration
         {
             foreach (var entry in page)
             {
-                hasher.Append(lines.AppendEntry(entry, store.Serializer.ToJson(entry.Payload)));
+                hasher.Append(lines.AppendEntry(entry, store.Serializer));
                 lines.Clear();
             }
         }
