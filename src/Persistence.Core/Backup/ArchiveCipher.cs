@@ -237,7 +237,6 @@ internal sealed class ChunkWriterStream : Stream
             throw new InvalidOperationException("An aborted archive cannot be completed.");
         }
 
-
         await EmitAsync(final: true, cancellationToken).ConfigureAwait(false);
         _completed = true;
     }

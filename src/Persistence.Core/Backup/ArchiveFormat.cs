@@ -14,6 +14,8 @@ internal static class ArchiveFormat
     public const int MaxHeaderLength = 64 * 1024;
     public const int MinChunkSize = 1024;
     public const int MaxChunkSize = 4 * 1024 * 1024;
+
+    private static readonly JsonEncodedText ModifiedSinceName = JsonEncodedText.Encode("modifiedSince");
     public const int SaltLength = 32;
     public const int KeyCheckLength = 16;
     public const int TagLength = 16;
@@ -83,7 +85,7 @@ internal static class ArchiveFormat
             writer.WriteString("storeKind", header.StoreKind);
             writer.WriteString("serializerFormat", header.SerializerFormat);
             writer.WriteString("backupKind", Name(header.Kind));
-            WriteOptionalTime(writer, "modifiedSince", header.ModifiedSince);
+            WriteOptionalTime(writer, ModifiedSinceName, header.ModifiedSince);
             writer.WriteString("compression", Name(header.Compression));
             writer.WriteNumber("chunkSize", header.ChunkSize);
             if (header.Encryption is { } encryption)
@@ -228,7 +230,7 @@ internal static class ArchiveFormat
         }
     }
 
-    public static void WriteOptionalTime(Utf8JsonWriter writer, string name, DateTimeOffset? value)
+    public static void WriteOptionalTime(Utf8JsonWriter writer, JsonEncodedText name, DateTimeOffset? value)
     {
         if (value is { } time)
         {
@@ -255,7 +257,7 @@ internal static class ArchiveFormat
         writer.WriteString("storeKind", manifest.StoreKind);
         writer.WriteString("serializerFormat", manifest.SerializerFormat);
         writer.WriteString("backupKind", Name(manifest.Kind));
-        WriteOptionalTime(writer, "modifiedSince", manifest.ModifiedSince);
+        WriteOptionalTime(writer, ModifiedSinceName, manifest.ModifiedSince);
         writer.WriteString("compression", Name(manifest.Compression));
         writer.WriteBoolean("encrypted", manifest.Encrypted);
         writer.WriteStartArray("collections");

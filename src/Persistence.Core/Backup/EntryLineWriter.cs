@@ -132,14 +132,7 @@ internal sealed class EntryLineWriter : IDisposable
         _json.WriteNumber(Version, entry.Version);
         _json.WriteString(CreatedAt, entry.CreatedAt.ToUniversalTime());
         _json.WriteString(UpdatedAt, entry.UpdatedAt.ToUniversalTime());
-        if (entry.ExpiresAt is { } expires)
-        {
-            _json.WriteString(ExpiresAt, expires.ToUniversalTime());
-        }
-        else
-        {
-            _json.WriteNull(ExpiresAt);
-        }
+        ArchiveFormat.WriteOptionalTime(_json, ExpiresAt, entry.ExpiresAt);
 
         _json.WritePropertyName(Document);
         return start;
