@@ -366,12 +366,13 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
     protected override async ValueTask<IReadOnlyList<long>> CommitCoreAsync(IReadOnlyList<BatchOperation> operations, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(operations);
+        using var flags = JsonFlagsAhead(operations.Count, i => operations[i].Payload);
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             ThrowIfDisposed();
             cancellationToken.ThrowIfCancellationRequested();
-            return InTransaction(() => Commit(operations, cancellationToken));
+            return InTransaction(() => Commit(operations, flags, cancellationToken));
         }
         finally
         {
@@ -488,12 +489,13 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
     protected override async ValueTask<ImportResult> ImportCoreAsync(IReadOnlyList<StoreEntry> entries, ImportMode mode, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entries);
+        using var flags = JsonFlagsAhead(entries.Count, i => entries[i].Payload);
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             ThrowIfDisposed();
             cancellationToken.ThrowIfCancellationRequested();
-            return InTransaction(() => Import(entries, mode, cancellationToken));
+            return InTransaction(() => Import(entries, mode, flags, cancellationToken));
         }
         finally
         {
@@ -617,6 +619,14 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
     private long Now() => TimeProvider.GetUtcNow().UtcTicks;
 
     private object JsonFlag(ReadOnlyMemory<byte> payload) => _pushdown && PlainJson.IsPlain(payload.Span) ? BoxedOne : BoxedZero;
+
+    // A batch's flag at its position: computed ahead (possibly on another core) for a large batch, here for a small one.
+    private object JsonFlag(PlainJsonFlags? flags, int index, ReadOnlyMemory<byte> payload)
+        => flags is null ? JsonFlag(payload) : flags.IsPlain(index) ? BoxedOne : BoxedZero;
+
+    // Starts the JSON checks of a large batch before the write lock is taken, so they overlap the wait and the writes.
+    private PlainJsonFlags? JsonFlagsAhead(int count, Func<int, ReadOnlyMemory<byte>> payloadAt)
+        => _pushdown && count >= PlainJsonFlags.Threshold ? PlainJsonFlags.Start(count, payloadAt) : null;
 
     private SqliteSession Initialize()
     {
@@ -840,7 +850,7 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
         return reader.Read() ? (reader.GetInt64(0), reader.GetInt64(1)) : null;
     }
 
-    private void WriteRow(string collection, string key, ReadOnlyMemory<byte> payload, long version, long createdAt, long updatedAt, long? expiresAt)
+    private void WriteRow(string collection, string key, ReadOnlyMemory<byte> payload, long version, long createdAt, long updatedAt, long? expiresAt, object jsonFlag)
     {
         var command = _writer.Command(WriteRowSql, "$c", "$k", "$p", "$v", "$created", "$updated", "$exp", "$json");
         command.Parameters[0].Value = collection;
@@ -850,7 +860,7 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
         command.Parameters[4].Value = createdAt;
         command.Parameters[5].Value = updatedAt;
         command.Parameters[6].Value = DbValue(expiresAt);
-        command.Parameters[7].Value = JsonFlag(payload);
+        command.Parameters[7].Value = jsonFlag;
         command.ExecuteNonQuery();
     }
 
@@ -903,7 +913,7 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
     // one statement per collection, every expected version is checked against those reads before the first write, and
     // the writes then need no read of their own and no RETURNING (SQLite buffers a statement's RETURNING rows, which
     // made each unconditional put about 2 µs slower than the same upsert without it).
-    private long[] Commit(IReadOnlyList<BatchOperation> operations, CancellationToken cancellationToken)
+    private long[] Commit(IReadOnlyList<BatchOperation> operations, PlainJsonFlags? flags, CancellationToken cancellationToken)
     {
         var now = Now();
         var results = LiveVersions(operations, now, cancellationToken);
@@ -926,7 +936,7 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
             {
                 case BatchOperationKind.Put:
                     results[i]++;
-                    BatchPut(operation.Collection, operation.Key, operation.Payload, results[i], now, Ticks(ExpiryOf(Time(now), operation.TimeToLive)));
+                    BatchPut(operation.Collection, operation.Key, operation.Payload, results[i], now, Ticks(ExpiryOf(Time(now), operation.TimeToLive)), JsonFlag(flags, i, operation.Payload));
                     break;
                 case BatchOperationKind.Delete:
                     // Also reclaims an expired record, which readers no longer see and the read above did not return.
@@ -993,7 +1003,7 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
         }
     }
 
-    private void BatchPut(string collection, string key, ReadOnlyMemory<byte> payload, long version, long now, long? expiresAt)
+    private void BatchPut(string collection, string key, ReadOnlyMemory<byte> payload, long version, long now, long? expiresAt, object jsonFlag)
     {
         var command = _writer.Command(BatchPutSql, "$c", "$k", "$p", "$v", "$now", "$exp", "$json");
         command.Parameters[0].Value = collection;
@@ -1002,11 +1012,11 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
         command.Parameters[3].Value = version;
         command.Parameters[4].Value = now;
         command.Parameters[5].Value = DbValue(expiresAt);
-        command.Parameters[6].Value = JsonFlag(payload);
+        command.Parameters[6].Value = jsonFlag;
         command.ExecuteNonQuery();
     }
 
-    private ImportResult Import(IReadOnlyList<StoreEntry> entries, ImportMode mode, CancellationToken cancellationToken)
+    private ImportResult Import(IReadOnlyList<StoreEntry> entries, ImportMode mode, PlainJsonFlags? flags, CancellationToken cancellationToken)
     {
         var now = Now();
         if (mode == ImportMode.FailOnConflict)
@@ -1035,7 +1045,7 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
                 continue;
             }
 
-            WriteRow(entry.Collection, entry.Key, entry.Payload, entry.Version, entry.CreatedAt.UtcTicks, entry.UpdatedAt.UtcTicks, Ticks(entry.ExpiresAt));
+            WriteRow(entry.Collection, entry.Key, entry.Payload, entry.Version, entry.CreatedAt.UtcTicks, entry.UpdatedAt.UtcTicks, Ticks(entry.ExpiresAt), JsonFlag(flags, i, entry.Payload));
             imported++;
         }
 
