@@ -8,7 +8,7 @@ namespace Persistence;
 /// </summary>
 public sealed class InMemoryStore : StoreBase
 {
-    private readonly Dictionary<string, SortedDictionary<string, StoreEntry>> _collections = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, CollectionEntries> _collections = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
 
     /// <summary>Initializes a new instance of the <see cref="InMemoryStore"/> class.</summary>
@@ -58,7 +58,7 @@ public sealed class InMemoryStore : StoreBase
             var current = Live(collection, key, now);
             EnsureExpectedVersion(collection, key, options.ExpectedVersion, current?.Version);
             var entry = Next(collection, key, copy, current, now, options.TimeToLive);
-            Collection(collection)[key] = entry;
+            Collection(collection).Set(key, entry);
             return new ValueTask<long>(entry.Version);
         }
     }
@@ -97,7 +97,7 @@ public sealed class InMemoryStore : StoreBase
                 {
                     case BatchOperationKind.Put:
                         var entry = Next(op.Collection, op.Key, payloads[i]!, current[i], now, op.TimeToLive);
-                        Collection(op.Collection)[op.Key] = entry;
+                        Collection(op.Collection).Set(op.Key, entry);
                         results[i] = entry.Version;
                         break;
                     case BatchOperationKind.Delete:
@@ -122,7 +122,7 @@ public sealed class InMemoryStore : StoreBase
         {
             var now = TimeProvider.GetUtcNow();
             page = _collections.TryGetValue(collection, out var entries)
-                ? entries.Values.Where(e => !e.IsExpiredAt(now) && options.Includes(e.Key)).Take(options.Limit ?? int.MaxValue).ToList()
+                ? entries.After(options.StartAfter).Where(e => !e.IsExpiredAt(now) && options.Includes(e.Key)).Take(options.Limit ?? int.MaxValue).ToList()
                 : [];
         }
 
@@ -184,7 +184,7 @@ public sealed class InMemoryStore : StoreBase
                     continue;
                 }
 
-                Collection(entry.Collection)[entry.Key] = entry;
+                Collection(entry.Collection).Set(entry.Key, entry);
                 imported++;
             }
 
@@ -195,11 +195,11 @@ public sealed class InMemoryStore : StoreBase
     private static StoreEntry Next(string collection, string key, byte[] payload, StoreEntry? current, DateTimeOffset now, TimeSpan? timeToLive)
         => new(collection, key, payload, (current?.Version ?? 0) + 1, current?.CreatedAt ?? now, now, ExpiryOf(now, timeToLive));
 
-    private SortedDictionary<string, StoreEntry> Collection(string collection)
+    private CollectionEntries Collection(string collection)
     {
         if (!_collections.TryGetValue(collection, out var entries))
         {
-            entries = new SortedDictionary<string, StoreEntry>(KeyComparer.Instance);
+            entries = new CollectionEntries();
             _collections.Add(collection, entries);
         }
 
@@ -236,5 +236,65 @@ public sealed class InMemoryStore : StoreBase
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// A collection's records in key order, with the sorted array of its keys kept between writes that add or remove a
+    /// key, so that a scan starting after a key (the next page of a paging scan) starts there instead of at the first key.
+    /// </summary>
+    private sealed class CollectionEntries
+    {
+        private readonly SortedDictionary<string, StoreEntry> _entries = new(KeyComparer.Instance);
+        private string[]? _keys;
+
+        public int Count => _entries.Count;
+
+        public IEnumerable<StoreEntry> Values => _entries.Values;
+
+        public bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out StoreEntry entry) => _entries.TryGetValue(key, out entry);
+
+        public void Set(string key, StoreEntry entry)
+        {
+            if (_entries.TryAdd(key, entry))
+            {
+                _keys = null;
+            }
+            else
+            {
+                _entries[key] = entry;
+            }
+        }
+
+        public bool Remove(string key)
+        {
+            if (!_entries.Remove(key))
+            {
+                return false;
+            }
+
+            _keys = null;
+            return true;
+        }
+
+        /// <summary>Returns the records whose keys sort after <paramref name="startAfter"/> (all for <see langword="null"/>), in key order; enumerate under the store's lock.</summary>
+        public IEnumerable<StoreEntry> After(string? startAfter)
+        {
+            if (startAfter is null)
+            {
+                return _entries.Values;
+            }
+
+            var keys = _keys ??= [.. _entries.Keys];
+            var index = Array.BinarySearch(keys, startAfter, KeyComparer.Instance);
+            return From(index >= 0 ? index + 1 : ~index);
+
+            IEnumerable<StoreEntry> From(int start)
+            {
+                for (var i = start; i < keys.Length; i++)
+                {
+                    yield return _entries[keys[i]];
+                }
+            }
+        }
     }
 }

@@ -128,15 +128,21 @@ public sealed class SystemTextJsonSerializer : ISerializer
     }
 
     /// <summary>
-    /// Writes a payload's neutral JSON to <paramref name="writer"/> token by token, producing exactly the bytes
+    /// Writes a payload's neutral JSON to <paramref name="writer"/>, producing exactly the bytes
     /// <c>ToJson(payload).WriteTo(writer)</c> produces (strings unescaped and re-escaped by the writer's encoder,
-    /// numbers verbatim, property order kept) without building a document.
+    /// numbers verbatim, property order kept) without building a document: copied in runs by <see cref="CanonicalJson"/>
+    /// when the writer is compact with the default encoder, token by token otherwise.
     /// </summary>
     /// <param name="payload">The payload bytes.</param>
     /// <param name="writer">The writer that receives the value.</param>
     /// <exception cref="PersistenceException">The payload is not valid JSON (the message <see cref="ToJson"/> gives).</exception>
     internal void WriteJsonTo(ReadOnlySpan<byte> payload, Utf8JsonWriter writer)
     {
+        if (CanonicalJson.TryCopy(payload, _readerOptions, writer))
+        {
+            return;
+        }
+
         var reader = new Utf8JsonReader(payload, isFinalBlock: true, new JsonReaderState(_readerOptions));
         byte[]? rented = null;
         try
@@ -159,10 +165,10 @@ public sealed class SystemTextJsonSerializer : ISerializer
                         writer.WriteEndArray();
                         break;
                     case JsonTokenType.PropertyName:
-                        writer.WritePropertyName(Unescaped(ref reader, ref rented));
+                        writer.WritePropertyName(CanonicalJson.Unescaped(ref reader, ref rented));
                         break;
                     case JsonTokenType.String:
-                        writer.WriteStringValue(Unescaped(ref reader, ref rented));
+                        writer.WriteStringValue(CanonicalJson.Unescaped(ref reader, ref rented));
                         break;
                     case JsonTokenType.Number:
                         // The reader has validated the number; JsonElement.WriteTo also copies its text verbatim.
@@ -191,30 +197,6 @@ public sealed class SystemTextJsonSerializer : ISerializer
                 ArrayPool<byte>.Shared.Return(rented);
             }
         }
-    }
-
-    // A string's or property name's UTF-8 without JSON escapes, as JsonDocument hands it to the writer.
-    private static ReadOnlySpan<byte> Unescaped(ref Utf8JsonReader reader, ref byte[]? rented)
-    {
-        var raw = reader.ValueSpan;
-        if (!reader.ValueIsEscaped)
-        {
-            return raw;
-        }
-
-        // Unescaping never makes a value longer.
-        if (rented is null || rented.Length < raw.Length)
-        {
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-
-            rented = ArrayPool<byte>.Shared.Rent(raw.Length);
-        }
-
-        var written = reader.CopyString(rented);
-        return rented.AsSpan(0, written);
     }
 
     /// <inheritdoc />

@@ -8,10 +8,11 @@ namespace Persistence.Backup;
 /// Writes an archive as it goes: header, then record lines through compression and encryption, then manifest and end.
 /// </summary>
 /// <remarks>
-/// Two stages run side by side: the caller's thread scans the store and writes record lines into one buffer while a
-/// background task hashes earlier buffers into the archive digest and the collection checksums (each buffer says which
-/// of its bytes are a collection's entry lines), compresses them and seals the chunks. The manifest and end lines are
-/// written once that stage has taken every entry line, since they carry its checksums. A fixed set of
+/// Two stages run side by side: the caller's thread scans the store, writes record lines into one buffer and hashes a
+/// full buffer's entry lines into their collection's checksum (while they are still in cache) before handing it over; a
+/// background task hashes earlier buffers into the archive digest, compresses them and seals the chunks. The work is
+/// split so that each stage takes about half of it. The manifest and end lines are written once that stage has taken
+/// every line, since the end line carries its digest. A fixed set of
 /// <see cref="BufferCount"/> buffers of about <see cref="FlushThreshold"/> bytes circulates between the two, so memory
 /// stays flat whatever the store's size. A failure of the background stage surfaces at the caller's next hand-over or
 /// at <see cref="FinishAsync"/>; a failure or cancellation on the caller's side stops the background stage in
@@ -213,7 +214,9 @@ internal sealed class ArchiveWriter : IAsyncDisposable
             return;
         }
 
-        _lines.Buffer.ChecksumRanges.Add(new ChecksumRange(_entriesStart, _lines.WrittenCount, EndsCollection: true));
+        _collectionHash.AppendData(_lines.Buffer.WrittenSpan[_entriesStart..]);
+        _checksums.Add(ArchiveFormat.Hex(_collectionHash.GetHashAndReset()));
+        _entriesStart = _lines.WrittenCount;
         _ended.Add((_current, _inCollection));
         _inCollection = 0;
         _current = null;
@@ -222,14 +225,15 @@ internal sealed class ArchiveWriter : IAsyncDisposable
     /// <summary>Queues the written lines for compression and goes on with a free buffer, waiting for one if all are in use.</summary>
     private async ValueTask HandOverAsync(CancellationToken cancellationToken)
     {
-        if (_current is not null && _lines.WrittenCount > _entriesStart)
-        {
-            _lines.Buffer.ChecksumRanges.Add(new ChecksumRange(_entriesStart, _lines.WrittenCount, EndsCollection: false));
-        }
-
-        if (_lines.WrittenCount == 0 && _lines.Buffer.ChecksumRanges.Count == 0)
+        if (_lines.WrittenCount == 0)
         {
             return;
+        }
+
+        if (_current is not null)
+        {
+            // The current collection's lines so far; its checksum goes on in the next buffer.
+            _collectionHash.AppendData(_lines.Buffer.WrittenSpan[_entriesStart..]);
         }
 
         LineBuffer empty;
@@ -254,17 +258,7 @@ internal sealed class ArchiveWriter : IAsyncDisposable
         {
             await foreach (var buffer in _filled.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
-                var lines = buffer.WrittenMemory;
-                _digest.AppendData(lines.Span);
-                foreach (var range in buffer.ChecksumRanges)
-                {
-                    _collectionHash.AppendData(lines.Span[range.Start..range.End]);
-                    if (range.EndsCollection)
-                    {
-                        _checksums.Add(ArchiveFormat.Hex(_collectionHash.GetHashAndReset()));
-                    }
-                }
-
+                _digest.AppendData(buffer.WrittenSpan);
                 await _compressing.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
                 buffer.Clear();
                 _free.Writer.TryWrite(buffer);

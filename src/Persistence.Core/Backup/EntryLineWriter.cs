@@ -155,7 +155,7 @@ internal sealed class EntryLineWriter : IDisposable
 
 /// <summary>
 /// A growable byte buffer that archive lines are written into; unlike <see cref="ArrayBufferWriter{T}"/> it can drop a
-/// partly written line, and it carries the ranges of its bytes that belong to a collection checksum.
+/// partly written line.
 /// </summary>
 internal sealed class LineBuffer(int capacity) : IBufferWriter<byte>
 {
@@ -163,9 +163,6 @@ internal sealed class LineBuffer(int capacity) : IBufferWriter<byte>
     private int _count;
 
     public int WrittenCount => _count;
-
-    /// <summary>Gets the ranges of entry-line bytes that go into the current collection's checksum, in order.</summary>
-    public List<ChecksumRange> ChecksumRanges { get; } = [];
 
     public ReadOnlyMemory<byte> WrittenMemory => _array.AsMemory(0, _count);
 
@@ -198,11 +195,10 @@ internal sealed class LineBuffer(int capacity) : IBufferWriter<byte>
         _count = count;
     }
 
-    /// <summary>Forgets the written bytes and the checksum ranges.</summary>
+    /// <summary>Forgets the written bytes.</summary>
     public void Clear()
     {
         _count = 0;
-        ChecksumRanges.Clear();
     }
 
     private void Ensure(int sizeHint)
@@ -222,9 +218,6 @@ internal sealed class LineBuffer(int capacity) : IBufferWriter<byte>
         Array.Resize(ref _array, size);
     }
 }
-
-/// <summary>Bytes <see cref="Start"/> to <see cref="End"/> of a <see cref="LineBuffer"/> are entry lines of the current collection; <see cref="EndsCollection"/> when that collection's last lines end there.</summary>
-internal readonly record struct ChecksumRange(int Start, int End, bool EndsCollection);
 
 /// <summary>The checksum and count of one collection's entry lines.</summary>
 internal sealed class CollectionHasher : IDisposable

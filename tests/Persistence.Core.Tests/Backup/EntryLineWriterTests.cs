@@ -89,6 +89,115 @@ public sealed class EntryLineWriterTests
         streamed.Should().Equal(document);
     }
 
+    [Theory]
+    [MemberData(nameof(ValidPayloads))]
+    [InlineData(" {}")]
+    [InlineData("{}\n")]
+    [InlineData("{\"a\": 1}")]
+    [InlineData("{\"a\" :1}")]
+    [InlineData("[1, 2]")]
+    [InlineData("[1 ,2]")]
+    [InlineData("{ \"a\":1}")]
+    [InlineData("[1,2 ]")]
+    [InlineData("\"\\/\"")]
+    [InlineData("{\"at\":\"2026-01-01T00:05:00+00:00\",\"b\":[\"<x>\",\"\u00e9\",\"plain\"],\"\\u0063\":\"\\n\"}")]
+    public void CanonicalCopy_ValidPayload_IsTakenAndWritesTheBytesOfTheDocumentPath(string json)
+    {
+        var payload = Encoding.UTF8.GetBytes(json);
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            CanonicalJson.TryCopy(payload, new JsonReaderOptions(), writer).Should().BeTrue("valid JSON takes the run copy");
+        }
+
+        using var expected = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(expected))
+        {
+            SystemTextJsonSerializer.Default.ToJson(payload).WriteTo(writer);
+        }
+
+        buffer.ToArray().Should().Equal(expected.ToArray());
+        var (streamed, document) = BothPaths(SystemTextJsonSerializer.Default, payload);
+        streamed.Should().Equal(document);
+    }
+
+    [Theory]
+    [MemberData(nameof(InvalidPayloads))]
+    [InlineData("\"\\ud800 lone high surrogate\"")]
+    [InlineData("{\"\\ud800\":1}")]
+    public void CanonicalCopy_InvalidPayload_WritesNothingAndLeavesItToTheTokenCopy(string json)
+    {
+        using var buffer = new MemoryStream();
+        using var writer = new Utf8JsonWriter(buffer);
+        writer.WriteStartArray();
+
+        CanonicalJson.TryCopy(Encoding.UTF8.GetBytes(json), new JsonReaderOptions(), writer).Should().BeFalse();
+
+        writer.WriteEndArray();
+        writer.Flush();
+        buffer.ToArray().Should().Equal("[]"u8.ToArray());
+    }
+
+    [Fact]
+    public void CanonicalCopy_WriterThatFormatsDifferently_IsLeftToTheTokenCopy()
+    {
+        using var indented = new Utf8JsonWriter(new MemoryStream(), new JsonWriterOptions { Indented = true });
+        using var relaxed = new Utf8JsonWriter(new MemoryStream(), new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        using var shallow = new Utf8JsonWriter(new MemoryStream(), new JsonWriterOptions { MaxDepth = 10 });
+
+        CanonicalJson.TryCopy("{}"u8, new JsonReaderOptions(), indented).Should().BeFalse();
+        CanonicalJson.TryCopy("{}"u8, new JsonReaderOptions(), relaxed).Should().BeFalse();
+        CanonicalJson.TryCopy("{}"u8, new JsonReaderOptions(), shallow).Should().BeFalse("the writer's depth limit is below the reader's");
+    }
+
+    [Theory]
+    [InlineData("[1,2,]")]
+    [InlineData("{\"a\":1,}")]
+    [InlineData("/**/{}")]
+    [InlineData("{}/**/")]
+    [InlineData("[1,/**/2]")]
+    [InlineData("{\"a\":/**/1 // trailing\n}")]
+    public void CanonicalCopy_LenientSyntax_IsDropped(string json)
+    {
+        var lenient = new SystemTextJsonSerializer(new JsonSerializerOptions { ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        using var writer = new Utf8JsonWriter(new MemoryStream());
+
+        CanonicalJson.TryCopy(Encoding.UTF8.GetBytes(json), new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }, writer).Should().BeTrue();
+        var (streamed, document) = BothPaths(lenient, Encoding.UTF8.GetBytes(json));
+        streamed.Should().Equal(document);
+    }
+
+    [Fact]
+    public void CanonicalCopy_SerializedDocuments_AreCopiedAsTheDocumentPathWritesThem()
+    {
+        // What the built-in serializer writes with its default options is the common case the run copy is for; its
+        // dates hold a '+' the default encoder escapes.
+        var payload = JsonSerializer.SerializeToUtf8Bytes(
+            new { Id = 42, Name = "Quarterly report 2026", At = new DateTimeOffset(2026, 1, 1, 0, 5, 0, TimeSpan.Zero), Tags = new[] { "finance", "q3" }, Price = 12.5m, Nested = new { Active = true, Note = (string?)null } },
+            SystemTextJsonSerializer.DefaultOptions);
+
+        var (streamed, document) = BothPaths(SystemTextJsonSerializer.Default, payload);
+        streamed.Should().Equal(document);
+        Encoding.UTF8.GetString(streamed).Should().Contain("2026-01-01T00:05:00\\u002B00:00");
+    }
+
+    [Fact]
+    public void AppendEntry_EveryAsciiCharacterInAString_WritesTheBytesOfTheDocumentPath()
+    {
+        // Checks the verbatim copy's table of characters the default encoder leaves alone against the document path.
+        for (var b = 0x20; b < 0x80; b++)
+        {
+            if (b is '"' or '\\')
+            {
+                continue;
+            }
+
+            byte[] payload = [(byte)'{', (byte)'"', (byte)b, (byte)'"', (byte)':', (byte)'"', (byte)'a', (byte)b, (byte)'"', (byte)'}'];
+            var (streamed, document) = BothPaths(SystemTextJsonSerializer.Default, payload);
+            streamed.Should().Equal(document, $"character 0x{b:X2} must be copied as the document path writes it");
+        }
+    }
+
     [Fact]
     public void AppendEntry_Utf8Bom_BehavesAsTheDocumentPath()
         => AssertSameOutcome(SystemTextJsonSerializer.Default, [0xEF, 0xBB, 0xBF, (byte)'{', (byte)'}']);
