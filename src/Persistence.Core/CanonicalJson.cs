@@ -28,11 +28,8 @@ internal static class CanonicalJson
     /// writer formats differently, or the payload is not valid (the token copy reports why, with its own message).</returns>
     internal static bool TryCopy(ReadOnlySpan<byte> payload, JsonReaderOptions readerOptions, Utf8JsonWriter writer)
     {
-        var writerMaxDepth = writer.Options.MaxDepth == 0 ? DefaultWriterMaxDepth : writer.Options.MaxDepth;
-        var readerMaxDepth = readerOptions.MaxDepth == 0 ? 64 : readerOptions.MaxDepth;
-        if (writer.Options.Encoder is not null || writer.Options.Indented || writer.CurrentDepth + readerMaxDepth > writerMaxDepth)
+        if (!CanWriteFor(writer, readerOptions))
         {
-            // A raw value bypasses the writer's depth check: only used where the reader's limit is the tighter one.
             return false;
         }
 
@@ -40,12 +37,13 @@ internal static class CanonicalJson
         t_scratch = null;
         try
         {
-            if (!TryCanonicalize(payload, readerOptions, scratch, out var verbatimLength))
+            scratch.Output.ResetWrittenCount();
+            if (!TryWrite(payload, readerOptions, scratch.Output, scratch))
             {
                 return false;
             }
 
-            writer.WriteRawValue(verbatimLength >= 0 ? payload[..verbatimLength] : scratch.Output.WrittenSpan, skipInputValidation: true);
+            writer.WriteRawValue(scratch.Output.WrittenSpan, skipInputValidation: true);
             return true;
         }
         finally
@@ -62,17 +60,44 @@ internal static class CanonicalJson
         }
     }
 
-    // Fills scratch.Output with the canonical bytes, or sets verbatimLength when they are the payload's first bytes.
-    private static bool TryCanonicalize(ReadOnlySpan<byte> payload, JsonReaderOptions readerOptions, Scratch scratch, out int verbatimLength)
+    /// <summary>
+    /// Gets whether the canonical bytes are what <paramref name="writer"/> would write for the payload's document at its
+    /// current position: the writer is compact with the default encoder, and its depth limit is not the tighter one (a
+    /// raw value bypasses the writer's depth check).
+    /// </summary>
+    internal static bool CanWriteFor(Utf8JsonWriter writer, JsonReaderOptions readerOptions)
     {
-        verbatimLength = -1;
-        var output = scratch.Output;
-        output.ResetWrittenCount();
+        var writerMaxDepth = writer.Options.MaxDepth == 0 ? DefaultWriterMaxDepth : writer.Options.MaxDepth;
+        var readerMaxDepth = readerOptions.MaxDepth == 0 ? 64 : readerOptions.MaxDepth;
+        return writer.Options.Encoder is null && !writer.Options.Indented && writer.CurrentDepth + readerMaxDepth <= writerMaxDepth;
+    }
+
+    /// <summary>
+    /// Appends <paramref name="payload"/>'s canonical bytes to <paramref name="output"/>, straight into the buffer a
+    /// caller writes lines into (see <see cref="CanWriteFor"/> for when they match a writer's output).
+    /// </summary>
+    /// <returns><see langword="false"/> when the payload is not valid; <paramref name="output"/> may then hold part of
+    /// it, which the caller drops.</returns>
+    internal static bool TryWrite(ReadOnlySpan<byte> payload, JsonReaderOptions readerOptions, IBufferWriter<byte> output)
+    {
+        var scratch = t_scratch ??= new Scratch();
+        t_scratch = null;
+        try
+        {
+            return TryWrite(payload, readerOptions, output, scratch);
+        }
+        finally
+        {
+            t_scratch = scratch;
+        }
+    }
+
+    private static bool TryWrite(ReadOnlySpan<byte> payload, JsonReaderOptions readerOptions, IBufferWriter<byte> output, Scratch scratch)
+    {
         var reader = new Utf8JsonReader(payload, isFinalBlock: true, new JsonReaderState(readerOptions));
         var previous = JsonTokenType.None;
         var runStart = 0;
         var end = 0;
-        var rewritten = false;
         byte[]? rented = null;
         try
         {
@@ -97,26 +122,18 @@ internal static class CanonicalJson
                     }
 
                     runStart = start;
-                    rewritten = true;
                 }
 
                 if (token is JsonTokenType.PropertyName or JsonTokenType.String
                     && (reader.ValueIsEscaped || reader.ValueSpan.ContainsAnyExcept(VerbatimStringBytes)))
                 {
                     output.Write(payload[runStart..start]);
-                    scratch.WriteString(Unescaped(ref reader, ref rented));
+                    scratch.WriteString(output, Unescaped(ref reader, ref rented));
                     runStart = start + length;
-                    rewritten = true;
                 }
 
                 end = start + length;
                 previous = token;
-            }
-
-            if (!rewritten)
-            {
-                verbatimLength = end;
-                return true;
             }
 
             output.Write(payload[runStart..end]);
@@ -181,7 +198,7 @@ internal static class CanonicalJson
         return [.. bytes];
     }
 
-    // A thread's output buffer and the writer that escapes strings into it, reused across payloads.
+    // A thread's output buffer and the writer that escapes strings, reused across payloads.
     private sealed class Scratch : IDisposable
     {
         private readonly Utf8JsonWriter _strings;
@@ -194,9 +211,9 @@ internal static class CanonicalJson
         public ArrayBufferWriter<byte> Output { get; } = new(4096);
 
         // Writes the quoted string as the default encoder escapes it: what a compact writer writes for a value or a name.
-        public void WriteString(ReadOnlySpan<byte> utf8)
+        public void WriteString(IBufferWriter<byte> output, ReadOnlySpan<byte> utf8)
         {
-            _strings.Reset(Output);
+            _strings.Reset(output);
             _strings.WriteStringValue(utf8);
             _strings.Flush();
         }

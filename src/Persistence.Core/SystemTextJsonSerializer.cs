@@ -63,6 +63,9 @@ public sealed class SystemTextJsonSerializer : ISerializer
         };
     }
 
+    /// <summary>Gets the reader options payloads are read with: the limits and leniency of <see cref="ToJson"/>.</summary>
+    internal JsonReaderOptions ReaderOptions => _readerOptions;
+
     /// <summary>Gets the options used when none are given: web defaults (camelCase, case-insensitive reads).</summary>
     public static JsonSerializerOptions DefaultOptions { get; } = CreateDefaultOptions();
 

@@ -9,7 +9,7 @@ namespace Persistence.Stores.Sqlite;
 internal sealed class PlainJsonFlags : IDisposable
 {
     /// <summary>The smallest batch worth computing ahead: below it the checks take less than the hand-over costs.</summary>
-    internal const int Threshold = 1024;
+    internal const int Threshold = 256;
 
     private const int ChunkSize = 128;
 

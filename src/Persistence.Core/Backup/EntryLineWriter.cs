@@ -60,6 +60,25 @@ internal sealed class EntryLineWriter : IDisposable
         }
 
         var start = BeginEntry(entry);
+        if (CanonicalJson.CanWriteFor(_json, json.ReaderOptions))
+        {
+            // The document's canonical bytes go straight into the line after the property name the writer flushed; the
+            // line is then closed by hand, and the next line resets the writer.
+            _json.Flush();
+            var document = _buffer.WrittenCount;
+            if (CanonicalJson.TryWrite(entry.Payload.Span, json.ReaderOptions, _buffer))
+            {
+                var end = _buffer.GetSpan(2);
+                end[0] = (byte)'}';
+                end[1] = (byte)'\n';
+                _buffer.Advance(2);
+                return _buffer.WrittenSpan[start..];
+            }
+
+            // Not valid JSON: the token copy below fails on it with ToJson's message.
+            _buffer.Truncate(document);
+        }
+
         try
         {
             json.WriteJsonTo(entry.Payload.Span, _json);

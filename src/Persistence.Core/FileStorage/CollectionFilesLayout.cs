@@ -59,13 +59,12 @@ internal sealed class CollectionFilesLayout : LayoutEngine
         if (unit.Collections.TryGetValue(collection, out var records))
         {
             var limit = options.Limit ?? int.MaxValue;
-            foreach (var entry in records.Sorted)
-            {
-                if (entries.Count >= limit)
-                {
-                    break;
-                }
+            var sorted = records.Sorted;
 
+            // A page of a paging scan starts at its cursor, not at the collection's first key.
+            for (var i = options.StartAfter is { } after ? records.IndexAfter(after) : 0; i < sorted.Length && entries.Count < limit; i++)
+            {
+                var entry = sorted[i];
                 if (!entry.IsExpiredAt(now) && options.Includes(entry.Key))
                 {
                     entries.Add(entry);
@@ -285,6 +284,26 @@ internal sealed class CollectionFilesLayout : LayoutEngine
         public Dictionary<string, StoreEntry> ByKey { get; }
 
         public StoreEntry[] Sorted { get; }
+
+        /// <summary>Returns the position in <see cref="Sorted"/> of the first record whose key sorts after <paramref name="key"/>.</summary>
+        public int IndexAfter(string key)
+        {
+            int low = 0, high = Sorted.Length;
+            while (low < high)
+            {
+                var middle = low + ((high - low) / 2);
+                if (KeyComparer.Instance.Compare(Sorted[middle].Key, key) <= 0)
+                {
+                    low = middle + 1;
+                }
+                else
+                {
+                    high = middle;
+                }
+            }
+
+            return low;
+        }
 
         public int CountLive(DateTimeOffset now)
         {
