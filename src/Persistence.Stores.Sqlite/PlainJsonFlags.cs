@@ -68,7 +68,7 @@ internal sealed class PlainJsonFlags : IDisposable
             // Helping with a chunk that is still unclaimed beats waiting; only the worker's current chunk is waited for.
             if (!ComputeNextChunk())
             {
-                spinner.SpinOnce();
+                spinner.SpinOnce(sleep1Threshold: -1);
             }
         }
     }
