@@ -38,8 +38,9 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
     private const string HasNonJsonSql = "SELECT EXISTS (SELECT 1 FROM entries WHERE collection = $c AND json = 0 AND " + Live + ")";
     private const string VersionSql = "SELECT version, created_at FROM entries WHERE collection = $c AND key = $k AND " + Live;
 
-    // A put of whatever is stored: a new record starts at 1, and so does one written over an expired record.
-    private const string UpsertSql = """
+    // A put of whatever is stored: a new record starts at 1, and so does one written over an expired record (which also
+    // gets a new creation time); a live one goes one version up. Batches of unconditional puts run it without RETURNING.
+    private const string CountingPutSql = """
         INSERT INTO entries (collection, key, payload, version, created_at, updated_at, expires_at, json)
         VALUES ($c, $k, $p, 1, $now, $now, $exp, $json)
         ON CONFLICT (collection, key) DO UPDATE SET
@@ -49,8 +50,9 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
             updated_at = excluded.updated_at,
             expires_at = excluded.expires_at,
             json = excluded.json
-        RETURNING version
         """;
+
+    private const string UpsertSql = CountingPutSql + " RETURNING version";
 
     // A create-only put: replaces only an expired record.
     private const string CreateSql = """
@@ -99,6 +101,9 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
     private const string DeleteSql = "DELETE FROM entries WHERE collection = $c AND key = $k RETURNING version, expires_at";
     private const string DeleteVersionSql = "DELETE FROM entries WHERE collection = $c AND key = $k AND version = $v AND " + Live + " RETURNING version";
     private const string PurgeSql = "DELETE FROM entries WHERE expires_at IS NOT NULL AND expires_at <= $now";
+
+    /// <summary>The smallest batch of unconditional puts whose previous versions are read on another core while it is written.</summary>
+    internal const int PutsReadInParallelThreshold = 256;
 
     private static readonly object BoxedOne = 1L;
     private static readonly object BoxedZero = 0L;
@@ -916,7 +921,12 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
     private long[] Commit(IReadOnlyList<BatchOperation> operations, PlainJsonFlags? flags, CancellationToken cancellationToken)
     {
         var now = Now();
-        var results = LiveVersions(operations, now, cancellationToken);
+        if (operations.Count >= PutsReadInParallelThreshold && Environment.ProcessorCount > 1 && AllUnconditionalPuts(operations) && IsWalNow())
+        {
+            return CommitPuts(operations, flags, now, cancellationToken);
+        }
+
+        var results = LiveVersions(_writer, operations, now, cancellationToken);
         for (var i = 0; i < operations.Count; i++)
         {
             var operation = operations[i];
@@ -949,8 +959,84 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
         return results;
     }
 
+    // A large batch of unconditional puts: nothing needs checking before the writes, so the upserts compute their versions
+    // themselves while a reader connection reads the versions the records had before the batch, for the results, on
+    // another core. In WAL mode that reader sees exactly the state the batch starts from: the batch's writes are not
+    // committed, and no other writer can commit while this transaction holds the write lock. The read ends before
+    // COMMIT (and before a rollback returns), so it never sees the batch.
+    private long[] CommitPuts(IReadOnlyList<BatchOperation> operations, PlainJsonFlags? flags, long now, CancellationToken cancellationToken)
+    {
+        var before = Task.Run(() => ReadLiveVersionsOnReader(operations, now, cancellationToken), CancellationToken.None);
+        try
+        {
+            for (var i = 0; i < operations.Count; i++)
+            {
+                if ((i & 1023) == 1023)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+
+                var operation = operations[i];
+                var command = _writer.Command(CountingPutSql, "$c", "$k", "$p", "$now", "$exp", "$json");
+                command.Parameters[0].Value = operation.Collection;
+                command.Parameters[1].Value = operation.Key;
+                command.Parameters[2].Value = Blob(operation.Payload);
+                command.Parameters[3].Value = now;
+                command.Parameters[4].Value = DbValue(Ticks(ExpiryOf(Time(now), operation.TimeToLive)));
+                command.Parameters[5].Value = JsonFlag(flags, i, operation.Payload);
+                command.ExecuteNonQuery();
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+        finally
+        {
+            // Whatever happened here, the read ends before this transaction does; its own failure surfaces below.
+            ((Task)before).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing).GetAwaiter().GetResult();
+            _ = before.Exception;
+        }
+
+        var results = before.GetAwaiter().GetResult();
+        for (var i = 0; i < results.Length; i++)
+        {
+            results[i]++;
+        }
+
+        return results;
+    }
+
+    private long[] ReadLiveVersionsOnReader(IReadOnlyList<BatchOperation> operations, long now, CancellationToken cancellationToken)
+    {
+        var session = RentReader();
+        try
+        {
+            return LiveVersions(session, operations, now, cancellationToken);
+        }
+        finally
+        {
+            ReturnReader(session);
+        }
+    }
+
+    private static bool AllUnconditionalPuts(IReadOnlyList<BatchOperation> operations)
+    {
+        foreach (var operation in operations)
+        {
+            if (operation.Kind != BatchOperationKind.Put || operation.ExpectedVersion is not null)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    // The database's journal mode as this transaction sees it: another process may have changed it since the store opened.
+    private bool IsWalNow()
+        => string.Equals(_writer.Command("PRAGMA journal_mode").ExecuteScalar() as string, "wal", StringComparison.OrdinalIgnoreCase);
+
     // The live version of the record each operation names (0: none), read in one statement per collection.
-    private long[] LiveVersions(IReadOnlyList<BatchOperation> operations, long now, CancellationToken cancellationToken)
+    private static long[] LiveVersions(SqliteSession session, IReadOnlyList<BatchOperation> operations, long now, CancellationToken cancellationToken)
     {
         var versions = new long[operations.Count];
         var first = operations[0].Collection;
@@ -963,7 +1049,7 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
         if (i == operations.Count)
         {
             // One collection, the usual batch: the operations' own positions are the array's.
-            ReadLiveVersions(versions, first, operations.Count, j => operations[j].Key, j => j, now);
+            ReadLiveVersions(session, versions, first, operations.Count, j => operations[j].Key, j => j, now);
             return versions;
         }
 
@@ -982,16 +1068,16 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
         foreach (var (collection, indexes) in byCollection)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            ReadLiveVersions(versions, collection, indexes.Count, j => operations[indexes[j]].Key, j => indexes[j], now);
+            ReadLiveVersions(session, versions, collection, indexes.Count, j => operations[indexes[j]].Key, j => indexes[j], now);
         }
 
         return versions;
     }
 
     // Reads the live versions of one collection's records among count keys; operationAt maps a key's position to its operation's.
-    private void ReadLiveVersions(long[] versions, string collection, int count, Func<int, string> keyAt, Func<int, int> operationAt, long now)
+    private static void ReadLiveVersions(SqliteSession session, long[] versions, string collection, int count, Func<int, string> keyAt, Func<int, int> operationAt, long now)
     {
-        var command = _writer.Command(LiveVersionsSql, "$c", "$keys", "$now");
+        var command = session.Command(LiveVersionsSql, "$c", "$keys", "$now");
         command.Parameters[0].Value = collection;
         command.Parameters[1].Value = KeysJson(count, keyAt);
         command.Parameters[2].Value = now;

@@ -162,6 +162,51 @@ public sealed class SqliteStoreBatchTests : IDisposable
         (await store.GetAsync("c0", "k00000", Token)).Should().BeNull();
     }
 
+    [Theory]
+    [InlineData(SqliteJournalMode.Wal)]
+    [InlineData(SqliteJournalMode.Delete)]
+    public async Task CommitAsync_LargeBatchOfUnconditionalPuts_GivesEachRecordItsNextVersion(SqliteJournalMode journalMode)
+    {
+        // In WAL mode a batch this large computes versions in the upsert and reads the previous ones on another
+        // connection; in rollback-journal mode it reads them first. Both must agree with what single puts would do.
+        await using var store = new SqliteStore(new SqliteStoreOptions { DataSource = DataSource, JournalMode = journalMode }, timeProvider: _time);
+        var count = SqliteStore.PutsReadInParallelThreshold + 344;
+        for (var i = 0; i < 400; i++)
+        {
+            await store.PutAsync($"c{i % 2}", $"k{i:D4}", Json(i), i >= 300 ? new PutOptions { TimeToLive = TimeSpan.FromMinutes(1) } : null, Token);
+        }
+
+        for (var i = 0; i < 100; i++)
+        {
+            await store.PutAsync($"c{i % 2}", $"k{i:D4}", Json(-i), cancellationToken: Token);
+        }
+
+        var seeded = _time.GetUtcNow();
+        _time.Advance(TimeSpan.FromMinutes(2));
+        var batch = new WriteBatch();
+        for (var i = 0; i < count; i++)
+        {
+            batch.Put($"c{i % 2}", $"k{i:D4}", Json(i * 10), i % 5 == 0 ? new PutOptions { TimeToLive = TimeSpan.FromHours(1) } : null);
+        }
+
+        var results = await store.CommitAsync(batch, Token);
+
+        // k0000-k0099 were at version 2, k0100-k0299 at 1, k0300-k0399 had expired, the rest did not exist.
+        var expected = Enumerable.Range(0, count).Select(i => i < 100 ? 3L : i < 300 ? 2L : 1L).ToArray();
+        results.Should().Equal(expected);
+        for (var i = 0; i < count; i++)
+        {
+            var entry = (await store.GetAsync($"c{i % 2}", $"k{i:D4}", Token))!;
+            entry.Version.Should().Be(expected[i], $"k{i:D4}");
+            entry.CreatedAt.Should().Be(i < 300 ? seeded : _time.GetUtcNow(), $"k{i:D4} keeps its creation time only when it was live");
+            entry.UpdatedAt.Should().Be(_time.GetUtcNow());
+            entry.ExpiresAt.Should().Be(i % 5 == 0 ? _time.GetUtcNow().AddHours(1) : null);
+            entry.Payload.ToArray().Should().Equal(Json(i * 10));
+        }
+
+        RowCount().Should().Be(count);
+    }
+
     private static byte[] Json(int n) => Encoding.UTF8.GetBytes($"{{\"n\":{n}}}");
 
     private SqliteStore Open() => new(new SqliteStoreOptions { DataSource = DataSource }, timeProvider: _time);
