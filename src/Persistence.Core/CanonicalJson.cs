@@ -7,63 +7,28 @@ namespace Persistence;
 /// Writes a JSON payload as <c>JsonElement.WriteTo</c> would write its document to a compact writer with the default
 /// encoder, by copying the payload's bytes in runs: only what differs is rewritten (whitespace and comments dropped, a
 /// trailing comma dropped, a string re-escaped when it holds escapes or characters the encoder escapes). One reader
-/// pass and a few copies, instead of a token-by-token copy through the writer.
+/// pass and a few copies straight into the caller's buffer, instead of a token-by-token copy through a writer; archive
+/// entry lines are written this way (the token copy, <c>SystemTextJsonSerializer.WriteJsonTo</c>, stays for invalid
+/// payloads, whose errors it reports, and for writers with other settings).
 /// </summary>
 internal static class CanonicalJson
 {
     private const int DefaultWriterMaxDepth = 1000;
-    private const int RetainedScratchBytes = 1024 * 1024;
 
     // The bytes a string may hold for a writer with the default encoder to write it unchanged, found by asking one.
     private static readonly SearchValues<byte> VerbatimStringBytes = SearchValues.Create(BytesWrittenUnescaped());
 
+    // Stands in for the output between strings, so a thread's string writer does not keep a caller's buffer alive.
+    private static readonly ArrayBufferWriter<byte> NoOutput = new(1);
+
+    // Escapes the strings that need it, one per thread, pointed at the output for each string.
     [ThreadStatic]
-    private static Scratch? t_scratch;
-
-    /// <summary>
-    /// Writes <paramref name="payload"/>'s canonical form to <paramref name="writer"/> as one raw value, when the writer
-    /// is compact with the default encoder and the payload reads cleanly with <paramref name="readerOptions"/>.
-    /// </summary>
-    /// <returns><see langword="false"/>, with nothing written, when the payload must take the token-by-token copy: the
-    /// writer formats differently, or the payload is not valid (the token copy reports why, with its own message).</returns>
-    internal static bool TryCopy(ReadOnlySpan<byte> payload, JsonReaderOptions readerOptions, Utf8JsonWriter writer)
-    {
-        if (!CanWriteFor(writer, readerOptions))
-        {
-            return false;
-        }
-
-        var scratch = t_scratch ??= new Scratch();
-        t_scratch = null;
-        try
-        {
-            scratch.Output.ResetWrittenCount();
-            if (!TryWrite(payload, readerOptions, scratch.Output, scratch))
-            {
-                return false;
-            }
-
-            writer.WriteRawValue(scratch.Output.WrittenSpan, skipInputValidation: true);
-            return true;
-        }
-        finally
-        {
-            if (scratch.Output.Capacity <= RetainedScratchBytes)
-            {
-                scratch.Output.ResetWrittenCount();
-                t_scratch = scratch;
-            }
-            else
-            {
-                scratch.Dispose();
-            }
-        }
-    }
+    private static Utf8JsonWriter? t_strings;
 
     /// <summary>
     /// Gets whether the canonical bytes are what <paramref name="writer"/> would write for the payload's document at its
-    /// current position: the writer is compact with the default encoder, and its depth limit is not the tighter one (a
-    /// raw value bypasses the writer's depth check).
+    /// current position: the writer is compact with the default encoder, and its depth limit is not the tighter one
+    /// (bytes written past the writer escape its depth check).
     /// </summary>
     internal static bool CanWriteFor(Utf8JsonWriter writer, JsonReaderOptions readerOptions)
     {
@@ -79,20 +44,6 @@ internal static class CanonicalJson
     /// <returns><see langword="false"/> when the payload is not valid; <paramref name="output"/> may then hold part of
     /// it, which the caller drops.</returns>
     internal static bool TryWrite(ReadOnlySpan<byte> payload, JsonReaderOptions readerOptions, IBufferWriter<byte> output)
-    {
-        var scratch = t_scratch ??= new Scratch();
-        t_scratch = null;
-        try
-        {
-            return TryWrite(payload, readerOptions, output, scratch);
-        }
-        finally
-        {
-            t_scratch = scratch;
-        }
-    }
-
-    private static bool TryWrite(ReadOnlySpan<byte> payload, JsonReaderOptions readerOptions, IBufferWriter<byte> output, Scratch scratch)
     {
         var reader = new Utf8JsonReader(payload, isFinalBlock: true, new JsonReaderState(readerOptions));
         var previous = JsonTokenType.None;
@@ -128,7 +79,7 @@ internal static class CanonicalJson
                     && (reader.ValueIsEscaped || reader.ValueSpan.ContainsAnyExcept(VerbatimStringBytes)))
                 {
                     output.Write(payload[runStart..start]);
-                    scratch.WriteString(output, Unescaped(ref reader, ref rented));
+                    WriteString(output, Unescaped(ref reader, ref rented));
                     runStart = start + length;
                 }
 
@@ -198,26 +149,13 @@ internal static class CanonicalJson
         return [.. bytes];
     }
 
-    // A thread's output buffer and the writer that escapes strings, reused across payloads.
-    private sealed class Scratch : IDisposable
+    // Writes the quoted string as the default encoder escapes it: what a compact writer writes for a value or a name.
+    private static void WriteString(IBufferWriter<byte> output, ReadOnlySpan<byte> utf8)
     {
-        private readonly Utf8JsonWriter _strings;
-
-        public Scratch()
-        {
-            _strings = new Utf8JsonWriter(Output, new JsonWriterOptions { SkipValidation = true });
-        }
-
-        public ArrayBufferWriter<byte> Output { get; } = new(4096);
-
-        // Writes the quoted string as the default encoder escapes it: what a compact writer writes for a value or a name.
-        public void WriteString(IBufferWriter<byte> output, ReadOnlySpan<byte> utf8)
-        {
-            _strings.Reset(output);
-            _strings.WriteStringValue(utf8);
-            _strings.Flush();
-        }
-
-        public void Dispose() => _strings.Dispose();
+        var strings = t_strings ??= new Utf8JsonWriter(output, new JsonWriterOptions { SkipValidation = true });
+        strings.Reset(output);
+        strings.WriteStringValue(utf8);
+        strings.Flush();
+        strings.Reset(NoOutput);
     }
 }
