@@ -134,9 +134,10 @@ public abstract class StoreBase : IStore
             throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown import mode.");
         }
 
-        var seen = new HashSet<(string, string)>();
-        foreach (var entry in entries)
+        var seen = new HashSet<(string, string)>(entries.Count);
+        for (var i = 0; i < entries.Count; i++)
         {
+            var entry = entries[i];
             ArgumentNullException.ThrowIfNull(entry, nameof(entries));
             StoreNames.ValidateCollection(entry.Collection, nameof(entries));
             StoreNames.ValidateKey(entry.Key, nameof(entries));
