@@ -789,12 +789,7 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
                 command.Parameters[6].Value = options.ExpectedVersion.Value;
             }
 
-            command.Parameters[0].Value = collection;
-            command.Parameters[1].Value = key;
-            command.Parameters[2].Value = Blob(payload);
-            command.Parameters[3].Value = now;
-            command.Parameters[4].Value = expires;
-            command.Parameters[5].Value = JsonFlag(payload);
+            BindPut(command, collection, key, payload, now, expires, JsonFlag(payload));
             if (command.ExecuteScalar() is long version)
             {
                 return version;
@@ -978,12 +973,7 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
 
                 var operation = operations[i];
                 var command = _writer.Command(CountingPutSql, "$c", "$k", "$p", "$now", "$exp", "$json");
-                command.Parameters[0].Value = operation.Collection;
-                command.Parameters[1].Value = operation.Key;
-                command.Parameters[2].Value = Blob(operation.Payload);
-                command.Parameters[3].Value = now;
-                command.Parameters[4].Value = DbValue(Ticks(ExpiryOf(Time(now), operation.TimeToLive)));
-                command.Parameters[5].Value = JsonFlag(flags, i, operation.Payload);
+                BindPut(command, operation.Collection, operation.Key, operation.Payload, now, DbValue(Ticks(ExpiryOf(Time(now), operation.TimeToLive))), JsonFlag(flags, i, operation.Payload));
                 command.ExecuteNonQuery();
             }
 
@@ -1016,6 +1006,17 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
         {
             ReturnReader(session);
         }
+    }
+
+    // Binds the parameters every put statement starts with: $c, $k, $p, $now, $exp, $json.
+    private static void BindPut(SqliteCommand command, string collection, string key, ReadOnlyMemory<byte> payload, long now, object expires, object jsonFlag)
+    {
+        command.Parameters[0].Value = collection;
+        command.Parameters[1].Value = key;
+        command.Parameters[2].Value = Blob(payload);
+        command.Parameters[3].Value = now;
+        command.Parameters[4].Value = expires;
+        command.Parameters[5].Value = jsonFlag;
     }
 
     private static bool AllUnconditionalPuts(IReadOnlyList<BatchOperation> operations)

@@ -216,7 +216,6 @@ internal sealed class ArchiveWriter : IAsyncDisposable
 
         _collectionHash.AppendData(_lines.Buffer.WrittenSpan[_entriesStart..]);
         _checksums.Add(ArchiveFormat.Hex(_collectionHash.GetHashAndReset()));
-        _entriesStart = _lines.WrittenCount;
         _ended.Add((_current, _inCollection));
         _inCollection = 0;
         _current = null;

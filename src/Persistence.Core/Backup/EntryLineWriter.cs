@@ -63,16 +63,14 @@ internal sealed class EntryLineWriter : IDisposable
         if (CanonicalJson.CanWriteFor(_json, json.ReaderOptions))
         {
             // The document's canonical bytes go straight into the line after the property name the writer flushed; the
-            // line is then closed by hand, and the next line resets the writer.
+            // entry's object is then closed by hand (the next line resets the writer).
             _json.Flush();
             var document = _buffer.WrittenCount;
             if (CanonicalJson.TryWrite(entry.Payload.Span, json.ReaderOptions, _buffer))
             {
-                var end = _buffer.GetSpan(2);
-                end[0] = (byte)'}';
-                end[1] = (byte)'\n';
-                _buffer.Advance(2);
-                return _buffer.WrittenSpan[start..];
+                _buffer.GetSpan(1)[0] = (byte)'}';
+                _buffer.Advance(1);
+                return EndLine(start);
             }
 
             // Not valid JSON: the token copy below fails on it with ToJson's message.
