@@ -48,8 +48,9 @@ internal sealed class EntryLineWriter : IDisposable
     /// <summary>
     /// Appends an entry line with the payload's neutral JSON as <paramref name="serializer"/>'s
     /// <see cref="ISerializer.ToJson"/> gives it, and returns the line's bytes (line feed included), valid until the next
-    /// write or <see cref="Clear"/>. A JSON payload of the built-in serializer is copied token by token into the
-    /// line, byte for byte what the <see cref="JsonElement"/> overload writes, without building a document.
+    /// write or <see cref="Clear"/>. A JSON payload of the built-in serializer is copied into the line in runs of
+    /// bytes (<see cref="CanonicalJson"/>), byte for byte what the <see cref="JsonElement"/> overload writes, without
+    /// building a document.
     /// </summary>
     /// <exception cref="PersistenceException">The payload is not valid in the serializer's format; nothing is appended.</exception>
     public ReadOnlySpan<byte> AppendEntry(StoreEntry entry, ISerializer serializer)
