@@ -9,11 +9,22 @@ namespace Persistence.Backup;
 /// <summary>Constants and the header of the archive format (docs/backup-format.md).</summary>
 internal static class ArchiveFormat
 {
-    public const int CurrentVersion = 1;
+    /// <summary>The version this code writes: 2, whose end-record digest covers the lines other than entry lines.</summary>
+    public const int CurrentVersion = 2;
+
+    /// <summary>The oldest version this code reads: 1, whose end-record digest covers every line.</summary>
+    public const int FirstVersion = 1;
     public const int PrefixLength = 10;
     public const int MaxHeaderLength = 64 * 1024;
     public const int MinChunkSize = 1024;
     public const int MaxChunkSize = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Gets whether the end record's digest of an archive of <paramref name="version"/> covers its entry lines. From
+    /// version 2 it does not: each collection's entry lines are covered by the collection's SHA-256 in the manifest,
+    /// which the digest covers, so hashing them a second time added nothing but a pass over every byte.
+    /// </summary>
+    public static bool DigestCoversEntryLines(int version) => version == FirstVersion;
 
     private static readonly JsonEncodedText ModifiedSinceName = JsonEncodedText.Encode("modifiedSince");
     public const int SaltLength = 32;
@@ -135,11 +146,11 @@ internal static class ArchiveFormat
         }
 
         var version = BinaryPrimitives.ReadUInt16BigEndian(prefix.AsSpan(4));
-        if (version != CurrentVersion)
+        if (version is < FirstVersion or > CurrentVersion)
         {
             throw new BackupArchiveException(
                 BackupArchiveError.UnsupportedVersion,
-                $"The backup archive has format version {version}; this version of Persistence.Core reads format version {CurrentVersion} only.");
+                $"The backup archive has format version {version}; this version of Persistence.Core reads format versions {FirstVersion} to {CurrentVersion}.");
         }
 
         var length = BinaryPrimitives.ReadUInt32BigEndian(prefix.AsSpan(6));

@@ -85,6 +85,7 @@ internal static class ArchiveReader
         using var digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         using var hasher = new CollectionHasher();
         digest.AppendData(block);
+        var digestEntries = ArchiveFormat.DigestCoversEntryLines(header.FormatVersion);
         var computed = new List<CollectionManifest>();
         var names = new HashSet<string>(StringComparer.Ordinal);
         string? current = null;
@@ -137,7 +138,11 @@ internal static class ArchiveReader
 
                     lastKey = entry.Key;
                     hasher.Append(line.Span);
-                    digest.AppendData(line.Span);
+                    if (digestEntries)
+                    {
+                        digest.AppendData(line.Span);
+                    }
+
                     total++;
                     if (onEntry is not null)
                     {

@@ -10,9 +10,9 @@ namespace Persistence.Backup;
 /// <remarks>
 /// Two stages run side by side: the caller's thread scans the store, writes record lines into one buffer and hashes a
 /// full buffer's entry lines into their collection's checksum (while they are still in cache) before handing it over; a
-/// background task hashes earlier buffers into the archive digest, compresses them and seals the chunks. The work is
-/// split so that each stage takes about half of it. The manifest and end lines are written once that stage has taken
-/// every line, since the end line carries its digest. A fixed set of
+/// background task compresses earlier buffers and seals the chunks. The archive digest covers the header block, the
+/// collection lines and the manifest line only (format version 2), all hashed on the caller's thread as they are
+/// written. The manifest and end lines are written once the background stage has taken every line. A fixed set of
 /// <see cref="BufferCount"/> buffers of about <see cref="FlushThreshold"/> bytes circulates between the two, so memory
 /// stays flat whatever the store's size. A failure of the background stage surfaces at the caller's next hand-over or
 /// at <see cref="FinishAsync"/>; a failure or cancellation on the caller's side stops the background stage in
@@ -53,8 +53,9 @@ internal sealed class ArchiveWriter : IAsyncDisposable
         _destination = destination;
         _sealer = sealer;
 
-        // The digest covers the header block and then every line before the end line, in order: the compression
-        // stage adds the lines it receives, FinishAsync the manifest line.
+        // The digest covers the header block, then the collection lines and the manifest line in order (the entry lines
+        // are covered by their collections' checksums in the manifest): BeginCollection adds each collection line,
+        // FinishAsync the manifest line.
         _digest.AppendData(headerBlock);
         _chunks = new ChunkWriterStream(destination, sealer, chunkSize);
         _compressing = compression switch
@@ -111,7 +112,7 @@ internal sealed class ArchiveWriter : IAsyncDisposable
     {
         EndCollection();
         _current = name;
-        _lines.AppendCollection(name);
+        _digest.AppendData(_lines.AppendCollection(name));
         _entriesStart = _lines.WrittenCount;
     }
 
@@ -134,7 +135,7 @@ internal sealed class ArchiveWriter : IAsyncDisposable
         await HandOverAsync(cancellationToken).ConfigureAwait(false);
         _filled.Writer.TryComplete();
 
-        // Every line before the manifest is hashed and compressed once the stage ends; its failure is thrown here.
+        // Every line before the manifest is compressed once the stage ends; its failure is thrown here.
         await _compression.ConfigureAwait(false);
 
         var collections = new CollectionManifest[_ended.Count];
@@ -257,7 +258,6 @@ internal sealed class ArchiveWriter : IAsyncDisposable
         {
             await foreach (var buffer in _filled.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
-                _digest.AppendData(buffer.WrittenSpan);
                 await _compressing.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
                 buffer.Clear();
                 _free.Writer.TryWrite(buffer);

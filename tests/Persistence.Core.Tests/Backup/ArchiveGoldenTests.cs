@@ -3,13 +3,16 @@ using System.Text;
 using FluentAssertions;
 using Microsoft.Extensions.Time.Testing;
 using Persistence.Backup;
+using Persistence.Testing;
 using static Persistence.Core.Tests.Backup.BackupFixture;
 
 namespace Persistence.Core.Tests.Backup;
 
 // The archive bytes are the format: a change to how lines are built, hashed, framed or tagged must not change them.
-// The expected values were produced by the writer before entry lines were streamed and compressed on a second core
-// (commit fc87a99), from the same records and clock.
+// The expected values of version 1 were produced by the writer before entry lines were streamed and compressed on a
+// second core (commit fc87a99), from the same records and clock; version 2 changed only the version field and the end
+// record's digest (the collection checksums are the same). Archives written by version 1 (Fixtures/v1-*.pbak, written
+// by the code of commit 36863dc) must go on restoring.
 public sealed class ArchiveGoldenTests
 {
     private static readonly DateTimeOffset At = new(2026, 3, 4, 5, 6, 7, TimeSpan.Zero);
@@ -23,7 +26,7 @@ public sealed class ArchiveGoldenTests
         var manifest = await store.BackupAsync(archive, new BackupOptions { Compression = BackupCompression.None, TimeProvider = new FakeTimeProvider(At), ChunkSize = 4096 }, null, Token);
 
         archive.Length.Should().Be(1_435_050);
-        Convert.ToHexStringLower(SHA256.HashData(archive.ToArray())).Should().Be("12e30f5cb1f821c344dd4796cf8ad6cb7cb95f40826b2a678680a663af508172");
+        Convert.ToHexStringLower(SHA256.HashData(archive.ToArray())).Should().Be("0f68a8058190ace6cbfa1bed6c56f133332830fce2e552115df72995a3af96b4");
         manifest.Collections.Select(c => c.Sha256[..12]).Should().Equal("8ea43fe6d360", "720aaec00864");
     }
 
@@ -43,7 +46,65 @@ public sealed class ArchiveGoldenTests
         manifest.Collections.Select(c => c.Sha256[..12]).Should().Equal("8ea43fe6d360", "720aaec00864");
     }
 
-    private static async Task<InMemoryStore> GoldenStoreAsync()
+    [Theory]
+    [InlineData("v1-gzip.pbak", false)]
+    [InlineData("v1-gzip-aes.pbak", true)]
+    public async Task RestoreAsync_Version1Archive_RestoresWhatAVersion2ArchiveOfTheSameRecordsRestores(string fixture, bool encrypted)
+    {
+        var key = encrypted ? FixtureKey : null;
+        var v1 = await File.ReadAllBytesAsync(Path.Join(AppContext.BaseDirectory, "Backup", "Fixtures", fixture), Token);
+        await using var store = await GoldenStoreAsync(20);
+        using var v2 = new MemoryStream();
+        var written = await store.BackupAsync(v2, new BackupOptions { Encryption = key, TimeProvider = new FakeTimeProvider(At), ChunkSize = 1024 }, null, Token);
+
+        var manifest = await StoreBackup.VerifyAsync(new MemoryStream(v1), key, Token);
+        await using var fromV1 = new InMemoryStore("from-v1", timeProvider: new FakeTimeProvider(At));
+        await using var fromV2 = new InMemoryStore("from-v2", timeProvider: new FakeTimeProvider(At));
+        var restored = await StoreBackup.RestoreAsync(new MemoryStream(v1), fromV1, new RestoreOptions { Decryption = key }, null, Token);
+        v2.Position = 0;
+        await StoreBackup.RestoreAsync(v2, fromV2, new RestoreOptions { Decryption = key }, null, Token);
+
+        manifest.FormatVersion.Should().Be(1);
+        written.FormatVersion.Should().Be(2);
+        manifest.Encrypted.Should().Be(encrypted);
+        manifest.Collections.Should().Equal(written.Collections);
+        restored.RecordsRestored.Should().Be(14 + 20);
+        (await BackupTestData.SnapshotAsync(fromV1, Token)).Should().Equal(await BackupTestData.SnapshotAsync(fromV2, Token));
+    }
+
+    [Fact]
+    public async Task BackupAsync_EndDigest_IsTheSha256OfTheHeaderBlockCollectionLinesAndManifestLine()
+    {
+        await using var store = await GoldenStoreAsync(20);
+        using var archive = new MemoryStream();
+        await store.BackupAsync(archive, new BackupOptions { Compression = BackupCompression.None, TimeProvider = new FakeTimeProvider(At), ChunkSize = 1024 }, null, Token);
+        var bytes = archive.ToArray();
+
+        // Unframe the chunks (docs/backup-format.md) and hash what the format says, line by line.
+        var headerLength = ArchiveFormat.PrefixLength + (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(6));
+        var body = new List<byte>();
+        for (var at = headerLength; at < bytes.Length;)
+        {
+            var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(at + 1));
+            body.AddRange(bytes.AsSpan(at + ArchiveFormat.FrameHeaderLength, length).ToArray());
+            at += ArchiveFormat.FrameHeaderLength + length + ArchiveFormat.TagLength;
+        }
+
+        var lines = Encoding.UTF8.GetString(body.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        using var digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        digest.AppendData(bytes.AsSpan(0, headerLength));
+        foreach (var line in lines.Where(l => !l.StartsWith("{\"type\":\"entry\"", StringComparison.Ordinal) && !l.StartsWith("{\"type\":\"end\"", StringComparison.Ordinal)))
+        {
+            digest.AppendData(Encoding.UTF8.GetBytes(line + "\n"));
+        }
+
+        lines.Should().HaveCount(2 + 14 + 20 + 2);
+        lines[^1].Should().Be($"{{\"type\":\"end\",\"entries\":34,\"sha256\":\"{Convert.ToHexStringLower(digest.GetHashAndReset())}\"}}");
+    }
+
+    private static readonly BackupKey FixtureKey = BackupKey.FromKey(Enumerable.Range(0, BackupKey.KeyLength).Select(i => (byte)(0xA0 + i)).ToArray());
+
+    private static async Task<InMemoryStore> GoldenStoreAsync(int bulkRecords = 3000)
     {
         string[] tricky =
         [
@@ -58,7 +119,7 @@ public sealed class ArchiveGoldenTests
             entries.Add(new StoreEntry("aaa", $"t-{i:D3}", Encoding.UTF8.GetBytes(tricky[i]), 1 + i, At.AddSeconds(i), At.AddSeconds(i).AddTicks(1234567), i % 2 == 0 ? null : At.AddDays(3650)));
         }
 
-        for (var i = 0; i < 3000; i++)
+        for (var i = 0; i < bulkRecords; i++)
         {
             var json = $"{{\"id\":{i},\"name\":\"r\u00e9cord {i}\",\"at\":\"{At.AddMinutes(i):O}\",\"tags\":[\"a\",\"b\",{i % 7}],\"price\":{i}.25,\"text\":\"{string.Concat(Enumerable.Repeat($"w{i % 13} ", 60))}\"}}";
             entries.Add(new StoreEntry("bbb", $"r-{i:D5}", Encoding.UTF8.GetBytes(json), 1 + (i % 4), At.AddSeconds(i), At.AddSeconds(i + 7), null));

@@ -193,7 +193,7 @@ public sealed class ArchiveIntegrityTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData(0, 2)]
+    [InlineData(0, 3)]
     [InlineData(0, 0)]
     [InlineData(255, 255)]
     public async Task Verify_UnknownFormatVersion_ThrowsUnsupportedVersion(byte high, byte low)
@@ -205,7 +205,7 @@ public sealed class ArchiveIntegrityTests : IAsyncLifetime
         var error = await RestoreFailsAsync(bytes, null);
 
         error.Error.Should().Be(BackupArchiveError.UnsupportedVersion);
-        error.Message.Should().Contain($"format version {(high << 8) | low}").And.Contain("reads format version 1");
+        error.Message.Should().Contain($"format version {(high << 8) | low}").And.Contain("reads format versions 1 to 2");
     }
 
     [Fact]
@@ -213,6 +213,35 @@ public sealed class ArchiveIntegrityTests : IAsyncLifetime
     {
         (await RestoreFailsAsync("{\"hello\":\"world\"}"u8.ToArray(), null)).Error.Should().Be(BackupArchiveError.NotAnArchive);
         (await RestoreFailsAsync([], null)).Error.Should().Be(BackupArchiveError.NotAnArchive);
+    }
+
+    [Fact]
+    public async Task Verify_ChangedEndDigestWithRecomputedChunkChecksums_ThrowsCorrupted()
+    {
+        // Every record intact, the chunk checksums recomputed: only the end record's digest is wrong.
+        var (header, body) = await PlainBodyAsync();
+        var at = body.LastIndexOf("\"sha256\":\"", StringComparison.Ordinal) + "\"sha256\":\"".Length;
+        var changed = string.Concat(body.AsSpan(0, at), body[at] == '0' ? "1" : "0", body.AsSpan(at + 1));
+
+        var error = await RestoreFailsAsync(await ResealAsync(header, changed), null);
+
+        error.Error.Should().Be(BackupArchiveError.Corrupted);
+        error.Message.Should().Contain("digest in its end record does not match");
+    }
+
+    [Fact]
+    public async Task Verify_ChangedCollectionLineWithRecomputedChunkChecksums_ThrowsCorrupted()
+    {
+        // A collection line is not an entry line: from format version 2 the end digest is what covers it directly. Here
+        // the change (a key added to the line) keeps the name, so only the digest can catch it.
+        var (header, body) = await PlainBodyAsync();
+        var changed = body.Replace("{\"type\":\"collection\",\"name\":\"users\"}", "{\"type\":\"collection\",\"name\":\"users\",\"x\":1}", StringComparison.Ordinal);
+        changed.Should().NotBe(body);
+
+        var error = await RestoreFailsAsync(await ResealAsync(header, changed), null);
+
+        error.Error.Should().Be(BackupArchiveError.Corrupted);
+        error.Message.Should().Contain("digest in its end record does not match");
     }
 
     [Fact]
@@ -260,6 +289,30 @@ public sealed class ArchiveIntegrityTests : IAsyncLifetime
         }
 
         return verify.Which;
+    }
+
+    // An unencrypted, uncompressed archive of the source: its header block and its record lines as text.
+    private async Task<(byte[] Header, string Body)> PlainBodyAsync()
+    {
+        var bytes = await ArchiveAsync(_source, Options(_time, BackupCompression.None));
+        var chunks = Chunks(bytes);
+        var header = bytes.AsSpan(0, chunks[0].Start).ToArray();
+        var body = chunks.SelectMany(c => bytes.AsSpan(c.Start + ArchiveFormat.FrameHeaderLength, c.Length - ArchiveFormat.FrameHeaderLength - ArchiveFormat.TagLength).ToArray()).ToArray();
+        return (header, System.Text.Encoding.UTF8.GetString(body));
+    }
+
+    // Frames record lines after a header with recomputed chunk checksums, as anyone without a key can.
+    private static async Task<byte[]> ResealAsync(byte[] header, string body)
+    {
+        using var archive = new MemoryStream();
+        archive.Write(header);
+        await using (var writer = new ChunkWriterStream(archive, new ChecksumSealer(header), 64 * 1024))
+        {
+            await writer.WriteAsync(System.Text.Encoding.UTF8.GetBytes(body), Token);
+            await writer.CompleteAsync(Token);
+        }
+
+        return archive.ToArray();
     }
 
     // The encrypted chunks: frame start and frame length, as laid out in docs/backup-format.md.

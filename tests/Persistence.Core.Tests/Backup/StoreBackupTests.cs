@@ -54,7 +54,7 @@ public sealed class StoreBackupTests
 
         var manifest = await source.BackupAsync(archive, Options(time), null, Token);
 
-        manifest.FormatVersion.Should().Be(1);
+        manifest.FormatVersion.Should().Be(2);
         manifest.CreatedAt.Should().Be(started);
         manifest.StoreName.Should().Be("source");
         manifest.StoreKind.Should().Be(nameof(InMemoryStore));
