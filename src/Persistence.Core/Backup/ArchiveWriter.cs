@@ -8,11 +8,11 @@ namespace Persistence.Backup;
 /// Writes an archive as it goes: header, then record lines through compression and encryption, then manifest and end.
 /// </summary>
 /// <remarks>
-/// Two stages run side by side: the caller's thread scans the store, writes record lines into one buffer and hashes a
-/// full buffer's entry lines into their collection's checksum (while they are still in cache) before handing it over; a
-/// background task compresses earlier buffers and seals the chunks. The archive digest covers the header block, the
-/// collection lines and the manifest line only (format version 2), all hashed on the caller's thread as they are
-/// written. The manifest and end lines are written once the background stage has taken every line. A fixed set of
+/// Two stages run side by side: the caller's thread scans the store and writes record lines into one buffer, noting
+/// which ranges of it are entry lines of which collection; a background task hashes earlier buffers' entry ranges into
+/// their collections' checksums, compresses the buffers and seals the chunks. The archive digest covers the header
+/// block, the collection lines and the manifest line only (format version 2), hashed on the caller's thread as they
+/// are written. The manifest and end lines are written once the background stage has taken every line. A fixed set of
 /// <see cref="BufferCount"/> buffers of about <see cref="FlushThreshold"/> bytes circulates between the two, so memory
 /// stays flat whatever the store's size. A failure of the background stage surfaces at the caller's next hand-over or
 /// at <see cref="FinishAsync"/>; a failure or cancellation on the caller's side stops the background stage in
@@ -215,8 +215,7 @@ internal sealed class ArchiveWriter : IAsyncDisposable
             return;
         }
 
-        _collectionHash.AppendData(_lines.Buffer.WrittenSpan[_entriesStart..]);
-        _checksums.Add(ArchiveFormat.Hex(_collectionHash.GetHashAndReset()));
+        _lines.Buffer.EntryRanges.Add((_entriesStart, _lines.WrittenCount, true));
         _ended.Add((_current, _inCollection));
         _inCollection = 0;
         _current = null;
@@ -225,7 +224,7 @@ internal sealed class ArchiveWriter : IAsyncDisposable
     /// <summary>Queues the written lines for compression and goes on with a free buffer, waiting for one if all are in use.</summary>
     private async ValueTask HandOverAsync(CancellationToken cancellationToken)
     {
-        if (_lines.WrittenCount == 0)
+        if (_lines.WrittenCount == 0 && _lines.Buffer.EntryRanges.Count == 0)
         {
             return;
         }
@@ -233,7 +232,7 @@ internal sealed class ArchiveWriter : IAsyncDisposable
         if (_current is not null)
         {
             // The current collection's lines so far; its checksum goes on in the next buffer.
-            _collectionHash.AppendData(_lines.Buffer.WrittenSpan[_entriesStart..]);
+            _lines.Buffer.EntryRanges.Add((_entriesStart, _lines.WrittenCount, false));
         }
 
         LineBuffer empty;
@@ -258,6 +257,15 @@ internal sealed class ArchiveWriter : IAsyncDisposable
         {
             await foreach (var buffer in _filled.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
+                foreach (var (start, end, endsCollection) in buffer.EntryRanges)
+                {
+                    _collectionHash.AppendData(buffer.WrittenSpan[start..end]);
+                    if (endsCollection)
+                    {
+                        _checksums.Add(ArchiveFormat.Hex(_collectionHash.GetHashAndReset()));
+                    }
+                }
+
                 await _compressing.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
                 buffer.Clear();
                 _free.Writer.TryWrite(buffer);

@@ -186,6 +186,12 @@ internal sealed class LineBuffer(int capacity) : IBufferWriter<byte>
 
     public ReadOnlySpan<byte> WrittenSpan => _array.AsSpan(0, _count);
 
+    /// <summary>
+    /// Gets the ranges of entry lines in this buffer, in order, each to be hashed into its collection's checksum, and
+    /// whether its collection ends with it: the stage that takes the buffer computes the checksums.
+    /// </summary>
+    public List<(int Start, int End, bool EndsCollection)> EntryRanges { get; } = [];
+
     public void Advance(int count)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
@@ -213,10 +219,11 @@ internal sealed class LineBuffer(int capacity) : IBufferWriter<byte>
         _count = count;
     }
 
-    /// <summary>Forgets the written bytes.</summary>
+    /// <summary>Forgets the written bytes and their entry ranges.</summary>
     public void Clear()
     {
         _count = 0;
+        EntryRanges.Clear();
     }
 
     private void Ensure(int sizeHint)

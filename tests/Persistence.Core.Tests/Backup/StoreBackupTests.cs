@@ -44,6 +44,32 @@ public sealed class StoreBackupTests
         (await BackupTestData.SnapshotAsync(target, Token)).Should().Equal(await BackupTestData.SnapshotAsync(source, Token));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task BackupAsync_CollectionEndingWithAFullLineBuffer_GetsItsChecksum(int collections)
+    {
+        // Each collection's last record fills the line buffer, so it is handed over right after it: the collection then
+        // ends (by the next collection, or by the end of the backup) in a buffer that holds nothing yet.
+        var time = NewTime();
+        await using var source = new InMemoryStore("source", timeProvider: time);
+        var big = $"{{\"text\":\"{new string('x', ArchiveWriter.FlushThreshold)}\"}}";
+        for (var c = 0; c < collections; c++)
+        {
+            await BackupTestData.PutJsonAsync(source, $"c{c}", "a", $"{{\"small\":{c}}}", null, Token);
+            await BackupTestData.PutJsonAsync(source, $"c{c}", "z", big, null, Token);
+        }
+
+        var bytes = await ArchiveAsync(source, Options(time));
+        var manifest = await StoreBackup.VerifyAsync(new MemoryStream(bytes), null, Token);
+        await using var target = new InMemoryStore("target", timeProvider: time);
+        await StoreBackup.RestoreAsync(new MemoryStream(bytes), target, null, null, Token);
+
+        manifest.Collections.Select(c => c.Entries).Should().Equal(Enumerable.Repeat(2L, collections));
+        manifest.Collections.Select(c => c.Sha256).Should().OnlyHaveUniqueItems().And.NotContain("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        (await BackupTestData.SnapshotAsync(target, Token)).Should().Equal(await BackupTestData.SnapshotAsync(source, Token));
+    }
+
     [Fact]
     public async Task BackupAsync_Manifest_DescribesStoreCollectionsAndCounts()
     {
