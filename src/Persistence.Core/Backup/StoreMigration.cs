@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 
 namespace Persistence.Backup;
 
@@ -8,6 +9,10 @@ namespace Persistence.Backup;
 /// </summary>
 public static class StoreMigration
 {
+    /// <summary>How many pages the source is read ahead of the import: enough to even out pages that read or import
+    /// slower than the next, few enough that memory stays a handful of pages.</summary>
+    internal const int PagesReadAhead = 3;
+
     /// <summary>Migrates records from <paramref name="source"/> to <paramref name="target"/>.</summary>
     /// <param name="source">The store to read.</param>
     /// <param name="target">The store to write.</param>
@@ -147,37 +152,53 @@ public static class StoreMigration
     }
 
     /// <summary>
-    /// Yields the pages of <paramref name="pages"/>, reading the next one on the thread pool while the caller works on
-    /// the current one (imports it), so the source's reads and the target's writes overlap. At most one page is read
-    /// ahead; the pages come in their order, and a failure of a read surfaces where that page would have been yielded.
+    /// Yields the pages of <paramref name="pages"/>, read on the thread pool up to <see cref="PagesReadAhead"/> pages
+    /// ahead while the caller works on the current one (imports it), so the source's reads and the target's writes
+    /// overlap even when one page reads slower and the next faster than it imports. The pages come in their order, and a
+    /// failure of a read surfaces where that page would have been yielded. When the caller stops (an import failed, or
+    /// the migration was cancelled) the reading stops and is awaited before this returns.
     /// </summary>
     private static async IAsyncEnumerable<List<StoreEntry>> ReadAheadAsync(IAsyncEnumerable<List<StoreEntry>> pages, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var enumerator = pages.GetAsyncEnumerator(cancellationToken);
-        Task<bool>? next = null;
+        var ahead = Channel.CreateBounded<List<StoreEntry>>(new BoundedChannelOptions(PagesReadAhead) { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+
+        // A run of its own: a source that reads synchronously (a directory listing) would otherwise run its read on the
+        // caller's thread.
+        var reading = Task.Run(
+            async () =>
+            {
+                try
+                {
+                    await foreach (var page in pages.WithCancellation(stop.Token).ConfigureAwait(false))
+                    {
+                        await ahead.Writer.WriteAsync(page, stop.Token).ConfigureAwait(false);
+                    }
+
+                    ahead.Writer.TryComplete();
+                }
+                catch (Exception ex)
+                {
+                    ahead.Writer.TryComplete(ex);
+                }
+            },
+            CancellationToken.None);
         try
         {
-            // A run of its own: a source that reads synchronously (a directory listing) would otherwise run its read on
-            // the caller's thread before handing back the task.
-            next = Task.Run(() => enumerator.MoveNextAsync().AsTask(), cancellationToken);
-            while (await next.ConfigureAwait(false))
+            while (await ahead.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                var page = enumerator.Current;
-                next = Task.Run(() => enumerator.MoveNextAsync().AsTask(), cancellationToken);
-                yield return page;
+                while (ahead.Reader.TryRead(out var page))
+                {
+                    yield return page;
+                }
             }
         }
         finally
         {
-            // The caller stopped (an import failed, or the migration was cancelled): the read ahead must end before its
-            // enumerator is disposed. Its own outcome no longer matters; the caller's exception is the one that surfaces.
-            if (next is not null)
-            {
-                await ((Task)next).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                _ = next.Exception;
-            }
-
-            await enumerator.DisposeAsync().ConfigureAwait(false);
+            // The read's own outcome no longer matters once the caller stopped; the caller's exception is the one that
+            // surfaces.
+            await stop.CancelAsync().ConfigureAwait(false);
+            await reading.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 

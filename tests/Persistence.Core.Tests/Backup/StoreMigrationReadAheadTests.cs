@@ -46,7 +46,7 @@ public sealed class StoreMigrationReadAheadTests
     }
 
     [Fact]
-    public async Task MigrateAsync_NeverReadsMoreThanOnePageAhead()
+    public async Task MigrateAsync_NeverReadsMoreThanItsFewPagesAhead()
     {
         await using var source = new ObservedSource(await SourceAsync(95));
         await using var target = new ObservedTarget(new InMemoryStore("target"));
@@ -63,7 +63,9 @@ public sealed class StoreMigrationReadAheadTests
         report.Success.Should().BeTrue(string.Join("; ", report.Errors));
         report.EntriesCopied.Should().Be(95);
         report.Collections.Single().SourceCount.Should().Be(95);
-        highest.Should().BeLessThanOrEqualTo(1, "the page after the one being imported is read, and no further");
+        // The pages waiting in the read-ahead, plus the one read and waiting for room; memory stays a handful of pages.
+        highest.Should().BeLessThanOrEqualTo(StoreMigration.PagesReadAhead + 1);
+        highest.Should().BeGreaterThan(1, "pages are read ahead while a slow import runs");
     }
 
     [Fact]
