@@ -176,20 +176,10 @@ public sealed class ArchiveIntegrityTests : IAsyncLifetime
     public async Task Verify_DataAfterTheEndRecord_ThrowsCorrupted()
     {
         // Re-frame the body with one more line after the end record; the chunk checksums are recomputed, so only the record structure catches it.
-        var bytes = await ArchiveAsync(_source, Options(_time, BackupCompression.None));
-        var chunks = Chunks(bytes);
-        var header = bytes.AsSpan(0, chunks[0].Start).ToArray();
-        var body = chunks.SelectMany(c => bytes.AsSpan(c.Start + ArchiveFormat.FrameHeaderLength, c.Length - ArchiveFormat.FrameHeaderLength - ArchiveFormat.TagLength).ToArray()).ToArray();
-        using var forged = new MemoryStream();
-        forged.Write(header);
-        await using (var writer = new ChunkWriterStream(forged, new ChecksumSealer(header), 64 * 1024))
-        {
-            await writer.WriteAsync(body, Token);
-            await writer.WriteAsync("{\"type\":\"end\"}\n"u8.ToArray(), Token);
-            await writer.CompleteAsync(Token);
-        }
+        var (header, body) = await PlainBodyAsync();
+        var forged = await ResealAsync(header, body + "{\"type\":\"end\"}\n");
 
-        (await RestoreFailsAsync(forged.ToArray(), null)).Message.Should().Contain("data follows the end record");
+        (await RestoreFailsAsync(forged, null)).Message.Should().Contain("data follows the end record");
     }
 
     [Theory]
@@ -249,19 +239,10 @@ public sealed class ArchiveIntegrityTests : IAsyncLifetime
     {
         // Change a document in an unencrypted, uncompressed archive and recompute the chunk checksums (anyone can, without a
         // key): the collection checksum in the manifest still catches it.
-        var bytes = await ArchiveAsync(_source, Options(_time, BackupCompression.None));
-        var chunks = Chunks(bytes);
-        var header = bytes.AsSpan(0, chunks[0].Start).ToArray();
-        var body = System.Text.Encoding.Latin1.GetString(chunks.SelectMany(c => bytes.AsSpan(c.Start + ArchiveFormat.FrameHeaderLength, c.Length - ArchiveFormat.FrameHeaderLength - ArchiveFormat.TagLength).ToArray()).ToArray());
-        using var tampered = new MemoryStream();
-        tampered.Write(header);
-        await using (var writer = new ChunkWriterStream(tampered, new ChecksumSealer(header), 64 * 1024))
-        {
-            await writer.WriteAsync(System.Text.Encoding.Latin1.GetBytes(body.Replace("\"revision\":1,", "\"revision\":7,", StringComparison.Ordinal)), Token);
-            await writer.CompleteAsync(Token);
-        }
+        var (header, body) = await PlainBodyAsync();
+        var tampered = await ResealAsync(header, body.Replace("\"revision\":1,", "\"revision\":7,", StringComparison.Ordinal));
 
-        var error = await RestoreFailsAsync(tampered.ToArray(), null);
+        var error = await RestoreFailsAsync(tampered, null);
 
         error.Error.Should().Be(BackupArchiveError.Corrupted);
         error.Message.Should().Contain("SHA-256 checksum");
