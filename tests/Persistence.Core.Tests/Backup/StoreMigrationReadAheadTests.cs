@@ -92,7 +92,7 @@ public sealed class StoreMigrationReadAheadTests
 
         var started = source.PagesStarted;
         source.PagesRunning.Should().Be(0, "the read ahead ended before the migration returned");
-        started.Should().BeLessThanOrEqualTo(4);
+        started.Should().BeLessThanOrEqualTo(3 + StoreMigration.PagesReadAhead + 1, "pages are read ahead of import 3 within the read-ahead bound, and no further");
         await Task.Delay(100, Token);
         source.PagesStarted.Should().Be(started, "nothing is read after the migration returned");
         (await target.CountAsync("items", Token)).Should().Be(2 * Batch);
