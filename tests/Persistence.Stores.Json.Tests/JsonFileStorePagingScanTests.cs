@@ -258,6 +258,61 @@ public sealed class JsonFileStorePagingScanTests : IDisposable
         return Path.Join(_elsewhere.Path, "items", key + ".json");
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData(100)]
+    [InlineData(1)]
+    public async Task Scan_ManyFilesWithExpiredAndCorruptedOnes_GivesWhatASequentialReadGives(int? pageSize)
+    {
+        // Enough files that a scan reads them on two cores: expired records, corrupted files on both sides of the middle
+        // and a prefix must come out exactly as a file-by-file read in key order gives them.
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        await using var store = StoreFactory.Open(_root.Path, FileLayout.FilePerRecord, time, FileDurability.None);
+        var expected = new List<string>();
+        for (var i = 0; i < 300; i++)
+        {
+            var expires = i % 7 == 3 ? new PutOptions { TimeToLive = TimeSpan.FromMinutes(1) } : null;
+            await store.PutAsync("items", Key(i), StoreFactory.Utf8($"{{\"n\":{i}}}"), expires, Token);
+            if (expires is null && i is not (10 or 160 or 299))
+            {
+                expected.Add(Key(i));
+            }
+        }
+
+        foreach (var broken in new[] { 10, 160, 299 })
+        {
+            await File.WriteAllTextAsync(Path.Join(_root.Path, "items", Key(broken) + ".json"), "{ not json", Token);
+        }
+
+        time.Advance(TimeSpan.FromMinutes(2));
+        Age();
+
+        var keys = new List<string>();
+        var corrupted = new List<string>();
+        string? after = null;
+        while (true)
+        {
+            var page = new List<string>();
+            await foreach (var entry in store.ScanAsync("items", new ScanOptions { StartAfter = after, Limit = pageSize, OnCorruptedEntry = e => corrupted.Add(Path.GetFileNameWithoutExtension(e.Path)!) }, Token))
+            {
+                page.Add(entry.Key);
+            }
+
+            keys.AddRange(page);
+            if (pageSize is null || page.Count < pageSize)
+            {
+                break;
+            }
+
+            after = page[^1];
+        }
+
+        keys.Should().Equal(expected);
+        corrupted.Distinct().Should().Equal(Key(10), Key(160), Key(299));
+        (await KeysAsync(store, new ScanOptions { Prefix = "k1", OnCorruptedEntry = _ => { } })).Should().Equal(expected.Where(k => k.StartsWith("k1", StringComparison.Ordinal)));
+        await FluentActions.Awaiting(() => KeysAsync(store, new ScanOptions { StartAfter = Key(100) })).Should().ThrowAsync<StoreCorruptedException>();
+    }
+
     private static string Key(int i) => "k" + i.ToString("D3", CultureInfo.InvariantCulture);
 
     private static async Task<List<string>> KeysAsync(JsonFileStore store, ScanOptions options, string collection = "items")

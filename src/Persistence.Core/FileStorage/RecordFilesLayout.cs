@@ -8,6 +8,9 @@ internal sealed class RecordFilesLayout(FileStore store) : LayoutEngine(store)
 {
     private static readonly string Separator = Path.DirectorySeparatorChar.ToString();
 
+    // From this many files to read at once, a scan reads them on two cores.
+    private const int ParallelReadThreshold = 64;
+
     private readonly ConcurrentDictionary<string, string> _directories = new(StringComparer.Ordinal);
 
     // The sorted listing of the directory the last paging scan walked, reused by its next page while nothing changed.
@@ -219,48 +222,103 @@ internal sealed class RecordFilesLayout(FileStore store) : LayoutEngine(store)
         var files = listing.Files;
         var limit = options.Limit ?? int.MaxValue;
         var entries = new List<StoreEntry>(Math.Min(files.Length, Math.Min(limit, 4096)));
-        for (var i = FirstIncluded(files, options); i < files.Length && entries.Count < limit; i++)
+        var reads = Array.Empty<FileRead>();
+        for (var next = FirstIncluded(files, options); entries.Count < limit;)
         {
-            var file = files[i];
-            if (!options.Includes(file.Key))
+            // Each file gives at most one entry, so a sequential scan would read at least as many files next as there
+            // are entries still wanted: read that many at once (on two cores when they are many), then take them in
+            // order. The keys under a prefix are contiguous in key order: past them, nothing more is included.
+            var wanted = limit - entries.Count;
+            var count = 0;
+            while (count < wanted && next + count < files.Length && options.Includes(files[next + count].Key))
             {
-                // The keys under a prefix are contiguous in key order: past them, nothing more is included.
+                count++;
+            }
+
+            if (count == 0)
+            {
                 break;
             }
 
-            var path = Path.Join(directory, file.Name);
-            StoreEntry? entry;
-            if (file.Hashed && justRead is not null && justRead.TryGetValue(file.Name, out var read))
+            if (reads.Length < count)
             {
-                entry = read;
+                reads = new FileRead[count];
             }
-            else
-            {
-                try
-                {
-                    var content = await FileOperations.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
-                    if (content is null)
-                    {
-                        continue;
-                    }
 
-                    // A hashed name is checked against the key inside the file again, as a fresh listing would.
-                    entry = Parse(content, path, collection, file.Hashed ? null : file.Key, includePayload: true);
-                }
-                catch (StoreCorruptedException ex)
+            await ReadFilesAsync(files, next, count, reads, directory, collection, justRead, cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < count; i++)
+            {
+                var (entry, error) = reads[i];
+                reads[i] = default;
+                if (error is not null)
                 {
-                    (corrupted ??= []).Add(ex);
-                    continue;
+                    (corrupted ??= []).Add(error);
+                }
+                else if (entry is not null && !entry.IsExpiredAt(now))
+                {
+                    entries.Add(entry);
                 }
             }
 
-            if (!entry.IsExpiredAt(now))
-            {
-                entries.Add(entry);
-            }
+            next += count;
         }
 
         return new ScanResult(entries, corrupted);
+    }
+
+    /// <summary>
+    /// Reads and parses <paramref name="count"/> files from <paramref name="first"/> into <paramref name="reads"/> (a
+    /// missing file gives neither an entry nor an error). Many files are read by two workers, this thread taking the
+    /// first half and a thread-pool worker the second: reading a small file is mostly system calls, which another core
+    /// can make meanwhile. Any failure other than a corrupted file is thrown once both halves have ended.
+    /// </summary>
+    private async ValueTask ReadFilesAsync(ListedFile[] files, int first, int count, FileRead[] reads, string directory, string collection, Dictionary<string, StoreEntry>? justRead, CancellationToken cancellationToken)
+    {
+        if (count < ParallelReadThreshold || Environment.ProcessorCount < 2)
+        {
+            await ReadRangeAsync(0, count).ConfigureAwait(false);
+            return;
+        }
+
+        var half = count / 2;
+        var second = Task.Run(() => ReadRangeAsync(half, count).AsTask(), CancellationToken.None);
+        try
+        {
+            await ReadRangeAsync(0, half).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Never leave the second half running past this call, whatever happened to the first.
+            await ((Task)second).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        await second.ConfigureAwait(false);
+
+        async ValueTask ReadRangeAsync(int from, int to)
+        {
+            for (var i = from; i < to; i++)
+            {
+                var file = files[first + i];
+                if (file.Hashed && justRead is not null && justRead.TryGetValue(file.Name, out var read))
+                {
+                    reads[i] = new FileRead(read, null);
+                    continue;
+                }
+
+                var path = Path.Join(directory, file.Name);
+                try
+                {
+                    var content = await FileOperations.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+
+                    // A hashed name is checked against the key inside the file again, as a fresh listing would.
+                    reads[i] = content is null ? default : new FileRead(Parse(content, path, collection, file.Hashed ? null : file.Key, includePayload: true), null);
+                }
+                catch (StoreCorruptedException ex)
+                {
+                    reads[i] = new FileRead(null, ex);
+                }
+            }
+        }
     }
 
     // The index of the first file a scan can include: past StartAfter, and at or past Prefix.
@@ -447,6 +505,9 @@ internal sealed class RecordFilesLayout(FileStore store) : LayoutEngine(store)
 
     /// <summary>A record file of a listing: its key, its name, and whether the name is hashed (the key read from the file).</summary>
     private readonly record struct ListedFile(string Key, string Name, bool Hashed);
+
+    // What reading one listed file gave: its record, or the reason it is corrupted, or neither when it was gone.
+    private readonly record struct FileRead(StoreEntry? Entry, StoreCorruptedException? Error);
 
     /// <summary>
     /// A directory's record files in key order, and the state that tells whether they are still what the directory holds.
