@@ -176,7 +176,7 @@ internal static class FileOperations
     /// Flushes a directory's entries (a rename, a new or deleted file) to disk. On Windows there is no such call and NTFS
     /// journals its metadata, so nothing is done.
     /// </summary>
-    public static void FlushDirectory(string directory)
+    public static unsafe void FlushDirectory(string directory)
     {
         if (OperatingSystem.IsWindows())
         {
@@ -188,7 +188,7 @@ internal static class FileOperations
         int fd;
         try
         {
-            fd = NativeMethods.Open(path, 0);
+            fd = NativeMethods.OpenPath((byte*)path, 0);
         }
         finally
         {
@@ -358,10 +358,6 @@ internal static class FileOperations
 
     private static class NativeMethods
     {
-        [DllImport("libc", EntryPoint = "open", SetLastError = true)]
-        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-        public static extern int Open(IntPtr path, int flags);
-
         [DllImport("libc", EntryPoint = "open", SetLastError = true)]
         [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
         public static extern unsafe int OpenPath(byte* path, int flags);
