@@ -36,7 +36,12 @@ public sealed record BatchOperation(
 public sealed class WriteBatch
 {
     private readonly List<BatchOperation> _operations = [];
-    private readonly HashSet<(string Collection, string Key)> _targets = [];
+
+    // The keys already in the batch, per collection: most batches name one collection, so the last one's set is kept at
+    // hand, and a set of plain strings hashes faster than one of (collection, key) pairs.
+    private readonly Dictionary<string, HashSet<string>> _keysByCollection = new(StringComparer.Ordinal);
+    private string? _lastCollection;
+    private HashSet<string>? _lastKeys;
 
     /// <summary>Gets the operations in the order they were added.</summary>
     public IReadOnlyList<BatchOperation> Operations => _operations;
@@ -85,13 +90,28 @@ public sealed class WriteBatch
     {
         StoreNames.ValidateCollection(collection);
         StoreNames.ValidateKey(key);
-        if (!_targets.Add((collection, key)))
+        if (!KeysOf(collection).Add(key))
         {
             throw new ArgumentException($"The batch already has an operation on '{collection}/{key}'.", nameof(key));
         }
 
         _operations.Add(new BatchOperation(kind, collection, key, payload, expectedVersion, timeToLive));
         return this;
+    }
+
+    private HashSet<string> KeysOf(string collection)
+    {
+        if (_lastKeys is null || !string.Equals(collection, _lastCollection, StringComparison.Ordinal))
+        {
+            if (!_keysByCollection.TryGetValue(collection, out _lastKeys))
+            {
+                _keysByCollection.Add(collection, _lastKeys = new HashSet<string>(StringComparer.Ordinal));
+            }
+
+            _lastCollection = collection;
+        }
+
+        return _lastKeys;
     }
 
     private static void ValidateExpected(long? expectedVersion)

@@ -75,6 +75,20 @@ public sealed class WriteBatchTests
     }
 
     [Fact]
+    public void Add_DuplicateKeyAfterOtherCollections_IsStillFound()
+    {
+        // Keys are kept per collection, the last collection's set at hand: going back to an earlier one must use its own.
+        var batch = new WriteBatch().Put("a", "k1", Payload).Put("b", "k1", Payload).Put("b", "k2", Payload).Put("c", "k1", Payload);
+
+        var againInA = () => batch.Delete("a", "k1");
+        var againInB = () => batch.Check("b", "k2", 1);
+
+        againInA.Should().Throw<ArgumentException>().Where(e => e.Message.Contains("a/k1", StringComparison.Ordinal));
+        againInB.Should().Throw<ArgumentException>().Where(e => e.Message.Contains("b/k2", StringComparison.Ordinal));
+        batch.Put("a", "k2", Payload).Put("c", "k2", Payload).Count.Should().Be(6);
+    }
+
+    [Fact]
     public void Add_KeysDifferingInCase_AreDistinct()
     {
         var batch = new WriteBatch().Put("c", "Key", Payload).Put("c", "key", Payload);
