@@ -39,8 +39,8 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
     private const string VersionSql = "SELECT version, created_at FROM entries WHERE collection = $c AND key = $k AND " + Live;
 
     // A put of whatever is stored: a new record starts at 1, and so does one written over an expired record (which also
-    // gets a new creation time); a live one goes one version up. Batches of unconditional puts run it without RETURNING.
-    private const string CountingPutSql = """
+    // gets a new creation time); a live one goes one version up.
+    private const string UpsertSql = """
         INSERT INTO entries (collection, key, payload, version, created_at, updated_at, expires_at, json)
         VALUES ($c, $k, $p, 1, $now, $now, $exp, $json)
         ON CONFLICT (collection, key) DO UPDATE SET
@@ -50,9 +50,8 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
             updated_at = excluded.updated_at,
             expires_at = excluded.expires_at,
             json = excluded.json
+        RETURNING version
         """;
-
-    private const string UpsertSql = CountingPutSql + " RETURNING version";
 
     // A create-only put: replaces only an expired record.
     private const string CreateSql = """
@@ -102,11 +101,6 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
     private const string DeleteVersionSql = "DELETE FROM entries WHERE collection = $c AND key = $k AND version = $v AND " + Live + " RETURNING version";
     private const string PurgeSql = "DELETE FROM entries WHERE expires_at IS NOT NULL AND expires_at <= $now";
 
-    /// <summary>The smallest batch of unconditional puts whose previous versions are read on another core while it is written.</summary>
-    internal const int PutsReadInParallelThreshold = 256;
-
-    private static readonly object BoxedOne = 1L;
-    private static readonly object BoxedZero = 0L;
 
     private long _sqlQueries;
     private long _sqlOrderFallbacks;
@@ -540,16 +534,9 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
     }
 
     // Microsoft.Data.Sqlite binds byte arrays only; SQLite copies the bytes, so the caller's buffer may change afterwards.
-    private static byte[] Blob(ReadOnlyMemory<byte> payload)
-        => System.Runtime.InteropServices.MemoryMarshal.TryGetArray(payload, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
-            ? segment.Array
-            : payload.ToArray();
-
     private static DateTimeOffset Time(long ticks) => new(ticks, TimeSpan.Zero);
 
     private static long? Ticks(DateTimeOffset? time) => time?.UtcTicks;
-
-    private static object DbValue(long? value) => value is { } v ? v : DBNull.Value;
 
     // A JSON array of keys in UTF-8, bound as a blob and read with json_each(CAST($keys AS TEXT)): one statement reads
     // many keys, and the array is not copied to a string and back to UTF-8 on the way.
@@ -623,11 +610,10 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
 
     private long Now() => TimeProvider.GetUtcNow().UtcTicks;
 
-    private object JsonFlag(ReadOnlyMemory<byte> payload) => _pushdown && PlainJson.IsPlain(payload.Span) ? BoxedOne : BoxedZero;
-
-    // A batch's flag at its position: computed ahead (possibly on another core) for a large batch, here for a small one.
-    private object JsonFlag(PlainJsonFlags? flags, int index, ReadOnlyMemory<byte> payload)
-        => flags is null ? JsonFlag(payload) : flags.IsPlain(index) ? BoxedOne : BoxedZero;
+    // Whether SQL may query the payload: for a batch, from its flags computed ahead (possibly on another core) when it
+    // is large enough to have them.
+    private bool IsPlain(PlainJsonFlags? flags, int index, ReadOnlyMemory<byte> payload)
+        => flags?.IsPlain(index) ?? (_pushdown && PlainJson.IsPlain(payload.Span));
 
     // Starts the JSON checks of a large batch before the write lock is taken, so they overlap the wait and the writes.
     private PlainJsonFlags? JsonFlagsAhead(int count, Func<int, ReadOnlyMemory<byte>> payloadAt)
@@ -775,22 +761,23 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
     private long Put(string collection, string key, ReadOnlyMemory<byte> payload, PutOptions options)
     {
         var now = Now();
-        var expires = DbValue(Ticks(ExpiryOf(Time(now), options.TimeToLive)));
         try
         {
-            SqliteCommand command;
-            if (options.ExpectedVersion is null or 0)
+            var put = options.ExpectedVersion is null or 0
+                ? _writer.RowStatement(options.ExpectedVersion is null ? UpsertSql : CreateSql, "$c", "$k", "$p", "$now", "$exp", "$json")
+                : _writer.RowStatement(UpdateSql, "$c", "$k", "$p", "$now", "$exp", "$json", "$v");
+            put.BindText(0, collection);
+            put.BindText(1, key);
+            put.BindBlob(2, payload.Span);
+            put.BindInt64(3, now);
+            put.BindInt64(4, Ticks(ExpiryOf(Time(now), options.TimeToLive)));
+            put.BindInt64(5, IsPlain(flags: null, 0, payload) ? 1 : 0);
+            if (options.ExpectedVersion is > 0)
             {
-                command = _writer.Command(options.ExpectedVersion is null ? UpsertSql : CreateSql, "$c", "$k", "$p", "$now", "$exp", "$json");
-            }
-            else
-            {
-                command = _writer.Command(UpdateSql, "$c", "$k", "$p", "$now", "$exp", "$json", "$v");
-                command.Parameters[6].Value = options.ExpectedVersion.Value;
+                put.BindInt64(6, options.ExpectedVersion.Value);
             }
 
-            BindPut(command, collection, key, payload, now, expires, JsonFlag(payload));
-            if (command.ExecuteScalar() is long version)
+            if (put.ExecuteInt64() is { } version)
             {
                 return version;
             }
@@ -850,28 +837,6 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
         return reader.Read() ? (reader.GetInt64(0), reader.GetInt64(1)) : null;
     }
 
-    private void WriteRow(string collection, string key, ReadOnlyMemory<byte> payload, long version, long createdAt, long updatedAt, long? expiresAt, object jsonFlag)
-    {
-        var command = _writer.Command(WriteRowSql, "$c", "$k", "$p", "$v", "$created", "$updated", "$exp", "$json");
-        command.Parameters[0].Value = collection;
-        command.Parameters[1].Value = key;
-        command.Parameters[2].Value = Blob(payload);
-        command.Parameters[3].Value = version;
-        command.Parameters[4].Value = createdAt;
-        command.Parameters[5].Value = updatedAt;
-        command.Parameters[6].Value = DbValue(expiresAt);
-        command.Parameters[7].Value = jsonFlag;
-        command.ExecuteNonQuery();
-    }
-
-    private void DeleteRow(string collection, string key)
-    {
-        var command = _writer.Command(DeleteRowSql, "$c", "$k");
-        command.Parameters[0].Value = collection;
-        command.Parameters[1].Value = key;
-        command.ExecuteNonQuery();
-    }
-
     private T InTransaction<T>(Func<T> work)
     {
         try
@@ -912,21 +877,19 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
     // Keys are unique in a batch, so no operation changes the record another one names: every record is read first, in
     // one statement per collection, every expected version is checked against those reads before the first write, and
     // the writes then need no read of their own and no RETURNING (SQLite buffers a statement's RETURNING rows, which
-    // made each unconditional put about 2 µs slower than the same upsert without it).
+    // made each put about 1.5-2 µs slower than the same upsert without it). The writes go through row statements.
     private long[] Commit(IReadOnlyList<BatchOperation> operations, PlainJsonFlags? flags, CancellationToken cancellationToken)
     {
         var now = Now();
-        if (operations.Count >= PutsReadInParallelThreshold && Environment.ProcessorCount > 1 && AllUnconditionalPuts(operations) && IsWalNow())
-        {
-            return CommitPuts(operations, flags, now, cancellationToken);
-        }
-
         var results = LiveVersions(_writer, operations, now, cancellationToken);
         for (var i = 0; i < operations.Count; i++)
         {
             var operation = operations[i];
             EnsureExpectedVersion(operation.Collection, operation.Key, operation.ExpectedVersion, results[i] == 0 ? null : results[i]);
         }
+
+        var put = _writer.RowStatement(BatchPutSql, "$c", "$k", "$p", "$v", "$now", "$exp", "$json");
+        var delete = _writer.RowStatement(DeleteRowSql, "$c", "$k");
 
         // Each result starts as the live version, which is what a delete and a check return.
         for (var i = 0; i < operations.Count; i++)
@@ -940,12 +903,20 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
             switch (operation.Kind)
             {
                 case BatchOperationKind.Put:
-                    results[i]++;
-                    BatchPut(operation.Collection, operation.Key, operation.Payload, results[i], now, Ticks(ExpiryOf(Time(now), operation.TimeToLive)), JsonFlag(flags, i, operation.Payload));
+                    put.BindText(0, operation.Collection);
+                    put.BindText(1, operation.Key);
+                    put.BindBlob(2, operation.Payload.Span);
+                    put.BindInt64(3, ++results[i]);
+                    put.BindInt64(4, now);
+                    put.BindInt64(5, Ticks(ExpiryOf(Time(now), operation.TimeToLive)));
+                    put.BindInt64(6, IsPlain(flags, i, operation.Payload) ? 1 : 0);
+                    put.Execute();
                     break;
                 case BatchOperationKind.Delete:
                     // Also reclaims an expired record, which readers no longer see and the read above did not return.
-                    DeleteRow(operation.Collection, operation.Key);
+                    delete.BindText(0, operation.Collection);
+                    delete.BindText(1, operation.Key);
+                    delete.Execute();
                     break;
             }
         }
@@ -953,88 +924,6 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
         cancellationToken.ThrowIfCancellationRequested();
         return results;
     }
-
-    // A large batch of unconditional puts: nothing needs checking before the writes, so the upserts compute their versions
-    // themselves while a reader connection reads the versions the records had before the batch, for the results, on
-    // another core. In WAL mode that reader sees exactly the state the batch starts from: the batch's writes are not
-    // committed, and no other writer can commit while this transaction holds the write lock. The read ends before
-    // COMMIT (and before a rollback returns), so it never sees the batch.
-    private long[] CommitPuts(IReadOnlyList<BatchOperation> operations, PlainJsonFlags? flags, long now, CancellationToken cancellationToken)
-    {
-        var before = Task.Run(() => ReadLiveVersionsOnReader(operations, now, cancellationToken), CancellationToken.None);
-        try
-        {
-            for (var i = 0; i < operations.Count; i++)
-            {
-                if ((i & 1023) == 1023)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                }
-
-                var operation = operations[i];
-                var command = _writer.Command(CountingPutSql, "$c", "$k", "$p", "$now", "$exp", "$json");
-                BindPut(command, operation.Collection, operation.Key, operation.Payload, now, DbValue(Ticks(ExpiryOf(Time(now), operation.TimeToLive))), JsonFlag(flags, i, operation.Payload));
-                command.ExecuteNonQuery();
-            }
-
-            cancellationToken.ThrowIfCancellationRequested();
-        }
-        finally
-        {
-            // Whatever happened here, the read ends before this transaction does; its own failure surfaces below.
-            ((Task)before).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing).GetAwaiter().GetResult();
-            _ = before.Exception;
-        }
-
-        var results = before.GetAwaiter().GetResult();
-        for (var i = 0; i < results.Length; i++)
-        {
-            results[i]++;
-        }
-
-        return results;
-    }
-
-    private long[] ReadLiveVersionsOnReader(IReadOnlyList<BatchOperation> operations, long now, CancellationToken cancellationToken)
-    {
-        var session = RentReader();
-        try
-        {
-            return LiveVersions(session, operations, now, cancellationToken);
-        }
-        finally
-        {
-            ReturnReader(session);
-        }
-    }
-
-    // Binds the parameters every put statement starts with: $c, $k, $p, $now, $exp, $json.
-    private static void BindPut(SqliteCommand command, string collection, string key, ReadOnlyMemory<byte> payload, long now, object expires, object jsonFlag)
-    {
-        command.Parameters[0].Value = collection;
-        command.Parameters[1].Value = key;
-        command.Parameters[2].Value = Blob(payload);
-        command.Parameters[3].Value = now;
-        command.Parameters[4].Value = expires;
-        command.Parameters[5].Value = jsonFlag;
-    }
-
-    private static bool AllUnconditionalPuts(IReadOnlyList<BatchOperation> operations)
-    {
-        foreach (var operation in operations)
-        {
-            if (operation.Kind != BatchOperationKind.Put || operation.ExpectedVersion is not null)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    // The database's journal mode as this transaction sees it: another process may have changed it since the store opened.
-    private bool IsWalNow()
-        => string.Equals(_writer.Command("PRAGMA journal_mode").ExecuteScalar() as string, "wal", StringComparison.OrdinalIgnoreCase);
 
     // The live version of the record each operation names (0: none), read in one statement per collection.
     private static long[] LiveVersions(SqliteSession session, IReadOnlyList<BatchOperation> operations, long now, CancellationToken cancellationToken)
@@ -1090,19 +979,6 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
         }
     }
 
-    private void BatchPut(string collection, string key, ReadOnlyMemory<byte> payload, long version, long now, long? expiresAt, object jsonFlag)
-    {
-        var command = _writer.Command(BatchPutSql, "$c", "$k", "$p", "$v", "$now", "$exp", "$json");
-        command.Parameters[0].Value = collection;
-        command.Parameters[1].Value = key;
-        command.Parameters[2].Value = Blob(payload);
-        command.Parameters[3].Value = version;
-        command.Parameters[4].Value = now;
-        command.Parameters[5].Value = DbValue(expiresAt);
-        command.Parameters[6].Value = jsonFlag;
-        command.ExecuteNonQuery();
-    }
-
     private ImportResult Import(IReadOnlyList<StoreEntry> entries, ImportMode mode, PlainJsonFlags? flags, CancellationToken cancellationToken)
     {
         var now = Now();
@@ -1117,6 +993,7 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
             }
         }
 
+        var write = _writer.RowStatement(WriteRowSql, "$c", "$k", "$p", "$v", "$created", "$updated", "$exp", "$json");
         int imported = 0, skipped = 0;
         for (var i = 0; i < entries.Count; i++)
         {
@@ -1132,7 +1009,15 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
                 continue;
             }
 
-            WriteRow(entry.Collection, entry.Key, entry.Payload, entry.Version, entry.CreatedAt.UtcTicks, entry.UpdatedAt.UtcTicks, Ticks(entry.ExpiresAt), JsonFlag(flags, i, entry.Payload));
+            write.BindText(0, entry.Collection);
+            write.BindText(1, entry.Key);
+            write.BindBlob(2, entry.Payload.Span);
+            write.BindInt64(3, entry.Version);
+            write.BindInt64(4, entry.CreatedAt.UtcTicks);
+            write.BindInt64(5, entry.UpdatedAt.UtcTicks);
+            write.BindInt64(6, Ticks(entry.ExpiresAt));
+            write.BindInt64(7, IsPlain(flags, i, entry.Payload) ? 1 : 0);
+            write.Execute();
             imported++;
         }
 

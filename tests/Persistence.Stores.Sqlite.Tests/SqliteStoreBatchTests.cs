@@ -167,10 +167,10 @@ public sealed class SqliteStoreBatchTests : IDisposable
     [InlineData(SqliteJournalMode.Delete)]
     public async Task CommitAsync_LargeBatchOfUnconditionalPuts_GivesEachRecordItsNextVersion(SqliteJournalMode journalMode)
     {
-        // In WAL mode a batch this large computes versions in the upsert and reads the previous ones on another
-        // connection; in rollback-journal mode it reads them first. Both must agree with what single puts would do.
+        // A batch this large has its JSON flags computed ahead on another core, and writes through the row statements
+        // at the versions read before the first write; in either journal mode it must agree with what single puts do.
         await using var store = new SqliteStore(new SqliteStoreOptions { DataSource = DataSource, JournalMode = journalMode }, timeProvider: _time);
-        var count = SqliteStore.PutsReadInParallelThreshold + 344;
+        var count = PlainJsonFlags.Threshold + 344;
         for (var i = 0; i < 400; i++)
         {
             await store.PutAsync($"c{i % 2}", $"k{i:D4}", Json(i), i >= 300 ? new PutOptions { TimeToLive = TimeSpan.FromMinutes(1) } : null, Token);
@@ -207,7 +207,57 @@ public sealed class SqliteStoreBatchTests : IDisposable
         RowCount().Should().Be(count);
     }
 
+    [Fact]
+    public async Task WritesFailingInsideSqlite_HalfWayThroughABatch_RollBackEverythingAndLeaveTheStoreWorking()
+    {
+        await using var store = Open();
+        for (var i = 0; i < 10; i++)
+        {
+            await store.PutAsync("c", $"k{i:D5}", Json(-1), cancellationToken: Token);
+        }
+
+        // Another connection makes SQLite refuse one key, as a full disk or a constraint would refuse a row: the row
+        // statements must report it, and the store must roll back the rows the batch had already written.
+        Execute("CREATE TRIGGER refuse BEFORE INSERT ON entries WHEN NEW.key = 'k00600' BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END");
+        var batch = new WriteBatch();
+        var entries = new List<StoreEntry>();
+        for (var i = 0; i < 1000; i++)
+        {
+            batch.Put("c", $"k{i:D5}", Json(i));
+            entries.Add(new StoreEntry("c", $"k{i:D5}", Json(i), 5, _time.GetUtcNow(), _time.GetUtcNow(), null));
+        }
+
+        var commit = async () => await store.CommitAsync(batch, Token);
+        var import = async () => await store.ImportAsync(entries, ImportMode.Overwrite, Token);
+        var put = async () => await store.PutAsync("c", "k00600", Json(600), cancellationToken: Token);
+
+        (await commit.Should().ThrowAsync<PersistenceException>()).WithMessage("*refused by test trigger*");
+        (await import.Should().ThrowAsync<PersistenceException>()).WithMessage("*refused by test trigger*");
+        (await put.Should().ThrowAsync<PersistenceException>()).WithMessage("*refused by test trigger*");
+        RowCount().Should().Be(10);
+        VersionSum().Should().Be(10, "the ten records before the refused key were rewritten and rolled back");
+        (await store.GetAsync("c", "k00000", Token))!.Payload.ToArray().Should().Equal(Json(-1));
+
+        Execute("DROP TRIGGER refuse");
+        var results = await store.CommitAsync(batch, Token);
+
+        results.Should().Equal(Enumerable.Range(0, 1000).Select(i => i < 10 ? 2L : 1L));
+        RowCount().Should().Be(1000);
+        (await store.ImportAsync(entries, ImportMode.Overwrite, Token)).Imported.Should().Be(1000);
+        VersionSum().Should().Be(5000);
+        (await store.PutAsync("c", "k00600", Json(600), cancellationToken: Token)).Should().Be(6);
+    }
+
     private static byte[] Json(int n) => Encoding.UTF8.GetBytes($"{{\"n\":{n}}}");
+
+    private void Execute(string sql)
+    {
+        using var connection = new SqliteConnection($"Data Source={DataSource};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
 
     private SqliteStore Open() => new(new SqliteStoreOptions { DataSource = DataSource }, timeProvider: _time);
 
