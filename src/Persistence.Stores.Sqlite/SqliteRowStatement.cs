@@ -87,17 +87,16 @@ internal sealed class SqliteRowStatement : IDisposable
     }
 
     /// <summary>Runs a statement that returns one integer (an upsert's <c>RETURNING</c>), or <see langword="null"/> when it returns no row.</summary>
+    /// <remarks>
+    /// SQLite makes all of a statement's changes on its first step, so the statement is reset after the first row, as
+    /// the driver's <c>ExecuteScalar</c> does; stepping on to the end made each put about 5 µs slower.
+    /// </remarks>
     internal long? ExecuteInt64()
     {
         var rc = raw.sqlite3_step(_statement);
         long? value = rc == raw.SQLITE_ROW ? raw.sqlite3_column_int64(_statement, 0) : null;
-        while (rc == raw.SQLITE_ROW)
-        {
-            rc = raw.sqlite3_step(_statement);
-        }
-
         raw.sqlite3_reset(_statement);
-        if (rc != raw.SQLITE_DONE)
+        if (rc != raw.SQLITE_DONE && rc != raw.SQLITE_ROW)
         {
             throw Error(rc, _database);
         }
