@@ -68,11 +68,11 @@ public sealed class JsonFileStoreSharingTests : IDisposable
         var store = StoreFactory.Open(_root.Path, FileLayout.FilePerRecord, _time);
         await store.PutAsync("items", "a", StoreFactory.Utf8("1"), cancellationToken: Token);
         var lockPath = Path.Join(store.RootPath, ".lock");
-        OpenHandlesTo(lockPath).Should().Be(1);
+        OpenFileHandles.To(lockPath).Should().Be(1);
 
         await store.DisposeAsync();
 
-        OpenHandlesTo(lockPath).Should().Be(0);
+        OpenFileHandles.To(lockPath).Should().Be(0);
     }
 
     [Theory]
@@ -112,35 +112,6 @@ public sealed class JsonFileStoreSharingTests : IDisposable
                 {
                 }
             }
-        }
-    }
-
-    // Counts this process's open handles to a file (Linux: /proc/self/fd; elsewhere: whether the file can be opened exclusively).
-    private static int OpenHandlesTo(string path)
-    {
-        if (OperatingSystem.IsLinux())
-        {
-            return new DirectoryInfo("/proc/self/fd").EnumerateFileSystemInfos().Count(fd =>
-            {
-                try
-                {
-                    return fd.LinkTarget == path;
-                }
-                catch (IOException)
-                {
-                    return false;
-                }
-            });
-        }
-
-        try
-        {
-            using var exclusive = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
-            return 0;
-        }
-        catch (IOException)
-        {
-            return 1;
         }
     }
 }

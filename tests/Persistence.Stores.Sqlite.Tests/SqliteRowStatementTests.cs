@@ -193,42 +193,12 @@ public sealed class SqliteRowStatementTests : IDisposable
         statement.Execute();
 
         var path = Path.GetFullPath(_root.Combine("session.db"));
-        OpenHandlesTo(path).Should().BePositive("the open session holds the file");
+        OpenFileHandles.To(path).Should().BePositive("the open session holds the file");
 
         session.Dispose();
 
         // A statement left unfinalized keeps its connection alive as a zombie, with the file still open.
-        OpenHandlesTo(path).Should().Be(0);
-    }
-
-    // The handles this process holds on a file: Linux lists them in /proc/self/fd; elsewhere an open file cannot be
-    // opened exclusively.
-    private static int OpenHandlesTo(string path)
-    {
-        if (OperatingSystem.IsLinux())
-        {
-            return Directory.GetFiles("/proc/self/fd").Count(fd =>
-            {
-                try
-                {
-                    return new FileInfo(fd).LinkTarget == path;
-                }
-                catch (IOException)
-                {
-                    return false;
-                }
-            });
-        }
-
-        try
-        {
-            using var exclusive = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
-            return 0;
-        }
-        catch (IOException)
-        {
-            return 1;
-        }
+        OpenFileHandles.To(path).Should().Be(0);
     }
 
     private void Execute(string sql)
