@@ -6,7 +6,7 @@ namespace Persistence.Stores.Sqlite;
 
 /// <summary>
 /// One prepared statement that writes a row, bound and stepped directly through SQLite's C API on a connection the
-/// store owns. The batch loops run one per record: a <see cref="SqliteCommand"/> execution wraps each in a data
+/// store owns. Puts, batches and imports run one per record: a <see cref="SqliteCommand"/> execution wraps each in a data
 /// reader, a parameter binder per value and handle reference counting, which cost about as much as SQLite's own work
 /// for a 1 KB row. Values are bound as Microsoft.Data.Sqlite binds them (text as UTF-8, blobs and integers as such).
 /// </summary>

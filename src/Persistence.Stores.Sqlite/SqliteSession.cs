@@ -80,8 +80,8 @@ internal sealed class SqliteSession : IDisposable
 }
 
 /// <summary>
-/// Compares SQL texts ordinally but hashes only a sample of their characters: a batch looks its statement up once per row,
-/// and hashing every character of a several-hundred-character upsert each time cost about as much as binding its row.
+/// Compares SQL texts ordinally but hashes only a sample of their characters: every put, get and delete looks its
+/// statement up, and hashing every character of a several-hundred-character upsert cost about as much as binding a row.
 /// </summary>
 /// <remarks>
 /// The texts are the store's own statements and the shapes of queries; two that share length and sample only share a

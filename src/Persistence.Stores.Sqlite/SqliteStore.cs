@@ -101,7 +101,6 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
     private const string DeleteVersionSql = "DELETE FROM entries WHERE collection = $c AND key = $k AND version = $v AND " + Live + " RETURNING version";
     private const string PurgeSql = "DELETE FROM entries WHERE expires_at IS NOT NULL AND expires_at <= $now";
 
-
     private long _sqlQueries;
     private long _sqlOrderFallbacks;
     private long _memoryQueries;
@@ -533,7 +532,6 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
         return options.Serializer ?? SystemTextJsonSerializer.Default;
     }
 
-    // Microsoft.Data.Sqlite binds byte arrays only; SQLite copies the bytes, so the caller's buffer may change afterwards.
     private static DateTimeOffset Time(long ticks) => new(ticks, TimeSpan.Zero);
 
     private static long? Ticks(DateTimeOffset? time) => time?.UtcTicks;

@@ -250,14 +250,7 @@ public sealed class SqliteStoreBatchTests : IDisposable
 
     private static byte[] Json(int n) => Encoding.UTF8.GetBytes($"{{\"n\":{n}}}");
 
-    private void Execute(string sql)
-    {
-        using var connection = new SqliteConnection($"Data Source={DataSource};Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
+    private void Execute(string sql) => Run(sql, command => command.ExecuteNonQuery());
 
     private SqliteStore Open() => new(new SqliteStoreOptions { DataSource = DataSource }, timeProvider: _time);
 
@@ -265,12 +258,15 @@ public sealed class SqliteStoreBatchTests : IDisposable
 
     private long VersionSum() => Scalar("SELECT sum(version) FROM entries");
 
-    private long Scalar(string sql)
+    private long Scalar(string sql) => (long)Run(sql, command => command.ExecuteScalar())!;
+
+    // Runs one statement on a connection of its own, beside the store's.
+    private T Run<T>(string sql, Func<SqliteCommand, T> execute)
     {
         using var connection = new SqliteConnection($"Data Source={DataSource};Pooling=False");
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText = sql;
-        return (long)command.ExecuteScalar()!;
+        return execute(command);
     }
 }
