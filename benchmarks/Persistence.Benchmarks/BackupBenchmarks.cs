@@ -5,6 +5,7 @@ using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Exporters;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using Persistence.Backup;
@@ -342,19 +343,26 @@ internal static class PeakMemory
 
     public static void Record(string type)
     {
-        var method = CurrentMethod();
+        var name = CurrentBenchmarkName() ?? $"{type}.unknown";
         using var process = Process.GetCurrentProcess();
         System.IO.Directory.CreateDirectory(Directory);
-        File.WriteAllText(Path.Join(Directory, $"{type}.{method}.txt"), process.PeakWorkingSet64.ToString(CultureInfo.InvariantCulture));
-        Console.WriteLine($"// {type}.{method}: peak working set {process.PeakWorkingSet64 / (1024.0 * 1024.0):F1} MB");
+        File.WriteAllText(PathOf(name), process.PeakWorkingSet64.ToString(CultureInfo.InvariantCulture));
+        Console.WriteLine($"// {name}: peak working set {process.PeakWorkingSet64 / (1024.0 * 1024.0):F1} MB");
     }
 
+    /// <summary>
+    /// Gets the file a case's peak is kept in, from its full benchmark name (parameters included, so every parameter
+    /// combination of a case has its own).
+    /// </summary>
+    public static string PathOf(string benchmarkName)
+        => Path.Join(Directory, string.Concat(benchmarkName.Split(Path.GetInvalidFileNameChars())) + ".txt");
+
     // BenchmarkDotNet runs each benchmark case in its own process and names the case on its command line.
-    private static string CurrentMethod()
+    private static string? CurrentBenchmarkName()
     {
         var args = Environment.GetCommandLineArgs();
         var index = Array.IndexOf(args, "--benchmarkName");
-        return index >= 0 && index + 1 < args.Length ? args[index + 1].Split('.')[^1] : "unknown";
+        return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
     }
 }
 
@@ -426,7 +434,7 @@ public sealed class BackupBenchmarkConfig : ManualConfig
 
         public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
         {
-            var path = Path.Join(PeakMemory.Directory, $"{benchmarkCase.Descriptor.Type.Name}.{benchmarkCase.Descriptor.WorkloadMethod.Name}.txt");
+            var path = PeakMemory.PathOf(FullNameProvider.GetBenchmarkName(benchmarkCase));
             return File.Exists(path) && long.TryParse(File.ReadAllText(path), NumberStyles.Integer, CultureInfo.InvariantCulture, out var bytes)
                 ? $"{bytes / (1024.0 * 1024.0):F1} MB"
                 : "-";
