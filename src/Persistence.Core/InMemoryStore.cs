@@ -77,35 +77,45 @@ public sealed class InMemoryStore : StoreBase
     /// <inheritdoc />
     protected override ValueTask<IReadOnlyList<long>> CommitCoreAsync(IReadOnlyList<BatchOperation> operations, CancellationToken cancellationToken)
     {
-        var payloads = operations.Select(op => op.Kind == BatchOperationKind.Put ? op.Payload.ToArray() : null).ToArray();
+        var sequence = BatchSequence.Of(operations);
+        var payloads = operations.Select((op, i) => op.Kind == BatchOperationKind.Put && (sequence?.Writes(i) ?? true) ? op.Payload.ToArray() : null).ToArray();
         lock (_gate)
         {
             var now = TimeProvider.GetUtcNow();
             var current = new StoreEntry?[operations.Count];
-            for (var i = 0; i < operations.Count; i++)
-            {
-                var op = operations[i];
-                current[i] = Live(op.Collection, op.Key, now);
-                EnsureExpectedVersion(op.Collection, op.Key, op.ExpectedVersion, current[i]?.Version);
-            }
-
             var results = new long[operations.Count];
             for (var i = 0; i < operations.Count; i++)
             {
                 var op = operations[i];
+                current[i] = Live(op.Collection, op.Key, now);
+                results[i] = current[i]?.Version ?? 0;
+                if (sequence is null)
+                {
+                    EnsureExpectedVersion(op.Collection, op.Key, op.ExpectedVersion, current[i]?.Version);
+                }
+            }
+
+            // Several operations on one key: each is checked against the state the earlier ones leave, and each key gets the
+            // effect of its last write. Results start as the live version, which is what a delete and a check return.
+            sequence?.Resolve(results);
+            for (var i = 0; i < operations.Count; i++)
+            {
+                var op = operations[i];
+                if (sequence is not null && !sequence.Writes(i))
+                {
+                    continue;
+                }
+
                 switch (op.Kind)
                 {
                     case BatchOperationKind.Put:
-                        var entry = Next(op.Collection, op.Key, payloads[i]!, current[i], now, op.TimeToLive);
-                        Collection(op.Collection).Set(op.Key, entry);
-                        results[i] = entry.Version;
+                        var version = sequence is null ? results[i] + 1 : results[i];
+                        var created = sequence is null || sequence.KeepsCreatedAt(i) ? current[i]?.CreatedAt ?? now : now;
+                        Collection(op.Collection).Set(op.Key, new StoreEntry(op.Collection, op.Key, payloads[i]!, version, created, now, ExpiryOf(now, op.TimeToLive)));
+                        results[i] = version;
                         break;
                     case BatchOperationKind.Delete:
-                        results[i] = current[i]?.Version ?? 0;
                         Remove(op.Collection, op.Key);
-                        break;
-                    default:
-                        results[i] = current[i]?.Version ?? 0;
                         break;
                 }
             }

@@ -209,7 +209,10 @@ public abstract class StoreBase : IStore
     protected abstract ValueTask<bool> DeleteCoreAsync(string collection, string key, long? expectedVersion, CancellationToken cancellationToken);
 
     /// <summary>Applies a non-empty, validated batch atomically.</summary>
-    /// <param name="operations">The operations, each key at most once.</param>
+    /// <param name="operations">
+    /// The operations in order. A key may have several, applied in order: <see cref="BatchSequence.Of"/> tells the store
+    /// so and resolves them.
+    /// </param>
     /// <param name="cancellationToken">A token that cancels the operation.</param>
     /// <returns>One result per operation (see <see cref="IStore.CommitAsync"/>).</returns>
     protected abstract ValueTask<IReadOnlyList<long>> CommitCoreAsync(IReadOnlyList<BatchOperation> operations, CancellationToken cancellationToken);

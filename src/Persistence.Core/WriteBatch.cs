@@ -32,13 +32,17 @@ public sealed record BatchOperation(
 /// A list of puts, deletes and version checks, across collections, that <see cref="IStore.CommitAsync"/> applies all
 /// together or not at all.
 /// </summary>
-/// <remarks>A key may appear once per batch. Names and options are validated as operations are added.</remarks>
+/// <remarks>
+/// A key may appear several times: its operations apply in order, each expected version checked against the state the
+/// earlier operations left (a put on version v makes v + 1, a delete forgets the key so a later put makes version 1,
+/// a check asserts the current state). Names and options are validated as operations are added.
+/// </remarks>
 public sealed class WriteBatch
 {
-    private readonly List<BatchOperation> _operations = [];
+    private readonly BatchOperationList _operations = new();
 
-    // The keys already in the batch, per collection: most batches name one collection, so the last one's set is kept at
-    // hand, and a set of plain strings hashes faster than one of (collection, key) pairs.
+    // The keys already in the batch, per collection, to learn whether a key repeats: most batches name one collection, so
+    // the last one's set is kept at hand, and a set of plain strings hashes faster than one of (collection, key) pairs.
     private readonly Dictionary<string, HashSet<string>> _keysByCollection = new(StringComparer.Ordinal);
     private string? _lastCollection;
     private HashSet<string>? _lastKeys;
@@ -55,7 +59,7 @@ public sealed class WriteBatch
     /// <param name="payload">The payload bytes (copied when the batch is committed by the store, not here).</param>
     /// <param name="options">The expected version and time-to-live, or <see langword="null"/>.</param>
     /// <returns>This batch.</returns>
-    /// <exception cref="ArgumentException">A name is invalid or the key is already in the batch.</exception>
+    /// <exception cref="ArgumentException">A name is invalid.</exception>
     public WriteBatch Put(string collection, string key, ReadOnlyMemory<byte> payload, PutOptions? options = null)
     {
         options?.Validate();
@@ -67,7 +71,7 @@ public sealed class WriteBatch
     /// <param name="key">The key.</param>
     /// <param name="expectedVersion">The version the record must have, or <see langword="null"/> for any.</param>
     /// <returns>This batch.</returns>
-    /// <exception cref="ArgumentException">A name is invalid or the key is already in the batch.</exception>
+    /// <exception cref="ArgumentException">A name is invalid.</exception>
     public WriteBatch Delete(string collection, string key, long? expectedVersion = null)
     {
         ValidateExpected(expectedVersion);
@@ -79,7 +83,7 @@ public sealed class WriteBatch
     /// <param name="key">The key.</param>
     /// <param name="expectedVersion">The version the record must have.</param>
     /// <returns>This batch.</returns>
-    /// <exception cref="ArgumentException">A name is invalid or the key is already in the batch.</exception>
+    /// <exception cref="ArgumentException">A name is invalid.</exception>
     public WriteBatch Check(string collection, string key, long expectedVersion)
     {
         ValidateExpected(expectedVersion);
@@ -92,7 +96,7 @@ public sealed class WriteBatch
         StoreNames.ValidateKey(key);
         if (!KeysOf(collection).Add(key))
         {
-            throw new ArgumentException($"The batch already has an operation on '{collection}/{key}'.", nameof(key));
+            _operations.RepeatsKeys = true;
         }
 
         _operations.Add(new BatchOperation(kind, collection, key, payload, expectedVersion, timeToLive));
@@ -121,4 +125,12 @@ public sealed class WriteBatch
             throw new ArgumentOutOfRangeException(nameof(expectedVersion), expectedVersion, "An expected version is 0 (must not exist) or positive.");
         }
     }
+}
+
+/// <summary>A batch's operations, with whether some key has more than one, so a store keeps its one-operation-per-key path
+/// without looking.</summary>
+internal sealed class BatchOperationList : List<BatchOperation>
+{
+    /// <summary>Gets or sets whether some (collection, key) has more than one operation.</summary>
+    public bool RepeatsKeys { get; set; }
 }

@@ -84,50 +84,67 @@ internal static class RedisScripts
 
     /// <summary>
     /// An atomic batch. KEYS: entry, index, expiring per operation. ARGV[1]: now; then per operation kind ('p', 'd',
-    /// 'c'), member, expected, payload, expires, expires-ms, pexpire-ms. Checks every expected version first; returns
-    /// one result per operation, or {-1, operation number, actual} on the first conflict (nothing written).
+    /// 'c'), member, expected, payload, expires, expires-ms, pexpire-ms. Runs the operations in order before writing
+    /// anything: each record is read at its key's first operation, and each expected version is checked against the state
+    /// the earlier operations leave (as <c>BatchSequence</c> does for the other stores: a put makes v + 1, a delete
+    /// forgets the key and a later put creates it again with a new CreatedAt). Then writes only the last put or delete of
+    /// each key. Returns one result per operation, or {-1, operation number, actual} on the first conflict (nothing written).
     /// </summary>
     public static readonly RedisScript Commit = new("commit", Common + """
         local now = ARGV[1]
         local n = #KEYS / 3
+        -- Per key, at its first operation j: the version at the current point of the batch, the CreatedAt a put keeps,
+        -- what the hash held before the batch, and the key's last write.
+        local first, last, results = {}, {}, {}
         local versions, created, present, had_version, had_expires = {}, {}, {}, {}, {}
         for i = 1, n do
-          local k = (i - 1) * 3
+          local entry = KEYS[(i - 1) * 3 + 1]
           local a = 1 + (i - 1) * 7
-          local cur = redis.call('HMGET', KEYS[k + 1], 'version', 'created', 'expires')
-          local v = 0
-          local c = now
-          if live(cur, 1, 3, now) then
-            v = tonumber(cur[1])
-            if not v then return corrupt(KEYS[k + 1]) end
-            c = cur[2] or now
+          local j = first[entry]
+          if not j then
+            j = i
+            first[entry] = i
+            local cur = redis.call('HMGET', entry, 'version', 'created', 'expires')
+            local v = 0
+            local c = now
+            if live(cur, 1, 3, now) then
+              v = tonumber(cur[1])
+              if not v then return corrupt(entry) end
+              c = cur[2] or now
+            end
+            versions[i] = v
+            created[i] = c
+            present[i] = cur[1] ~= false or cur[3] ~= false
+            had_version[i] = cur[1]
+            had_expires[i] = cur[3]
           end
+          local v = versions[j]
           if ARGV[a + 3] ~= '' and tonumber(ARGV[a + 3]) ~= v then return {-1, i, v} end
-          versions[i] = v
-          created[i] = c
-          present[i] = cur[1] ~= false or cur[3] ~= false
-          had_version[i] = cur[1]
-          had_expires[i] = cur[3]
+          local kind = ARGV[a + 1]
+          if kind == 'p' then
+            v = v + 1
+            versions[j] = v
+            last[j] = i
+          elseif kind == 'd' then
+            versions[j] = 0
+            created[j] = now
+            last[j] = i
+          end
+          results[i] = v
         end
-        local results = {}
         for i = 1, n do
           local k = (i - 1) * 3
-          local a = 1 + (i - 1) * 7
-          local kind = ARGV[a + 1]
-          local member = ARGV[a + 2]
-          if kind == 'p' then
-            local v = versions[i] + 1
-            write(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], member, ARGV[a + 4], v, created[i], now, ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], had_version[i], had_expires[i])
-            results[i] = v
-          elseif kind == 'd' then
-            if present[i] then
+          local j = first[KEYS[k + 1]]
+          if last[j] == i then
+            local a = 1 + (i - 1) * 7
+            local member = ARGV[a + 2]
+            if ARGV[a + 1] == 'p' then
+              write(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], member, ARGV[a + 4], results[i], created[j], now, ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], had_version[j], had_expires[j])
+            elseif present[j] then
               redis.call('DEL', KEYS[k + 1])
               redis.call('ZREM', KEYS[k + 2], member)
               redis.call('ZREM', KEYS[k + 3], member)
             end
-            results[i] = versions[i]
-          else
-            results[i] = versions[i]
           end
         end
         return results

@@ -96,6 +96,16 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
             updated_at = excluded.updated_at, expires_at = excluded.expires_at, json = excluded.json
         """;
 
+    // A batch's put of a record it creates at a version above 1 (its key was put again after a delete in the batch, or
+    // over an expired record): CreatedAt is the commit time, whatever record the row held.
+    private const string NewRowSql = """
+        INSERT INTO entries (collection, key, payload, version, created_at, updated_at, expires_at, json)
+        VALUES ($c, $k, $p, $v, $now, $now, $exp, $json)
+        ON CONFLICT (collection, key) DO UPDATE SET
+            payload = excluded.payload, version = excluded.version, created_at = excluded.created_at,
+            updated_at = excluded.updated_at, expires_at = excluded.expires_at, json = excluded.json
+        """;
+
     private const string DeleteRowSql = "DELETE FROM entries WHERE collection = $c AND key = $k";
     private const string DeleteSql = "DELETE FROM entries WHERE collection = $c AND key = $k RETURNING version, expires_at";
     private const string DeleteVersionSql = "DELETE FROM entries WHERE collection = $c AND key = $k AND version = $v AND " + Live + " RETURNING version";
@@ -872,18 +882,27 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
         }
     }
 
-    // Keys are unique in a batch, so no operation changes the record another one names: every record is read first, in
-    // one statement per collection, every expected version is checked against those reads before the first write, and
-    // the writes then need no read of their own and no RETURNING (SQLite buffers a statement's RETURNING rows, which
-    // made each put about 1.5-2 µs slower than the same upsert without it). The writes go through row statements.
+    // Every record is read first, in one statement per collection, every expected version is checked against those reads
+    // before the first write, and the writes then need no read of their own and no RETURNING (SQLite buffers a statement's
+    // RETURNING rows, which made each put about 1.5-2 µs slower than the same upsert without it). The writes go through
+    // row statements. When a key has several operations, a BatchSequence checks each against the state the earlier ones
+    // leave, and only the last write of each key is applied, at the version the sequence gave it.
     private long[] Commit(IReadOnlyList<BatchOperation> operations, PlainJsonFlags? flags, CancellationToken cancellationToken)
     {
         var now = Now();
+        var sequence = BatchSequence.Of(operations);
         var results = LiveVersions(_writer, operations, now, cancellationToken);
-        for (var i = 0; i < operations.Count; i++)
+        if (sequence is null)
         {
-            var operation = operations[i];
-            EnsureExpectedVersion(operation.Collection, operation.Key, operation.ExpectedVersion, results[i] == 0 ? null : results[i]);
+            for (var i = 0; i < operations.Count; i++)
+            {
+                var operation = operations[i];
+                EnsureExpectedVersion(operation.Collection, operation.Key, operation.ExpectedVersion, results[i] == 0 ? null : results[i]);
+            }
+        }
+        else
+        {
+            sequence.Resolve(results);
         }
 
         var put = _writer.RowStatement(BatchPutSql, "$c", "$k", "$p", "$v", "$now", "$exp", "$json");
@@ -898,17 +917,33 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
             }
 
             var operation = operations[i];
+            if (sequence is not null && !sequence.Writes(i))
+            {
+                continue;
+            }
+
             switch (operation.Kind)
             {
                 case BatchOperationKind.Put:
-                    put.BindText(0, operation.Collection);
-                    put.BindText(1, operation.Key);
-                    put.BindBlob(2, operation.Payload.Span);
-                    put.BindInt64(3, ++results[i]);
-                    put.BindInt64(4, now);
-                    put.BindInt64(5, Ticks(ExpiryOf(Time(now), operation.TimeToLive)));
-                    put.BindInt64(6, IsPlain(flags, i, operation.Payload) ? 1 : 0);
-                    put.Execute();
+                    var statement = put;
+                    if (sequence is null)
+                    {
+                        results[i]++;
+                    }
+                    else if (!sequence.KeepsCreatedAt(i) && results[i] > 1)
+                    {
+                        // A key deleted earlier in the batch, or expired, gets a new CreatedAt whatever the version says.
+                        statement = _writer.RowStatement(NewRowSql, "$c", "$k", "$p", "$v", "$now", "$exp", "$json");
+                    }
+
+                    statement.BindText(0, operation.Collection);
+                    statement.BindText(1, operation.Key);
+                    statement.BindBlob(2, operation.Payload.Span);
+                    statement.BindInt64(3, results[i]);
+                    statement.BindInt64(4, now);
+                    statement.BindInt64(5, Ticks(ExpiryOf(Time(now), operation.TimeToLive)));
+                    statement.BindInt64(6, IsPlain(flags, i, operation.Payload) ? 1 : 0);
+                    statement.Execute();
                     break;
                 case BatchOperationKind.Delete:
                     // Also reclaims an expired record, which readers no longer see and the read above did not return.

@@ -57,14 +57,14 @@ public sealed class WriteBatchTests
     [InlineData(BatchOperationKind.Put)]
     [InlineData(BatchOperationKind.Delete)]
     [InlineData(BatchOperationKind.Check)]
-    public void Add_DuplicateKey_ThrowsAndKeepsBatch(BatchOperationKind second)
+    public void Add_SameKeyAgain_KeepsBothOperationsInOrder(BatchOperationKind second)
     {
         var batch = new WriteBatch().Put("c", "k", Payload);
 
-        var act = () => Add(batch, second, "c", "k");
+        Add(batch, second, "c", "k");
 
-        act.Should().Throw<ArgumentException>().Where(e => e.Message.Contains("c/k", StringComparison.Ordinal));
-        batch.Count.Should().Be(1);
+        batch.Operations.Select(o => (o.Kind, o.Collection, o.Key)).Should().Equal((BatchOperationKind.Put, "c", "k"), (second, "c", "k"));
+        RepeatsKeys(batch).Should().BeTrue();
     }
 
     [Fact]
@@ -72,20 +72,21 @@ public sealed class WriteBatchTests
     {
         var batch = new WriteBatch().Put("a", "k", Payload).Put("b", "k", Payload);
         batch.Count.Should().Be(2);
+        RepeatsKeys(batch).Should().BeFalse();
     }
 
     [Fact]
-    public void Add_DuplicateKeyAfterOtherCollections_IsStillFound()
+    public void Add_KeyAgainAfterOtherCollections_IsSeenAsRepeated()
     {
         // Keys are kept per collection, the last collection's set at hand: going back to an earlier one must use its own.
         var batch = new WriteBatch().Put("a", "k1", Payload).Put("b", "k1", Payload).Put("b", "k2", Payload).Put("c", "k1", Payload);
+        batch.Put("a", "k2", Payload).Put("c", "k2", Payload);
+        RepeatsKeys(batch).Should().BeFalse();
 
-        var againInA = () => batch.Delete("a", "k1");
-        var againInB = () => batch.Check("b", "k2", 1);
+        batch.Delete("a", "k1");
 
-        againInA.Should().Throw<ArgumentException>().Where(e => e.Message.Contains("a/k1", StringComparison.Ordinal));
-        againInB.Should().Throw<ArgumentException>().Where(e => e.Message.Contains("b/k2", StringComparison.Ordinal));
-        batch.Put("a", "k2", Payload).Put("c", "k2", Payload).Count.Should().Be(6);
+        RepeatsKeys(batch).Should().BeTrue();
+        batch.Count.Should().Be(7);
     }
 
     [Fact]
@@ -93,6 +94,7 @@ public sealed class WriteBatchTests
     {
         var batch = new WriteBatch().Put("c", "Key", Payload).Put("c", "key", Payload);
         batch.Count.Should().Be(2);
+        RepeatsKeys(batch).Should().BeFalse();
     }
 
     [Theory]
@@ -120,11 +122,12 @@ public sealed class WriteBatchTests
     }
 
     [Fact]
-    public void Put_InvalidOptions_DoesNotReserveKey()
+    public void Put_InvalidOptions_AddsNothing()
     {
         var batch = new WriteBatch();
         FluentActions.Invoking(() => batch.Put("c", "k", Payload, new PutOptions { ExpectedVersion = -1 })).Should().Throw<ArgumentOutOfRangeException>();
-        FluentActions.Invoking(() => batch.Put("c", "k", Payload)).Should().NotThrow();
+        batch.Put("c", "k", Payload).Count.Should().Be(1);
+        RepeatsKeys(batch).Should().BeFalse();
     }
 
     [Fact]
@@ -150,6 +153,9 @@ public sealed class WriteBatchTests
     [Fact]
     public void Check_ZeroExpectedVersion_IsAllowed()
         => new WriteBatch().Check("c", "k", 0).Operations.Single().ExpectedVersion.Should().Be(0);
+
+    // What the batch tells the stores: whether they need a BatchSequence.
+    private static bool RepeatsKeys(WriteBatch batch) => ((BatchOperationList)batch.Operations).RepeatsKeys;
 
     private static WriteBatch Add(WriteBatch batch, BatchOperationKind kind, string collection, string key) => kind switch
     {

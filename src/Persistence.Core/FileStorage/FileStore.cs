@@ -166,25 +166,44 @@ public abstract class FileStore : StoreBase, IPurgeableStore
     /// <inheritdoc />
     protected override async ValueTask<IReadOnlyList<long>> CommitCoreAsync(IReadOnlyList<BatchOperation> operations, CancellationToken cancellationToken)
     {
+        var sequence = BatchSequence.Of(operations);
         using var writeLock = await LockAsync(cancellationToken).ConfigureAwait(false);
         using var write = _layout.BeginWrite();
         var now = TimeProvider.GetUtcNow();
         var current = new StoreEntry?[operations.Count];
-        for (var i = 0; i < operations.Count; i++)
-        {
-            var operation = operations[i];
-            current[i] = await write.ReadAsync(operation.Collection, operation.Key, now, cancellationToken).ConfigureAwait(false);
-        }
-
-        for (var i = 0; i < operations.Count; i++)
-        {
-            EnsureExpectedVersion(operations[i].Collection, operations[i].Key, operations[i].ExpectedVersion, current[i]?.Version);
-        }
-
         var results = new long[operations.Count];
         for (var i = 0; i < operations.Count; i++)
         {
+            // A layout's write reads each record once, and is then set once: a key named again shares its first read.
             var operation = operations[i];
+            current[i] = sequence is not null && sequence.FirstOf(i) is var first && first != i
+                ? current[first]
+                : await write.ReadAsync(operation.Collection, operation.Key, now, cancellationToken).ConfigureAwait(false);
+            results[i] = current[i]?.Version ?? 0;
+        }
+
+        if (sequence is null)
+        {
+            for (var i = 0; i < operations.Count; i++)
+            {
+                EnsureExpectedVersion(operations[i].Collection, operations[i].Key, operations[i].ExpectedVersion, current[i]?.Version);
+            }
+        }
+        else
+        {
+            // Each operation is checked against the state the earlier ones leave; each key gets the effect of its last write.
+            sequence.Resolve(results);
+        }
+
+        // Results start as the live version, which is what a delete and a check return.
+        for (var i = 0; i < operations.Count; i++)
+        {
+            var operation = operations[i];
+            if (sequence is not null && !sequence.Writes(i))
+            {
+                continue;
+            }
+
             switch (operation.Kind)
             {
                 case BatchOperationKind.Put:
@@ -192,8 +211,8 @@ public abstract class FileStore : StoreBase, IPurgeableStore
                         operation.Collection,
                         operation.Key,
                         operation.Payload,
-                        (current[i]?.Version ?? 0) + 1,
-                        current[i]?.CreatedAt ?? now,
+                        sequence is null ? results[i] + 1 : results[i],
+                        sequence is null || sequence.KeepsCreatedAt(i) ? current[i]?.CreatedAt ?? now : now,
                         now,
                         ExpiryOf(now, operation.TimeToLive));
                     write.Set(operation.Collection, operation.Key, record);
@@ -201,10 +220,6 @@ public abstract class FileStore : StoreBase, IPurgeableStore
                     break;
                 case BatchOperationKind.Delete:
                     write.Set(operation.Collection, operation.Key, null);
-                    results[i] = current[i]?.Version ?? 0;
-                    break;
-                default:
-                    results[i] = current[i]?.Version ?? 0;
                     break;
             }
         }

@@ -133,17 +133,28 @@ public sealed class StoreTransactionTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Add_DuplicateKeyOrInvalidName_ThrowsAndKeepsTransactionUsable()
+    public async Task Add_InvalidName_ThrowsAndKeepsTransactionUsable()
     {
         await using var tx = _store.BeginTransaction();
         tx.Put("c", "k", 1);
 
-        FluentActions.Invoking(() => tx.Put("c", "k", 2)).Should().Throw<ArgumentException>();
         FluentActions.Invoking(() => tx.Delete(".c", "k")).Should().Throw<ArgumentException>();
         FluentActions.Invoking(() => tx.Check("c", "x", -1)).Should().Throw<ArgumentOutOfRangeException>();
         await tx.CommitAsync(Ct);
 
         (await _store.GetAsync<int>("c", "k", Ct)).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task CommitAsync_SameKeyTwice_AppliesBothInOrder()
+    {
+        await using var tx = _store.BeginTransaction();
+        tx.Put("c", "k", 1).Put("c", "k", 2, new PutOptions { ExpectedVersion = 1 });
+
+        (await tx.CommitAsync(Ct)).Should().Equal(1, 2);
+
+        (await _store.GetAsync<int>("c", "k", Ct)).Should().Be(2);
+        (await _store.GetAsync("c", "k", Ct))!.Version.Should().Be(2);
     }
 
     [Fact]
