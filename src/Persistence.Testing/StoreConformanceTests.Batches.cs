@@ -333,6 +333,26 @@ public abstract partial class StoreConformanceTests
         await AssertBatchTargetsUnchangedAsync();
     }
 
+    /// <summary>A key deleted and then put twice in one batch is a new record at version 2 whose CreatedAt is the commit time.</summary>
+    /// <returns>A task that completes when the test is done.</returns>
+    [Fact]
+    public async Task CommitAsync_DeleteThenPutTwice_CreatesNewRecord()
+    {
+        await Store.PutAsync("seq", "k", Utf8("old-1"), cancellationToken: Token);
+        await Store.PutAsync("seq", "k", Utf8("old-2"), cancellationToken: Token);
+        Time.Advance(TimeSpan.FromHours(1));
+        var committed = Time.GetUtcNow();
+
+        var batch = new WriteBatch().Delete("seq", "k", 2).Put("seq", "k", Utf8("new-1")).Put("seq", "k", Utf8("new-2"), new PutOptions { ExpectedVersion = 1 });
+        Assert.Equal([2L, 1L, 2L], await Store.CommitAsync(batch, Token));
+
+        var k = await Store.GetAsync("seq", "k", Token);
+        Assert.NotNull(k);
+        Assert.Equal(2, k.Version);
+        AssertPayload(Utf8("new-2"), k);
+        AssertTime(committed, k.CreatedAt, "CreatedAt of a key deleted then put twice in one batch");
+    }
+
     /// <summary>Over an expired record, repeated puts start at version 1 with a new CreatedAt, not the expired record's.</summary>
     /// <returns>A task that completes when the test is done.</returns>
     [Fact]

@@ -51,6 +51,30 @@ public sealed class RedisClusterTests(RedisClusterFixture cluster) : IAsyncDispo
     }
 
     [Fact]
+    public async Task CommitAsync_RepeatedKeyInOneSlot_AppliesInOrderOnTheCluster()
+    {
+        await _store.PutAsync("orders", "o1", Utf8("1"), cancellationToken: Token);
+        var batch = new WriteBatch()
+            .Put("orders", "o1", Utf8("2"), new PutOptions { ExpectedVersion = 1 })
+            .Put("orders", "o1", Utf8("3"), new PutOptions { ExpectedVersion = 2 })
+            .Put("orders", "o2", Utf8("x"))
+            .Delete("orders", "o2", 1);
+
+        (await _store.CommitAsync(batch, Token)).Should().Equal(2, 3, 1, 1);
+
+        var o1 = await _store.GetAsync("orders", "o1", Token);
+        Text(o1).Should().Be("3");
+        o1!.Version.Should().Be(3);
+        (await _store.GetAsync("orders", "o2", Token)).Should().BeNull();
+        (await _store.CountAsync("orders", Token)).Should().Be(1);
+
+        var stale = new WriteBatch().Put("orders", "o1", Utf8("4")).Check("orders", "o1", 3);
+        var conflict = (await ((Func<Task>)(async () => await _store.CommitAsync(stale, Token))).Should().ThrowAsync<ConcurrencyConflictException>()).Which;
+        (conflict.Key, conflict.ExpectedVersion, conflict.ActualVersion).Should().Be(("o1", 3L, (long?)4));
+        Text(await _store.GetAsync("orders", "o1", Token)).Should().Be("3");
+    }
+
+    [Fact]
     public async Task CommitAsync_SpanningSlots_IsRefusedAndWritesNothing()
     {
         var slotOfA = cluster.Connection.HashSlot($"{{{_store.KeyPrefix}:a}}");

@@ -18,6 +18,7 @@ public sealed class StoreConformanceTestsTests
         ["confusable-keys"] = t => t.DeleteAsync_OneOfConfusableKeys_LeavesTheOtherAlone(),
         ["batch-check"] = t => t.CommitAsync_FailingCheck_WritesNothingAcrossCollections(),
         ["batch-create-only"] = t => t.CommitAsync_CreateOnlyOnExistingKey_WritesNothing(),
+        ["batch-repeated-keys"] = t => t.CommitAsync_RepeatedKeys_AppliesOperationsInOrder(),
         ["import-ticks"] = t => t.ImportAsync_Entries_KeepVersionsAndTimestampsToTheTick(),
     };
 
@@ -34,6 +35,7 @@ public sealed class StoreConformanceTestsTests
         { nameof(CaseFoldingStore), "confusable-keys" },
         { nameof(NonAtomicBatchStore), "batch-check" },
         { nameof(NonAtomicBatchStore), "batch-create-only" },
+        { nameof(InitialStateBatchStore), "batch-repeated-keys" },
         { nameof(MillisecondTimestampStore), "import-ticks" },
     };
 
@@ -91,6 +93,7 @@ public sealed class StoreConformanceTestsTests
         nameof(TtlIgnoringStore) => new TtlIgnoringStore(inner),
         nameof(OrdinalOrderStore) => new OrdinalOrderStore(inner),
         nameof(NonAtomicBatchStore) => new NonAtomicBatchStore(inner),
+        nameof(InitialStateBatchStore) => new InitialStateBatchStore(inner),
         nameof(CaseFoldingStore) => new CaseFoldingStore(inner),
         nameof(MillisecondTimestampStore) => new MillisecondTimestampStore(inner),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown broken store."),

@@ -82,6 +82,47 @@ internal sealed class NonAtomicBatchStore(IStore inner) : DelegatingStore(inner)
     }
 }
 
+/// <summary>
+/// Lets a batch name a key several times but reads every operation against the state before the batch, then writes each
+/// key's last put or delete: results and versions ignore the earlier operations on the same key.
+/// </summary>
+internal sealed class InitialStateBatchStore(IStore inner) : DelegatingStore(inner)
+{
+    public override async ValueTask<IReadOnlyList<long>> CommitAsync(WriteBatch batch, CancellationToken cancellationToken = default)
+    {
+        var results = new List<long>();
+        var last = new Dictionary<(string, string), BatchOperation>();
+        foreach (var op in batch.Operations)
+        {
+            var current = (await Inner.GetAsync(op.Collection, op.Key, cancellationToken))?.Version ?? 0;
+            if (op.ExpectedVersion is { } expected && expected != current)
+            {
+                throw new ConcurrencyConflictException(op.Collection, op.Key, expected, current == 0 ? null : current);
+            }
+
+            results.Add(op.Kind == BatchOperationKind.Put ? current + 1 : current);
+            if (op.Kind != BatchOperationKind.Check)
+            {
+                last[(op.Collection, op.Key)] = op;
+            }
+        }
+
+        foreach (var op in last.Values)
+        {
+            if (op.Kind == BatchOperationKind.Put)
+            {
+                await Inner.PutAsync(op.Collection, op.Key, op.Payload, new PutOptions { TimeToLive = op.TimeToLive }, cancellationToken);
+            }
+            else
+            {
+                await Inner.DeleteAsync(op.Collection, op.Key, cancellationToken: cancellationToken);
+            }
+        }
+
+        return results;
+    }
+}
+
 /// <summary>Folds keys to lower case, as a naive file store on a case-insensitive file system would.</summary>
 internal sealed class CaseFoldingStore(IStore inner) : DelegatingStore(inner)
 {
