@@ -170,23 +170,34 @@ internal sealed class CollectionFilesLayout : LayoutEngine
         return FileNameEncoding.TryDecode(name.AsSpan(0, name.Length - Extension.Length), out var collection) ? collection : name;
     }
 
-    /// <summary>Returns the parsed file, from the cache when it is still what is on disk.</summary>
+    /// <summary>
+    /// Returns the parsed file, from the cache when it is still what is on disk: the generation and the file's stamp are
+    /// unchanged and the stamp is settled (<see cref="FileStamp.IsSettledAt"/>), or else the file's bytes are those the
+    /// cached copy was parsed from (or written as). A file changed in any other way is read and parsed again.
+    /// </summary>
     private async ValueTask<UnitState> LoadAsync(string path, string? collection, string? key, CancellationToken cancellationToken)
     {
         var generation = Root.ReadGeneration();
         var stamp = FileStamp.Of(path);
-        if ((generation & 1) == 0 && _cache.TryGetValue(path, out var cached) && cached.Generation == generation && cached.Stamp == stamp)
+        var readAt = Store.FileSystemClock.GetUtcNow();
+        var usable = (generation & 1) == 0 && _cache.TryGetValue(path, out var cached) && cached.Generation == generation ? cached : null;
+        if (usable is not null && usable.Trusted && usable.Stamp == stamp)
         {
-            return cached.State;
+            return usable.State;
         }
 
         var content = stamp.Exists ? await FileOperations.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false) : null;
-        var state = content is null ? UnitState.Missing : Parse(content, path, collection ?? (IsSingleFile ? null : CollectionOf(path)), key);
+        var state = content is null ? UnitState.Missing
+            : usable?.Content is { } known && known.AsSpan().SequenceEqual(content) ? usable.State
+            : Parse(content, path, collection ?? (IsSingleFile ? null : CollectionOf(path)), key);
 
-        // Cached only when no writer moved the generation meanwhile: then the stamp describes what was read.
+        // Cached only when no writer moved the generation meanwhile: then the stamp, read before the bytes, describes them
+        // or an older version of the file (which only costs a read more). Once the stamp is settled, any later change moves
+        // it, so the bytes need not be kept to compare.
         if ((generation & 1) == 0 && Root.ReadGeneration() == generation && (content is not null || !stamp.Exists))
         {
-            _cache[path] = new CachedUnit(stamp, generation, state);
+            var settled = stamp.IsSettledAt(readAt);
+            _cache[path] = new CachedUnit(stamp, generation, state, settled, settled ? null : content);
         }
 
         return state;
@@ -234,16 +245,13 @@ internal sealed class CollectionFilesLayout : LayoutEngine
         }
     }
 
-    private readonly record struct FileStamp(bool Exists, long Length, long LastWriteTicks)
-    {
-        public static FileStamp Of(string path)
-        {
-            var info = new FileInfo(path);
-            return info.Exists ? new FileStamp(true, info.Length, info.LastWriteTimeUtc.Ticks) : default;
-        }
-    }
-
-    private sealed record CachedUnit(FileStamp Stamp, long Generation, UnitState State);
+    /// <summary>A parsed file and what proves it current.</summary>
+    /// <param name="Stamp">The file's stamp, read before its bytes.</param>
+    /// <param name="Generation">The write generation when it was read or written.</param>
+    /// <param name="State">The parsed file.</param>
+    /// <param name="Trusted">Whether an unchanged stamp alone proves the file unchanged (the stamp was settled when read).</param>
+    /// <param name="Content">The file's bytes while the stamp cannot vouch for them, to compare with what is on disk.</param>
+    private sealed record CachedUnit(FileStamp Stamp, long Generation, UnitState State, bool Trusted, byte[]? Content);
 
     /// <summary>An immutable parsed file.</summary>
     private sealed class UnitState(Dictionary<string, CollectionState> collections, bool exists)
@@ -377,7 +385,9 @@ internal sealed class CollectionFilesLayout : LayoutEngine
             {
                 if (work.Result is { } state)
                 {
-                    layout._cache[work.Path] = new CachedUnit(FileStamp.Of(work.Path), generation, state);
+                    // Never trusted on its stamp: a hand edit may have landed between the rename and the stamp. The next
+                    // read compares the file with the bytes written.
+                    layout._cache[work.Path] = new CachedUnit(FileStamp.Of(work.Path), generation, state, Trusted: false, work.Written?.WrittenSpan.ToArray());
                 }
             }
         }
@@ -439,6 +449,7 @@ internal sealed class CollectionFilesLayout : LayoutEngine
 
                 var content = new PooledBufferWriter();
                 changes.Add(new FileChange(work.Path, content));
+                work.Written = content;
                 if (layout.IsSingleFile)
                 {
                     var all = new List<StoreEntry>();
@@ -483,6 +494,9 @@ internal sealed class CollectionFilesLayout : LayoutEngine
             public bool Dirty { get; set; }
 
             public UnitState? Result { get; set; }
+
+            /// <summary>Gets or sets the bytes of the new file (owned by its <see cref="FileChange"/>).</summary>
+            public PooledBufferWriter? Written { get; set; }
         }
     }
 }

@@ -107,6 +107,13 @@ public abstract class FileStore : StoreBase, IPurgeableStore
     internal bool FlushToDisk => _flushToDisk;
 
     /// <summary>
+    /// Gets or sets the real clock that file systems stamp files with, against which a file's change time is judged
+    /// settled (<see cref="FileStamp.IsSettledAt"/>). Never the store's <see cref="StoreBase.TimeProvider"/>, which dates
+    /// records and may be a test's fake clock; tests set this one to move past the settle time without waiting.
+    /// </summary>
+    internal TimeProvider FileSystemClock { get; set; } = TimeProvider.System;
+
+    /// <summary>
     /// Deletes the storage of expired records (they are already invisible): record files with
     /// <see cref="FileLayout.FilePerRecord"/>, entries of collection files otherwise. Files that cannot be read are left alone.
     /// </summary>
