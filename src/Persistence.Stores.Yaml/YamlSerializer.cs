@@ -9,8 +9,10 @@ namespace Persistence.Stores.Yaml;
 
 /// <summary>
 /// YAML payloads through YamlDotNet: block-style, human-readable documents, camelCase keys by default (as the JSON
-/// serializer), and a bridge to the JSON data model that types plain scalars by the YAML 1.2 core schema (<c>true</c>,
-/// <c>42</c>, <c>1.5</c>, <c>null</c> become JSON booleans, numbers and null; quoted scalars stay strings).
+/// serializer), and a bridge to the JSON data model. One resolver, the YAML 1.2 core schema, types scalars for the typed
+/// read and the bridge alike (<c>true</c>, <c>42</c>, <c>0x1F</c>, <c>1e3</c>, <c>null</c> are booleans, numbers and
+/// null; quoted scalars and YAML 1.1 forms such as <c>yes</c> or <c>1_000</c> are strings), and the writer quotes every
+/// string a YAML 1.1 or 1.2 reader would read as something else, so a value comes back the same on every path.
 /// </summary>
 /// <remarks>
 /// <para>
