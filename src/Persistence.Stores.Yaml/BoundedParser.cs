@@ -5,17 +5,25 @@ namespace Persistence.Stores.Yaml;
 
 /// <summary>
 /// A parser that stops a YAML stream as soon as it nests deeper than allowed, or its node count with every alias expanded
-/// passes the limit (the "billion laughs" document), or an alias refers to a node that is not complete (a cycle).
+/// passes the limit (the "billion laughs" document), or an alias refers to a node that is not complete (a cycle); with
+/// <c>checkKeys</c>, also at a mapping key that is null or not a scalar, which no string key can stand for.
 /// </summary>
-internal sealed class BoundedParser(IParser inner, int maxDepth, long maxNodes) : IParser
+internal sealed class BoundedParser(IParser inner, int maxDepth, long maxNodes, bool checkKeys = false) : IParser
 {
+    // Per anchor, the node count of its node, negated when that node is a mapping or sequence.
     private readonly Dictionary<AnchorName, long> _sizes = [];
     private readonly Stack<(AnchorName Anchor, long Start)> _open = new();
+
+    // Per open collection: 0 a sequence, 1 a mapping whose next node is a key, 2 one whose next node is a value.
+    private readonly List<byte> _containers = [];
     private int _depth;
     private long _nodes;
     private Mark _lastEnd = Mark.Empty;
 
     public ParsingEvent? Current => inner.Current;
+
+    /// <summary>Gets a value indicating whether the current event is the key of a mapping pair.</summary>
+    public bool AtKey { get; private set; }
 
     public bool MoveNext()
     {
@@ -35,9 +43,16 @@ internal sealed class BoundedParser(IParser inner, int maxDepth, long maxNodes) 
             return false;
         }
 
-        _lastEnd = inner.Current!.End;
+        var current = inner.Current!;
+        _lastEnd = current.End;
+        AtKey = false;
+        if (current is NodeEvent or AnchorAlias && _containers.Count > 0 && _containers[^1] != 0)
+        {
+            AtKey = _containers[^1] == 1;
+            _containers[^1] = AtKey ? (byte)2 : (byte)1;
+        }
 
-        switch (inner.Current)
+        switch (current)
         {
             case Scalar scalar:
                 Count(1, scalar.Start);
@@ -46,8 +61,18 @@ internal sealed class BoundedParser(IParser inner, int maxDepth, long maxNodes) 
                     _sizes[scalar.Anchor] = 1;
                 }
 
+                if (AtKey && checkKeys && CoreSchema.Resolve(scalar) == CoreSchema.Kind.Null)
+                {
+                    throw new YamlException(scalar.Start, scalar.End, $"The mapping key '{scalar.Value}' is null under the YAML 1.2 core schema; a key must be a string (quote it).");
+                }
+
                 break;
             case NodeEvent { } start and (MappingStart or SequenceStart):
+                if (AtKey && checkKeys)
+                {
+                    throw new YamlException(start.Start, start.End, $"A mapping key is a {(start is MappingStart ? "mapping" : "sequence")}, not a scalar; a key must be a string.");
+                }
+
                 Count(1, start.Start);
                 if (++_depth > maxDepth)
                 {
@@ -55,13 +80,15 @@ internal sealed class BoundedParser(IParser inner, int maxDepth, long maxNodes) 
                 }
 
                 _open.Push((start.Anchor, _nodes));
+                _containers.Add(start is MappingStart ? (byte)1 : (byte)0);
                 break;
             case MappingEnd or SequenceEnd:
                 _depth--;
+                _containers.RemoveAt(_containers.Count - 1);
                 var (anchor, begin) = _open.Pop();
                 if (!anchor.IsEmpty)
                 {
-                    _sizes[anchor] = _nodes - begin + 1;
+                    _sizes[anchor] = -(_nodes - begin + 1);
                 }
 
                 break;
@@ -73,7 +100,12 @@ internal sealed class BoundedParser(IParser inner, int maxDepth, long maxNodes) 
                         : $"The alias '*{alias.Value}' refers to no anchor defined before it.");
                 }
 
-                Count(size, alias.Start);
+                if (AtKey && checkKeys && size < 0)
+                {
+                    throw new YamlException(alias.Start, alias.End, $"The mapping key '*{alias.Value}' is an alias of a mapping or sequence, not a scalar; a key must be a string.");
+                }
+
+                Count(Math.Abs(size), alias.Start);
                 break;
         }
 

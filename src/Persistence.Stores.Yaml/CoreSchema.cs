@@ -1,22 +1,41 @@
 using System.Buffers;
 using System.Globalization;
 using System.Numerics;
+using System.Text.RegularExpressions;
+using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 
 namespace Persistence.Stores.Yaml;
 
-/// <summary>The YAML 1.2 core schema: which plain scalars are null, booleans, integers and floats.</summary>
-internal static class CoreSchema
+/// <summary>
+/// The one scalar resolver of this package: the YAML 1.2 core schema decides what a scalar is (null, boolean, integer,
+/// float or string) for the typed read, the JSON bridge and the file store alike, and the writer's rules decide how a
+/// string is written so that YAML 1.2 and YAML 1.1 readers (PyYAML, SnakeYAML, older tools) all read it back as that
+/// same string.
+/// </summary>
+internal static partial class CoreSchema
 {
+    private const string TagPrefix = "tag:yaml.org,2002:";
+
+    // The first characters of every string that a YAML 1.1 or 1.2 reader could type as null, boolean, number, timestamp,
+    // merge key or value key (yes/no/on/off/y/n, numbers with sign, dot or underscore, ~, <<, =).
+    private static readonly SearchValues<char> RetypableStarts = SearchValues.Create("~nNtTfFyYoO+-.0123456789<=_");
+
+    // Characters that cannot start a plain scalar: the indicators, and white space.
+    private static readonly SearchValues<char> IndicatorStarts = SearchValues.Create("-?:,[]{}#&*!|>'\"%@` \t");
     // The first characters of every plain scalar that is not a string: ~, null, true, false and numbers.
     private static readonly SearchValues<char> NonStringStarts = SearchValues.Create("~nNtTfF+-.0123456789");
 
     private static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789abcdefABCDEF");
 
-    // Control characters but tab and line feed, DEL, and NEL, LS, PS and the BOM.
+    // Control characters but tab and line feed, DEL, the C1 controls (NEL among them), LS, PS, the BOM and the two
+    // non-characters U+FFFE and U+FFFF: what YAML does not allow as printable text or normalizes as a line break.
     private static readonly SearchValues<char> EscapedCharacters = SearchValues.Create(
         "\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u000B\u000C\u000D\u000E\u000F"
         + "\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001A\u001B\u001C\u001D\u001E\u001F"
-        + "\u007F\u0085\u2028\u2029\uFEFF");
+        + "\u007F\u0080\u0081\u0082\u0083\u0084\u0085\u0086\u0087\u0088\u0089\u008A\u008B\u008C\u008D\u008E\u008F"
+        + "\u0090\u0091\u0092\u0093\u0094\u0095\u0096\u0097\u0098\u0099\u009A\u009B\u009C\u009D\u009E\u009F"
+        + "\u2028\u2029\uFEFF\uFFFE\uFFFF");
 
     public enum Kind
     {
@@ -35,6 +54,127 @@ internal static class CoreSchema
         _ when IsFloat(plain) || IsSpecialFloat(plain) => Kind.Float,
         _ => Kind.String,
     };
+
+    /// <summary>What a scalar event is under the core schema: quoted and block scalars are strings, plain ones resolve by
+    /// <see cref="Resolve(string)"/>; the tags <c>!!str</c>, <c>!!null</c>, <c>!!bool</c>, <c>!!int</c>, <c>!!float</c>
+    /// and the non-specific <c>!</c> are honoured; any other tag is only a label.</summary>
+    /// <exception cref="YamlException">The scalar does not fit its tag; the message names the value.</exception>
+    public static Kind Resolve(Scalar scalar)
+    {
+        var tag = scalar.Tag;
+        if (!tag.IsEmpty)
+        {
+            if (tag.IsNonSpecific)
+            {
+                return Kind.String;
+            }
+
+            var resolved = Resolve(scalar.Value);
+            var expected = tag.Value switch
+            {
+                TagPrefix + "str" => Kind.String,
+                TagPrefix + "null" => Kind.Null,
+                TagPrefix + "bool" => Kind.Boolean,
+                TagPrefix + "int" => Kind.Integer,
+                TagPrefix + "float" => resolved == Kind.Integer ? Kind.Integer : Kind.Float,
+
+                // Any other tag is only a label here: no type is ever looked up from it.
+                _ => (Kind?)null,
+            };
+
+            if (expected is { } explicitKind)
+            {
+                if (explicitKind != Kind.String && resolved != explicitKind)
+                {
+                    throw new YamlException(scalar.Start, scalar.End, $"'{scalar.Value}' is not a valid {tag.Value[TagPrefix.Length..]}.");
+                }
+
+                return explicitKind;
+            }
+        }
+
+        return scalar.Style == ScalarStyle.Plain ? Resolve(scalar.Value) : Kind.String;
+    }
+
+    /// <summary>Names a kind for messages.</summary>
+    public static string Describe(Kind kind) => kind switch
+    {
+        Kind.Null => "null",
+        Kind.Boolean => "a boolean",
+        Kind.Integer => "an integer",
+        Kind.Float => "a float",
+        _ => "a string",
+    };
+
+    /// <summary>
+    /// How the writer writes a string: <see cref="ScalarStyle.Any"/> (plain) only when every YAML 1.1 and 1.2 reader reads
+    /// that plain scalar back as the same string; a literal block for multi-line text that a block keeps exactly (never
+    /// for a mapping key); double-quoted with escapes otherwise.
+    /// </summary>
+    /// <exception cref="ArgumentException">The string holds an unpaired surrogate, which UTF-8 text cannot hold.</exception>
+    public static ScalarStyle StyleOf(string value, bool isKey = false)
+    {
+        ThrowIfUnpairedSurrogate(value);
+        if (CanBePlain(value))
+        {
+            return ScalarStyle.Any;
+        }
+
+        return !isKey && CanBeLiteral(value) ? ScalarStyle.Literal : ScalarStyle.DoubleQuoted;
+    }
+
+    /// <summary>Tells whether a string written plain reads back as that same string to YAML 1.2 and YAML 1.1 readers.</summary>
+    public static bool CanBePlain(string value)
+    {
+        if (value.Length == 0 || IndicatorStarts.Contains(value[0]) || value[^1] is ' ' or ':' || NeedsEscapes(value)
+            || value.AsSpan().IndexOfAny('\t', '\n') >= 0
+            || value.Contains(": ", StringComparison.Ordinal) || value.Contains(" #", StringComparison.Ordinal)
+            || value.StartsWith("...", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        return !RetypableStarts.Contains(value[0]) || (Resolve(value) == Kind.String && !IsYaml11NonString(value));
+    }
+
+    /// <summary>Tells whether a YAML 1.1 reader (the type repository's regular expressions as PyYAML and SnakeYAML apply
+    /// them) reads a plain scalar as something else than a string: a boolean (<c>y</c>, <c>yes</c>, <c>on</c>, …), an
+    /// integer (<c>1_000</c>, <c>0b101</c>, <c>017</c>, <c>1:30</c>), a float, null, a timestamp, or a merge or value key.</summary>
+    public static bool IsYaml11NonString(string plain) => plain switch
+    {
+        "y" or "Y" or "yes" or "Yes" or "YES" or "n" or "N" or "no" or "No" or "NO"
+            or "true" or "True" or "TRUE" or "false" or "False" or "FALSE"
+            or "on" or "On" or "ON" or "off" or "Off" or "OFF"
+            or "" or "~" or "null" or "Null" or "NULL" or "<<" or "=" => true,
+        _ => Yaml11Number().IsMatch(plain) || Yaml11Timestamp().IsMatch(plain),
+    };
+
+    // Multi-line text that a literal block keeps exactly: no leading white space or line break, no trailing spaces on a
+    // line, no tabs (a reader that mixes them into indentation would change them), at most one final line break.
+    private static bool CanBeLiteral(string value)
+        => value.Contains('\n', StringComparison.Ordinal) && value[0] is not (' ' or '\n') && !NeedsEscapes(value)
+           && !value.Contains('\t', StringComparison.Ordinal) && !value.Contains(" \n", StringComparison.Ordinal) && value[^1] != ' '
+           && !value.EndsWith("\n\n", StringComparison.Ordinal);
+
+    private static void ThrowIfUnpairedSurrogate(string value)
+    {
+        var span = value.AsSpan();
+        var at = span.IndexOfAnyInRange('\uD800', '\uDFFF');
+        while (at >= 0)
+        {
+            if (char.IsHighSurrogate(span[at]) && at + 1 < span.Length && char.IsLowSurrogate(span[at + 1]))
+            {
+                at += 2;
+            }
+            else
+            {
+                throw new ArgumentException($"The string \"{value[..at]}…\" holds an unpaired surrogate U+{(int)span[at]:X4} at index {at}: UTF-8 text, and so YAML, cannot hold it.", nameof(value));
+            }
+
+            var next = span[at..].IndexOfAnyInRange('\uD800', '\uDFFF');
+            at = next < 0 ? -1 : at + next;
+        }
+    }
 
     /// <summary>Tells whether a string written plain would read back as something else than that string.</summary>
     /// <remarks>Only the empty string and strings starting with one of <c>~nNtTfF+-.0-9</c> can; the rest skip the matching.</remarks>
@@ -98,6 +238,17 @@ internal static class CoreSchema
     // The core schema's patterns, matched by hand: a scan costs a few comparisons where a regex match (one or three for
     // every string value written) cost more than the rest of the scalar's emission. As with the regular expressions
     // these replaced (^...$ without RegexOptions.Multiline), one final line feed is allowed after the match.
+
+    // YAML 1.1 int and float (PyYAML's and SnakeYAML's forms together: binary, old octal, underscores, sexagesimal;
+    // SnakeYAML takes even "_" for a float).
+    [GeneratedRegex(@"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+"
+        + @"|[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?[0-9_]+(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?"
+        + @"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))\z", RegexOptions.CultureInvariant)]
+    private static partial Regex Yaml11Number();
+
+    // YAML 1.1 timestamp: a date, or a date and time with optional fraction and zone.
+    [GeneratedRegex(@"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?\z", RegexOptions.CultureInvariant)]
+    private static partial Regex Yaml11Timestamp();
 
     /// <summary>Matches <c>[-+]?[0-9]+ | 0o[0-7]+ | 0x[0-9a-fA-F]+</c>.</summary>
     private static bool IsInteger(string plain)

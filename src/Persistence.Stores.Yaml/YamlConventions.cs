@@ -14,8 +14,8 @@ internal static class YamlConventions
 }
 
 /// <summary>
-/// Writes scalars so they read back as what they were under the YAML 1.2 core schema: nulls as <c>null</c>, strings that
-/// would read as null, boolean or number quoted, multi-line strings as literal blocks.
+/// Writes scalars so they read back as what they were: nulls as <c>null</c>, numbers and booleans plain, strings in the
+/// style <see cref="CoreSchema.StyleOf"/> chooses (plain only where YAML 1.1 and 1.2 readers read the same string).
 /// </summary>
 internal sealed class CoreSchemaEventEmitter(IEventEmitter next) : ChainedEventEmitter(next)
 {
@@ -29,18 +29,7 @@ internal sealed class CoreSchemaEventEmitter(IEventEmitter next) : ChainedEventE
         }
         else if (eventInfo.Style is ScalarStyle.Any or ScalarStyle.Plain && !IsNonString(eventInfo.Source.Type))
         {
-            if (CoreSchema.NeedsEscapes(eventInfo.RenderedValue))
-            {
-                eventInfo.Style = ScalarStyle.DoubleQuoted;
-            }
-            else if (eventInfo.RenderedValue.Contains('\n', StringComparison.Ordinal))
-            {
-                eventInfo.Style = ScalarStyle.Literal;
-            }
-            else if (CoreSchema.NeedsQuotes(eventInfo.RenderedValue))
-            {
-                eventInfo.Style = ScalarStyle.DoubleQuoted;
-            }
+            eventInfo.Style = CoreSchema.StyleOf(eventInfo.RenderedValue);
         }
 
         base.Emit(eventInfo, emitter);

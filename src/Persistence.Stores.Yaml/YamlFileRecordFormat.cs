@@ -166,12 +166,16 @@ internal sealed class YamlFileRecordFormat : FileRecordFormat
         }
     }
 
+    // An empty plain scalar (a hand-edited "a:") is null, but the emitter cannot write it plain and would quote it as ''
+    // (a string): it is written "null" instead. No canonical payload holds one (the serializer writes null as "null").
     private static void EmitDocument(IBufferWriter<byte> destination, List<ParsingEvent> events)
         => Write(destination, emitter =>
         {
             foreach (var item in events)
             {
-                emitter.Emit(item);
+                emitter.Emit(item is Scalar { Style: ScalarStyle.Plain, Value.Length: 0, Tag.IsEmpty: true } empty
+                    ? new Scalar(empty.Anchor, empty.Tag, "null", ScalarStyle.Plain, true, false, empty.Start, empty.End)
+                    : item);
             }
         });
 
@@ -228,8 +232,7 @@ internal sealed class YamlFileRecordFormat : FileRecordFormat
     }
 
     // Keys are always strings: quoted whenever a plain scalar would read as something else to a YAML tool.
-    private static void EmitKey(IEmitter emitter, string key)
-        => emitter.Emit(new Scalar(AnchorName.Empty, TagName.Empty, key, CoreSchema.NeedsQuotes(key) || CoreSchema.NeedsEscapes(key) || key.Contains('\n', StringComparison.Ordinal) ? ScalarStyle.DoubleQuoted : ScalarStyle.Any, true, true));
+    private static void EmitKey(IEmitter emitter, string key) => YamlJsonBridge.EmitString(emitter, key, isKey: true);
 
     private static void EmitPlain(IEmitter emitter, string name, string value)
     {
@@ -370,9 +373,14 @@ internal sealed class YamlFileRecordFormat : FileRecordFormat
     private static Scalar ReadKeyScalar(IParser parser)
     {
         var current = parser.Current!;
-        return parser.TryConsume<Scalar>(out var scalar)
-            ? scalar
-            : throw new FormatException($"Expected a scalar key at line {current.Start.Line}, column {current.Start.Column}, found {current.GetType().Name}.");
+        if (!parser.TryConsume<Scalar>(out var scalar))
+        {
+            throw new FormatException($"Expected a scalar key at line {current.Start.Line}, column {current.Start.Column}, found {current.GetType().Name}.");
+        }
+
+        return CoreSchema.Resolve(scalar) == CoreSchema.Kind.Null
+            ? throw new FormatException($"The key '{scalar.Value}' at line {scalar.Start.Line}, column {scalar.Start.Column} is null under the YAML 1.2 core schema; a key is a string (quote it).")
+            : scalar;
     }
 
     private static Scalar ReadScalar(IParser parser, string name)

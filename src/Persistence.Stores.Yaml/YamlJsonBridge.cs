@@ -9,16 +9,18 @@ namespace Persistence.Stores.Yaml;
 /// <summary>YAML events to and from the JSON data model, scalars typed by the YAML 1.2 core schema.</summary>
 internal static class YamlJsonBridge
 {
-    private const string TagPrefix = "tag:yaml.org,2002:";
-
     private static readonly JsonWriterOptions WriterOptions = new()
     {
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         MaxDepth = 1001,
     };
 
-    /// <summary>Reads one node, starting at the parser's current event, into a list; anchors point at their node's index.</summary>
-    public static void ReadNode(IParser parser, List<ParsingEvent> events, Dictionary<AnchorName, int> anchors)
+    /// <summary>
+    /// Reads one node, starting at the parser's current event, into a list; anchors point at their node's index, and
+    /// each alias, in <paramref name="aliases"/>, at the node its anchor named where the alias stands (an anchor defined
+    /// again later names another node from there on).
+    /// </summary>
+    public static void ReadNode(IParser parser, List<ParsingEvent> events, Dictionary<AnchorName, int> anchors, Dictionary<int, int>? aliases = null)
     {
         var depth = 0;
         do
@@ -27,6 +29,10 @@ internal static class YamlJsonBridge
             if (current is NodeEvent { Anchor.IsEmpty: false } node)
             {
                 anchors[node.Anchor] = events.Count;
+            }
+            else if (aliases is not null && current is AnchorAlias alias && anchors.TryGetValue(alias.Value, out var target))
+            {
+                aliases[events.Count] = target;
             }
 
             events.Add(current);
@@ -45,13 +51,14 @@ internal static class YamlJsonBridge
         parser.Consume<StreamStart>();
         var events = new List<ParsingEvent>();
         var anchors = new Dictionary<AnchorName, int>();
+        var aliases = new Dictionary<int, int>();
         if (parser.Accept<StreamEnd>(out _))
         {
             return Null();
         }
 
         parser.Consume<DocumentStart>();
-        ReadNode(parser, events, anchors);
+        ReadNode(parser, events, anchors, aliases);
         parser.Consume<DocumentEnd>();
         if (!parser.Accept<StreamEnd>(out _))
         {
@@ -63,7 +70,7 @@ internal static class YamlJsonBridge
         using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
             var index = 0;
-            Write(writer, events, anchors, ref index, 0, maxDepth);
+            Write(writer, events, aliases, ref index, 0, maxDepth);
         }
 
         using var document = JsonDocument.Parse(buffer.WrittenMemory, new JsonDocumentOptions { MaxDepth = maxDepth + 1 });
@@ -80,7 +87,7 @@ internal static class YamlJsonBridge
                 emitter.Emit(new MappingStart(AnchorName.Empty, TagName.Empty, true, empty ? MappingStyle.Flow : MappingStyle.Block));
                 foreach (var property in element.EnumerateObject())
                 {
-                    EmitString(emitter, property.Name);
+                    EmitString(emitter, property.Name, isKey: true);
                     EmitNode(emitter, property.Value);
                 }
 
@@ -111,14 +118,10 @@ internal static class YamlJsonBridge
         }
     }
 
-    public static void EmitString(IEmitter emitter, string value)
-    {
-        var style = CoreSchema.NeedsEscapes(value) ? ScalarStyle.DoubleQuoted
-            : value.Contains('\n', StringComparison.Ordinal) ? ScalarStyle.Literal
-            : CoreSchema.NeedsQuotes(value) ? ScalarStyle.DoubleQuoted
-            : ScalarStyle.Any;
-        emitter.Emit(new Scalar(AnchorName.Empty, TagName.Empty, value, style, true, true));
-    }
+    /// <summary>Emits a string in the style <see cref="CoreSchema.StyleOf"/> chooses.</summary>
+    /// <exception cref="ArgumentException">The string holds an unpaired surrogate.</exception>
+    public static void EmitString(IEmitter emitter, string value, bool isKey = false)
+        => emitter.Emit(new Scalar(AnchorName.Empty, TagName.Empty, value, CoreSchema.StyleOf(value, isKey), true, true));
 
     private static JsonElement Null()
     {
@@ -126,7 +129,7 @@ internal static class YamlJsonBridge
         return document.RootElement.Clone();
     }
 
-    private static void Write(Utf8JsonWriter writer, List<ParsingEvent> events, Dictionary<AnchorName, int> anchors, ref int index, int depth, int maxDepth)
+    private static void Write(Utf8JsonWriter writer, List<ParsingEvent> events, Dictionary<int, int> aliases, ref int index, int depth, int maxDepth)
     {
         var current = events[index++];
         switch (current)
@@ -134,16 +137,16 @@ internal static class YamlJsonBridge
             case Scalar scalar:
                 WriteScalar(writer, scalar);
                 break;
-            case AnchorAlias alias:
-                var target = anchors[alias.Value];
-                Write(writer, events, anchors, ref target, depth, maxDepth);
+            case AnchorAlias:
+                var target = aliases[index - 1];
+                Write(writer, events, aliases, ref target, depth, maxDepth);
                 break;
             case SequenceStart sequence:
                 EnsureDepth(sequence, depth, maxDepth);
                 writer.WriteStartArray();
                 while (events[index] is not SequenceEnd)
                 {
-                    Write(writer, events, anchors, ref index, depth + 1, maxDepth);
+                    Write(writer, events, aliases, ref index, depth + 1, maxDepth);
                 }
 
                 index++;
@@ -155,16 +158,9 @@ internal static class YamlJsonBridge
                 var keys = new HashSet<string>(StringComparer.Ordinal);
                 while (events[index] is not MappingEnd)
                 {
+                    // The parser refused null and non-scalar keys (BoundedParser): a key is a scalar, or an alias of one.
                     var keyEvent = events[index++];
-                    if (keyEvent is AnchorAlias keyAlias && events[anchors[keyAlias.Value]] is Scalar anchored)
-                    {
-                        keyEvent = anchored;
-                    }
-
-                    if (keyEvent is not Scalar key)
-                    {
-                        throw new YamlException(keyEvent.Start, keyEvent.End, "A mapping key is not a scalar; JSON keys are strings.");
-                    }
+                    var key = (Scalar)(keyEvent is AnchorAlias ? events[aliases[index - 1]] : keyEvent);
 
                     if (!keys.Add(key.Value))
                     {
@@ -172,7 +168,7 @@ internal static class YamlJsonBridge
                     }
 
                     writer.WritePropertyName(key.Value);
-                    Write(writer, events, anchors, ref index, depth + 1, maxDepth);
+                    Write(writer, events, aliases, ref index, depth + 1, maxDepth);
                 }
 
                 index++;
@@ -193,7 +189,7 @@ internal static class YamlJsonBridge
 
     private static void WriteScalar(Utf8JsonWriter writer, Scalar scalar)
     {
-        var kind = KindOf(scalar);
+        var kind = CoreSchema.Resolve(scalar);
         var value = scalar.Value;
         switch (kind)
         {
@@ -222,42 +218,5 @@ internal static class YamlJsonBridge
                 writer.WriteStringValue(value);
                 break;
         }
-    }
-
-    private static CoreSchema.Kind KindOf(Scalar scalar)
-    {
-        var tag = scalar.Tag;
-        if (!tag.IsEmpty)
-        {
-            if (tag.IsNonSpecific)
-            {
-                return CoreSchema.Kind.String;
-            }
-
-            var resolved = CoreSchema.Resolve(scalar.Value);
-            var expected = tag.Value switch
-            {
-                TagPrefix + "str" => CoreSchema.Kind.String,
-                TagPrefix + "null" => CoreSchema.Kind.Null,
-                TagPrefix + "bool" => CoreSchema.Kind.Boolean,
-                TagPrefix + "int" => CoreSchema.Kind.Integer,
-                TagPrefix + "float" => resolved == CoreSchema.Kind.Integer ? CoreSchema.Kind.Integer : CoreSchema.Kind.Float,
-
-                // Any other tag is only a label here: no type is ever looked up from it.
-                _ => (CoreSchema.Kind?)null,
-            };
-
-            if (expected is { } explicitKind)
-            {
-                if (explicitKind != CoreSchema.Kind.String && resolved != explicitKind)
-                {
-                    throw new YamlException(scalar.Start, scalar.End, $"'{scalar.Value}' is not a valid {tag.Value[TagPrefix.Length..]}.");
-                }
-
-                return explicitKind;
-            }
-        }
-
-        return scalar.Style == ScalarStyle.Plain ? CoreSchema.Resolve(scalar.Value) : CoreSchema.Kind.String;
     }
 }

@@ -9,8 +9,10 @@ namespace Persistence.Stores.Yaml;
 
 /// <summary>
 /// YAML payloads through YamlDotNet: block-style, human-readable documents, camelCase keys by default (as the JSON
-/// serializer), and a bridge to the JSON data model that types plain scalars by the YAML 1.2 core schema (<c>true</c>,
-/// <c>42</c>, <c>1.5</c>, <c>null</c> become JSON booleans, numbers and null; quoted scalars stay strings).
+/// serializer), and a bridge to the JSON data model. One resolver, the YAML 1.2 core schema, types scalars for the typed
+/// read and the bridge alike (<c>true</c>, <c>42</c>, <c>0x1F</c>, <c>1e3</c>, <c>null</c> are booleans, numbers and
+/// null; quoted scalars and YAML 1.1 forms such as <c>yes</c> or <c>1_000</c> are strings), and the writer quotes every
+/// string a YAML 1.1 or 1.2 reader would read as something else, so a value comes back the same on every path.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -67,6 +69,8 @@ public sealed class YamlSerializer : ISerializer
             .WithTypeConverter(new DateTimeOffsetConverter())
             .WithObjectFactory(new RecordFriendlyObjectFactory())
             .WithNodeTypeResolver(new ReadOnlyCollectionTypeResolver())
+            .WithNodeTypeResolver(new CoreSchemaTagTypeResolver(), where => where.OnTop())
+            .WithNodeDeserializer(new CoreSchemaScalarDeserializer(), where => where.OnTop())
             .Build();
     }
 
@@ -135,14 +139,21 @@ public sealed class YamlSerializer : ISerializer
     public void FromJson(IBufferWriter<byte> destination, JsonElement document)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        using var writer = new Utf8TextWriter(destination);
-        var emitter = YamlConventions.CreateEmitter(writer);
-        emitter.Emit(new StreamStart());
-        emitter.Emit(new DocumentStart(null, null, true));
-        YamlJsonBridge.EmitNode(emitter, document);
-        emitter.Emit(new DocumentEnd(true));
-        emitter.Emit(new StreamEnd());
-        writer.Flush();
+        try
+        {
+            using var writer = new Utf8TextWriter(destination);
+            var emitter = YamlConventions.CreateEmitter(writer);
+            emitter.Emit(new StreamStart());
+            emitter.Emit(new DocumentStart(null, null, true));
+            YamlJsonBridge.EmitNode(emitter, document);
+            emitter.Emit(new DocumentEnd(true));
+            emitter.Emit(new StreamEnd());
+            writer.Flush();
+        }
+        catch (Exception ex) when (ex is YamlException or ArgumentException or EncoderFallbackException or InvalidOperationException)
+        {
+            throw new PersistenceException($"The JSON document cannot be written as YAML: {Describe(ex)}", ex);
+        }
     }
 
     /// <summary>Opens a bounded parser over UTF-8 YAML (a BOM is skipped).</summary>
@@ -165,7 +176,7 @@ public sealed class YamlSerializer : ISerializer
             throw new PersistenceException($"The YAML payload is not valid UTF-8: {ex.Message}", ex);
         }
 
-        return new BoundedParser(new Parser(new StringReader(text)), _maxDepth, _maxNodes);
+        return new BoundedParser(new Parser(new StringReader(text)), _maxDepth, _maxNodes, checkKeys: true);
     }
 
     /// <summary>Describes a YAML failure with the line and column of the innermost cause that has them.</summary>

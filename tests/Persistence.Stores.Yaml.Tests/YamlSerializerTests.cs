@@ -218,7 +218,7 @@ public sealed class YamlSerializerTests
 
         var yaml = FromJson(Json);
 
-        yaml.Should().StartWith("name: \"日本 \\U0001F600\"\nn: 2\nprice: 9.50\ns: \"42\"\nb: \"true\"\nnil: null\nok: false\ntags:\n- a\n- b\nempty: []\nobj: {}\n");
+        yaml.Should().StartWith("name: \"日本 \\U0001F600\"\n\"n\": 2\nprice: 9.50\ns: \"42\"\nb: \"true\"\nnil: null\nok: false\ntags:\n- a\n- b\nempty: []\nobj: {}\n");
         var back = Serializer.ToJson(Utf8(yaml));
         using var expected = JsonDocument.Parse(Json);
         JsonElement.DeepEquals(expected.RootElement, back).Should().BeTrue(back.GetRawText());
