@@ -6,8 +6,18 @@ namespace Persistence;
 
 /// <summary>The default serializer: JSON through System.Text.Json, camelCase property names unless told otherwise.</summary>
 /// <remarks>
+/// <para>
 /// Pass <see cref="JsonSerializerOptions"/> with a <see cref="JsonSerializerOptions.TypeInfoResolver"/> from a
 /// source-generated <c>JsonSerializerContext</c> to serialize without reflection.
+/// </para>
+/// <para>
+/// Text is written as UTF-8, not as <c>\uXXXX</c> escapes: only <c>"</c>, <c>\</c> and the control characters
+/// U+0000–U+001F are escaped, so payloads read well in files and SQL finds their text. This applies whenever the options'
+/// <see cref="JsonSerializerOptions.Encoder"/> is <see langword="null"/>; set an encoder to choose another escaping
+/// (<see cref="System.Text.Encodings.Web.JavaScriptEncoder.Default"/> escapes everything but ASCII, as System.Text.Json
+/// does by default). A lone surrogate in a string is written as U+FFFD, never as invalid UTF-8. Payloads written with
+/// escapes read back the same.
+/// </para>
 /// </remarks>
 public sealed class SystemTextJsonSerializer : ISerializer
 {
@@ -20,13 +30,21 @@ public sealed class SystemTextJsonSerializer : ISerializer
     private readonly JsonReaderOptions _readerOptions;
 
     /// <summary>Initializes a new instance of the <see cref="SystemTextJsonSerializer"/> class.</summary>
-    /// <param name="options">The options; <see langword="null"/> for <see cref="DefaultOptions"/>. They are made read-only.</param>
+    /// <param name="options">
+    /// The options; <see langword="null"/> for <see cref="DefaultOptions"/>. They are made read-only. Options without a
+    /// <see cref="JsonSerializerOptions.TypeInfoResolver"/> or an <see cref="JsonSerializerOptions.Encoder"/> are copied
+    /// with the reflection-based resolver and the UTF-8 escaping described on the class filled in.
+    /// </param>
     public SystemTextJsonSerializer(JsonSerializerOptions? options = null)
     {
         _options = options ?? DefaultOptions;
-        if (_options.TypeInfoResolver is null)
+        if (_options.TypeInfoResolver is null || _options.Encoder is null)
         {
-            _options = new JsonSerializerOptions(_options) { TypeInfoResolver = new DefaultJsonTypeInfoResolver() };
+            _options = new JsonSerializerOptions(_options)
+            {
+                TypeInfoResolver = _options.TypeInfoResolver ?? new DefaultJsonTypeInfoResolver(),
+                Encoder = _options.Encoder ?? ReadableJsonEncoder.Instance,
+            };
         }
 
         _options.MakeReadOnly();
@@ -66,7 +84,10 @@ public sealed class SystemTextJsonSerializer : ISerializer
     /// <summary>Gets the reader options payloads are read with: the limits and leniency of <see cref="ToJson"/>.</summary>
     internal JsonReaderOptions ReaderOptions => _readerOptions;
 
-    /// <summary>Gets the options used when none are given: web defaults (camelCase, case-insensitive reads).</summary>
+    /// <summary>
+    /// Gets the options used when none are given: web defaults (camelCase, case-insensitive reads), text written as
+    /// UTF-8 with only what JSON requires escaped.
+    /// </summary>
     public static JsonSerializerOptions DefaultOptions { get; } = CreateDefaultOptions();
 
     /// <summary>Gets the shared instance with <see cref="DefaultOptions"/>.</summary>
@@ -260,7 +281,11 @@ public sealed class SystemTextJsonSerializer : ISerializer
 
     private static JsonSerializerOptions CreateDefaultOptions()
     {
-        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web) { TypeInfoResolver = new DefaultJsonTypeInfoResolver() };
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
+        {
+            TypeInfoResolver = new DefaultJsonTypeInfoResolver(),
+            Encoder = ReadableJsonEncoder.Instance,
+        };
         options.MakeReadOnly();
         return options;
     }

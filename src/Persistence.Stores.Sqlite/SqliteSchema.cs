@@ -44,6 +44,67 @@ internal static class SqliteSchema
         ],
     ];
 
+    /// <summary>
+    /// Reads the schema version, the application id and the number of schema objects from one snapshot: in the
+    /// caller's transaction when it holds one, else in a read transaction of their own. Read one by one outside a
+    /// transaction they could straddle another process's creation of the schema and describe a file that never was
+    /// (its application id but no schema version), which <see cref="Refusal"/> would take for another application's.
+    /// </summary>
+    internal static SqliteSchemaState Inspect(SqliteConnection connection, bool inTransaction)
+    {
+        if (!inTransaction)
+        {
+            Execute(connection, "BEGIN");
+        }
+
+        try
+        {
+            var state = new SqliteSchemaState(
+                (int)Scalar(connection, "PRAGMA user_version"),
+                (int)Scalar(connection, "PRAGMA application_id"),
+                Scalar(connection, "SELECT count(*) FROM sqlite_master"));
+            if (!inTransaction)
+            {
+                Execute(connection, "COMMIT");
+            }
+
+            return state;
+        }
+        catch when (!inTransaction)
+        {
+            RollbackIfActive(connection);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Rolls back the connection's transaction unless SQLite has already done so (it does after some errors), so the
+    /// error that ended the transaction is the one the caller sees.
+    /// </summary>
+    internal static void RollbackIfActive(SqliteConnection connection)
+    {
+        if (SQLitePCL.raw.sqlite3_get_autocommit(connection.Handle) == 0)
+        {
+            Execute(connection, "ROLLBACK");
+        }
+    }
+
+    /// <summary>Why a store must not use a file in <paramref name="state"/>, or <see langword="null"/> when it may.</summary>
+    internal static string? Refusal(SqliteSchemaState state, string dataSource)
+    {
+        if (state.Version > CurrentVersion)
+        {
+            return $"The SQLite database '{dataSource}' has schema version {state.Version}, written by a newer release of Persistence.Stores.Sqlite; this release reads schema versions up to {CurrentVersion}. Upgrade the package. The file was not changed.";
+        }
+
+        if ((state.ApplicationId != 0 && state.ApplicationId != ApplicationId) || (state.Version == 0 && state.Objects > 0))
+        {
+            return $"The SQLite database '{dataSource}' belongs to another application (application_id {state.ApplicationId}, {state.Objects} schema objects, schema version {state.Version}); a store needs its own file. The file was not changed.";
+        }
+
+        return null;
+    }
+
     /// <summary>Brings a database to <see cref="CurrentVersion"/>; the caller holds a write transaction.</summary>
     internal static void Migrate(SqliteConnection connection, int fromVersion)
     {
@@ -105,3 +166,9 @@ internal static class SqliteSchema
         }
     }
 }
+
+/// <summary>What a database file's header and schema say about it, read from one snapshot.</summary>
+/// <param name="Version">The schema version (<c>PRAGMA user_version</c>); 0 for a new file.</param>
+/// <param name="ApplicationId">The application id (<c>PRAGMA application_id</c>); 0 when none was set.</param>
+/// <param name="Objects">The number of tables, indexes, views and triggers.</param>
+internal readonly record struct SqliteSchemaState(int Version, int ApplicationId, long Objects);

@@ -635,32 +635,29 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
             var connection = session.Connection;
 
             // Read-only checks first: a file that is not a store of ours, or not a database at all, is never written to.
-            var version = (int)SqliteSchema.Scalar(connection, "PRAGMA user_version");
-            var applicationId = (int)SqliteSchema.Scalar(connection, "PRAGMA application_id");
-            var tables = SqliteSchema.Scalar(connection, "SELECT count(*) FROM sqlite_master");
-            if (version > SqliteSchema.CurrentVersion)
+            var state = SqliteSchema.Inspect(connection, inTransaction: false);
+            if (SqliteSchema.Refusal(state, DataSource) is { } refusal)
             {
-                throw new PersistenceException(
-                    $"The SQLite database '{DataSource}' has schema version {version}, written by a newer release of Persistence.Stores.Sqlite; this release reads schema versions up to {SqliteSchema.CurrentVersion}. Upgrade the package. The file was not changed.");
-            }
-
-            if ((applicationId != 0 && applicationId != SqliteSchema.ApplicationId) || (version == 0 && tables > 0))
-            {
-                throw new PersistenceException(
-                    $"The SQLite database '{DataSource}' belongs to another application (application_id {applicationId}, {tables} schema objects, schema version {version}); a store needs its own file. The file was not changed.");
+                throw new PersistenceException(refusal);
             }
 
             SqliteSchema.Execute(connection, $"PRAGMA journal_mode = {JournalMode.ToString().ToUpperInvariant()}");
-            if (version < SqliteSchema.CurrentVersion || Indexes.Count > 0)
+            if (state.Version < SqliteSchema.CurrentVersion || Indexes.Count > 0)
             {
+                // BEGIN IMMEDIATE waits for other processes' write transactions (the busy timeout applies), and the
+                // schema is read again under the write lock: another process may have created or migrated it since.
                 SqliteSchema.Execute(connection, "BEGIN IMMEDIATE");
                 try
                 {
-                    // Read again inside the write lock: another process may have migrated in the meantime.
-                    version = (int)SqliteSchema.Scalar(connection, "PRAGMA user_version");
-                    if (version < SqliteSchema.CurrentVersion)
+                    state = SqliteSchema.Inspect(connection, inTransaction: true);
+                    if (SqliteSchema.Refusal(state, DataSource) is { } refusalUnderLock)
                     {
-                        SqliteSchema.Migrate(connection, version);
+                        throw new PersistenceException(refusalUnderLock);
+                    }
+
+                    if (state.Version < SqliteSchema.CurrentVersion)
+                    {
+                        SqliteSchema.Migrate(connection, state.Version);
                     }
 
                     foreach (var index in Indexes)
@@ -676,7 +673,7 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
                 }
                 catch
                 {
-                    SqliteSchema.Execute(connection, "ROLLBACK");
+                    SqliteSchema.RollbackIfActive(connection);
                     throw;
                 }
             }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using FluentAssertions;
@@ -96,13 +97,123 @@ public sealed class SystemTextJsonSerializerTests
     }
 
     [Fact]
-    public void Serialize_RelaxedEncoder_IsHonoured()
+    public void Serialize_NonAsciiText_WritesUtf8Bytes()
     {
-        var strict = Encoding.UTF8.GetString(Serialize(SystemTextJsonSerializer.Default, "<é>").Span);
-        var relaxed = Encoding.UTF8.GetString(Serialize(new SystemTextJsonSerializer(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }), "<é>").Span);
+        var payload = Serialize(SystemTextJsonSerializer.Default, new { name = "Zoë 😀" });
 
-        strict.Should().Be("\"\\u003C\\u00E9\\u003E\"");
-        relaxed.Should().Be("\"<é>\"");
+        payload.ToArray().Should().Equal(
+            [
+                .. "{\"name\":\"Zo"u8, 0xC3, 0xAB, (byte)' ', 0xF0, 0x9F, 0x98, 0x80, .. "\"}"u8,
+            ],
+            "ë and the emoji are written as their UTF-8 bytes, not as \\u escapes");
+    }
+
+    [Theory]
+    [InlineData("quote \" backslash \\ slash /", "\"quote \\\" backslash \\\\ slash /\"")]
+    [InlineData("\b\f\n\r\t", "\"\\b\\f\\n\\r\\t\"")]
+    [InlineData("\u0000\u0001\u001F", "\"\\u0000\\u0001\\u001F\"")]
+    [InlineData("<script> & 'single' +plus", "\"<script> & 'single' +plus\"")]
+    [InlineData("\u007F \u0085 \u00A0 \u2028 \u2029 \uFEFF \uFFFD \uFFFF", "\"\u007F \u0085 \u00A0 \u2028 \u2029 \uFEFF \uFFFD \uFFFF\"")]
+    [InlineData("日本 \U0001F600 \U0010FFFF", "\"日本 \U0001F600 \U0010FFFF\"")]
+    public void Serialize_Text_EscapesOnlyWhatJsonRequires(string value, string expected)
+    {
+        var payload = Serialize(SystemTextJsonSerializer.Default, value);
+
+        Encoding.UTF8.GetString(payload.Span).Should().Be(expected);
+        SystemTextJsonSerializer.Default.Deserialize<string>(payload).Should().Be(value);
+    }
+
+    [Fact]
+    public void Serialize_EveryCharacter_IsEscapedExactlyWhenJsonRequiresItAndReadsBack()
+    {
+        var serializer = SystemTextJsonSerializer.Default;
+        var failures = new List<string>();
+        foreach (var value in EveryScalarValue())
+        {
+            var payload = Serialize(serializer, value);
+            var text = Encoding.UTF8.GetString(payload.Span);
+            var escaped = value is [< ' ' or '"' or '\\'];
+            if (text.Contains('\\', StringComparison.Ordinal) != escaped || (!escaped && text != $"\"{value}\"") || serializer.Deserialize<string>(payload) != value)
+            {
+                failures.Add($"U+{char.ConvertToUtf32(value, 0):X4}: {text}");
+            }
+        }
+
+        failures.Should().BeEmpty();
+
+        static IEnumerable<string> EveryScalarValue()
+        {
+            for (var c = 0; c <= 0xFFFF; c++)
+            {
+                if (!char.IsSurrogate((char)c))
+                {
+                    yield return ((char)c).ToString();
+                }
+            }
+
+            for (var c = 0x10000; c <= 0x10FFFF; c += 0x3F)
+            {
+                yield return char.ConvertFromUtf32(c);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("a\uD800b")]
+    [InlineData("a\uDC00b")]
+    [InlineData("end\uD83D")]
+    [InlineData("\uDE00\uD83D")]
+    public void Serialize_LoneSurrogate_WritesTheReplacementCharacterAsValidUtf8(string value)
+    {
+        var payload = Serialize(SystemTextJsonSerializer.Default, value);
+
+        System.Text.Unicode.Utf8.IsValid(payload.Span).Should().BeTrue();
+        var expected = string.Concat(value.Select(c => char.IsSurrogate(c) ? '\uFFFD' : c));
+        Encoding.UTF8.GetString(payload.Span).Should().Be($"\"{expected}\"", "a lone surrogate cannot be written as UTF-8 and becomes U+FFFD, as with System.Text.Json's default encoder");
+    }
+
+    [Fact]
+    public void Serialize_NonAsciiPropertyNamesAndDictionaryKeys_AreWrittenAsUtf8()
+    {
+        var json = Encoding.UTF8.GetString(Serialize(SystemTextJsonSerializer.Default, new NonAsciiNames(1, new Dictionary<string, int> { ["clé 😀"] = 2 })).Span);
+
+        json.Should().Be("{\"naïve\":1,\"map\":{\"clé 😀\":2}}");
+    }
+
+    [Fact]
+    public void DeserializeAndToJson_PayloadWrittenWithEscapes_ReadTheSameText()
+    {
+        // As the serializer wrote payloads before it wrote UTF-8.
+        var escaped = Encoding.UTF8.GetBytes("{\"name\":\"Zo\\u00EB \\uD83D\\uDE00\",\"n\\u00E4me\":\"\\u003Cb\\u003E\"}");
+
+        SystemTextJsonSerializer.Default.Deserialize<Dictionary<string, string>>(escaped).Should().Equal(new Dictionary<string, string> { ["name"] = "Zoë 😀", ["näme"] = "<b>" });
+        var document = SystemTextJsonSerializer.Default.ToJson(escaped);
+        document.GetProperty("name").GetString().Should().Be("Zoë 😀");
+
+        var rewritten = new ArrayBufferWriter<byte>();
+        SystemTextJsonSerializer.Default.FromJson(rewritten, document);
+        Encoding.UTF8.GetString(rewritten.WrittenSpan).Should().Be("{\"name\":\"Zoë 😀\",\"näme\":\"<b>\"}", "FromJson writes the document's text as UTF-8 too");
+    }
+
+    [Fact]
+    public void Serialize_ExplicitEncoder_IsHonoured()
+    {
+        var strict = Encoding.UTF8.GetString(Serialize(new SystemTextJsonSerializer(new JsonSerializerOptions { Encoder = JavaScriptEncoder.Default }), "<é😀>").Span);
+        var relaxed = Encoding.UTF8.GetString(Serialize(new SystemTextJsonSerializer(new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }), "<é😀>").Span);
+
+        strict.Should().Be("\"\\u003C\\u00E9\\uD83D\\uDE00\\u003E\"");
+        relaxed.Should().Be("\"<é\\uD83D\\uDE00>\"");
+    }
+
+    [Fact]
+    public void Constructor_OptionsWithoutEncoder_WriteUtf8AndAreLeftUnchanged()
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web) { TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver() };
+        var serializer = new SystemTextJsonSerializer(options);
+
+        Encoding.UTF8.GetString(Serialize(serializer, "Zoë 😀").Span).Should().Be("\"Zoë 😀\"");
+        options.Encoder.Should().BeNull("the caller's options are copied, not changed");
+        serializer.Options.Encoder.Should().NotBeNull();
     }
 
     [Fact]
@@ -282,7 +393,7 @@ public sealed class SystemTextJsonSerializerTests
 
         var json = Encoding.UTF8.GetString(Serialize(nestingSerializer, new Nesting(new { inner = 1 })).Span);
 
-        json.Should().Be("{\"embedded\":\"{\\u0022inner\\u0022:1}\"}");
+        json.Should().Be("{\"embedded\":\"{\\\"inner\\\":1}\"}");
     }
 
     [Fact]
@@ -386,6 +497,8 @@ public sealed class SystemTextJsonSerializerTests
     }
 
     private sealed record Nesting(object Embedded);
+
+    private sealed record NonAsciiNames([property: JsonPropertyName("naïve")] int Naive, Dictionary<string, int> Map);
 
     private sealed class NestingConverter(ISerializer inner) : JsonConverter<Nesting>
     {

@@ -9,6 +9,10 @@
 //   sqlite-put-loop  <db> <synchronous>              SqliteStore: puts to 8 keys of "items" until killed
 //   sqlite-batch-loop <db>                           SqliteStore: commits 3-operation batches across 2 collections until killed
 //   sqlite-cas <db> <increments> <key>...            SqliteStore: compare-and-set increments of counters, then "done"
+//   sqlite-open-race <dir> <id>                      SqliteStore: for each "go <round> <files>" line on stdin opens the new files
+//                                                    <dir>/round-<round>-<0..files-1>.db at once (as every worker does), puts
+//                                                    "items/w<id>" in each and prints "round <round> ok" or
+//                                                    "round <round> failed <count> <file: exception: message> | ..."
 using System.Globalization;
 using System.Text;
 using Persistence;
@@ -32,6 +36,11 @@ if (mode == "hold-lock")
     Console.WriteLine("locked");
     await Task.Delay(Timeout.Infinite);
     return 0;
+}
+
+if (mode == "sqlite-open-race")
+{
+    return await OpenRaceAsync(root, args[2]);
 }
 
 if (mode.StartsWith("sqlite-", StringComparison.Ordinal))
@@ -116,6 +125,44 @@ static async Task<int> CasAsync(IStore store, int increments, string[] keys)
     }
 
     Console.WriteLine($"done {conflicts}");
+    return 0;
+}
+
+static async Task<int> OpenRaceAsync(string directory, string id)
+{
+    // One open of a file of its own first, so JIT and the driver's loading do not spread the workers' start of a round.
+    await using (var warmup = new SqliteStore(new SqliteStoreOptions { DataSource = Path.Join(directory, $"warmup-{id}.db") }))
+    {
+        await warmup.PutAsync("items", "w", Payload(0));
+    }
+
+    Console.WriteLine("ready");
+    while (Console.ReadLine() is { } line && line.StartsWith("go ", StringComparison.Ordinal))
+    {
+        var parts = line.Split(' ');
+        var round = parts[1];
+        var opens = Enumerable.Range(0, int.Parse(parts[2], CultureInfo.InvariantCulture)).Select(file => Task.Run(async () =>
+        {
+            try
+            {
+                // Every other file in rollback-journal mode, whose commits keep readers waiting (WAL's do not).
+                await using var store = new SqliteStore(new SqliteStoreOptions
+                {
+                    DataSource = Path.Join(directory, $"round-{round}-{file}.db"),
+                    JournalMode = file % 2 == 0 ? SqliteJournalMode.Wal : SqliteJournalMode.Delete,
+                });
+                await store.PutAsync("items", $"w{id}", Payload(0));
+                return null;
+            }
+            catch (Exception ex)
+            {
+                return $"file {file}: {ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}";
+            }
+        }));
+        var failures = (await Task.WhenAll(opens)).OfType<string>().ToList();
+        Console.WriteLine(failures.Count == 0 ? $"round {round} ok" : $"round {round} failed {failures.Count} {string.Join(" | ", failures)}");
+    }
+
     return 0;
 }
 

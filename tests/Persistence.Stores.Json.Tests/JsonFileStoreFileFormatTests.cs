@@ -42,6 +42,18 @@ public sealed class JsonFileStoreFileFormatTests : IDisposable
     }
 
     [Fact]
+    public async Task PutAsync_TypedRecordWithNonAsciiText_FileHoldsTheLiteralUtf8Text()
+    {
+        await using var store = StoreFactory.Open(_root.Path, FileLayout.FilePerRecord, _time);
+        await store.PutAsync("people", "zoe", new Person("Zoë 😀 <b> & \"quoted\""), cancellationToken: Token);
+
+        var bytes = await File.ReadAllBytesAsync(_root.Combine("people", "zoe.json"), Token);
+        Encoding.UTF8.GetString(bytes).Should().Contain("\"data\": {\"name\":\"Zoë 😀 <b> & \\\"quoted\\\"\"}", "the default serializer writes text as UTF-8, escaping only what JSON requires");
+        bytes.AsSpan().IndexOf("Zo\u00EB \U0001F600"u8).Should().BeGreaterThan(0, "ë and the emoji are their UTF-8 bytes in the file");
+        (await store.GetAsync<Person>("people", "zoe", Token))!.Name.Should().Be("Zoë 😀 <b> & \"quoted\"");
+    }
+
+    [Fact]
     public async Task PutAsync_PayloadThatIsNotJson_IsWrittenAsBase64()
     {
         await using var store = StoreFactory.Open(_root.Path, FileLayout.FilePerRecord, _time);
@@ -247,4 +259,6 @@ public sealed class JsonFileStoreFileFormatTests : IDisposable
         (await perCollection.GetAsync("golden", "a", Token))!.Version.Should().Be(5);
         Encoding.UTF8.GetString((await perCollection.GetAsync("golden", "a", Token))!.Payload.Span).Should().Be("\"x\"");
     }
+
+    private sealed record Person(string Name);
 }

@@ -31,6 +31,7 @@ internal sealed class WorkerProcess : IDisposable
     public static WorkerProcess Start(params string[] args)
     {
         var info = DotnetCommand.StartInfo([Path.Join(AppContext.BaseDirectory, "Persistence.StoreWorker.dll"), .. args]);
+        info.RedirectStandardInput = true;
 
         var process = new Process { StartInfo = info };
         var worker = new WorkerProcess(process);
@@ -97,6 +98,13 @@ internal sealed class WorkerProcess : IDisposable
                 return line;
             }
         }
+    }
+
+    /// <summary>Writes a line to the worker's stdin, for workers that wait for instructions.</summary>
+    public void WriteLine(string line)
+    {
+        _process.StandardInput.WriteLine(line);
+        _process.StandardInput.Flush();
     }
 
     /// <summary>Kills the process (SIGKILL) and waits until its output is drained.</summary>

@@ -142,7 +142,76 @@ public sealed class SqliteStoreProcessTests : IDisposable
         (await two.CountAsync("load-batches", Token)).Should().Be(8 * 40 * 2);
     }
 
+    [Fact]
+    public async Task Constructor_EightProcessesOpenOneNewFileAtOnce_EveryOpenSucceeds()
+    {
+        // Each round every worker is told at once to open the same new files (several per round, each on a thread of its
+        // own, so a round costs little more than one file). Before the schema was read in one snapshot and created under
+        // the write lock, about one open in 500 here failed: the creator's application_id read as another application's.
+        // PERSISTENCE_SQLITE_OPEN_ROUNDS raises the number of rounds for a longer run.
+        const int workers = 8;
+        const int filesPerRound = 4;
+        var rounds = int.TryParse(Environment.GetEnvironmentVariable("PERSISTENCE_SQLITE_OPEN_ROUNDS"), out var r) && r > 0 ? r : 50;
+        var started = Enumerable.Range(0, workers)
+            .Select(id => WorkerProcess.Start("sqlite-open-race", _root.Path, id.ToString(CultureInfo.InvariantCulture)))
+            .ToList();
+        try
+        {
+            foreach (var worker in started)
+            {
+                await worker.WaitForAsync("ready", StartTimeout);
+            }
+
+            var failures = new List<string>();
+            var failedOpens = 0;
+            for (var round = 0; round < rounds; round++)
+            {
+                foreach (var worker in started)
+                {
+                    worker.WriteLine($"go {round} {filesPerRound}");
+                }
+
+                foreach (var worker in started)
+                {
+                    var line = await worker.WaitForAsync($"round {round} ", StartTimeout);
+                    if (line != $"round {round} ok")
+                    {
+                        failures.Add(line);
+                        failedOpens += int.Parse(line.Split(' ')[3], CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+
+            failures.Should().BeEmpty($"{failedOpens} of {rounds * filesPerRound * workers} opens failed");
+            for (var round = 0; round < rounds; round++)
+            {
+                for (var file = 0; file < filesPerRound; file++)
+                {
+                    using var connection = new SqliteConnection($"Data Source={_root.Combine($"round-{round}-{file}.db")};Pooling=False");
+                    connection.Open();
+                    Scalar(connection, "PRAGMA user_version").Should().Be(SqliteSchema.CurrentVersion);
+                    Scalar(connection, "PRAGMA application_id").Should().Be(SqliteSchema.ApplicationId);
+                    Scalar(connection, "SELECT count(*) FROM entries").Should().Be(workers, $"every worker wrote its record to file {file} of round {round}");
+                }
+            }
+        }
+        finally
+        {
+            foreach (var worker in started)
+            {
+                worker.Dispose();
+            }
+        }
+    }
+
     private SqliteStore Open() => new(new SqliteStoreOptions { DataSource = DataSource });
+
+    private static long Scalar(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return (long)command.ExecuteScalar()!;
+    }
 
     private string IntegrityCheck()
     {

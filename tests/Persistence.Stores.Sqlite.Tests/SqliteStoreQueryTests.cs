@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using FluentAssertions;
+using Microsoft.Data.Sqlite;
 
 namespace Persistence.Stores.Sqlite.Tests;
 
@@ -183,6 +184,50 @@ public sealed class SqliteStoreQueryTests : IAsyncLifetime
         other.Should().NotContain(name, "the index covers the collection 'mixed' only");
     }
 
+    [Fact]
+    public async Task PutAsync_RecordWithNonAsciiText_IsFoundByRawSqlLikeAndByAContainsQueryInSql()
+    {
+        await _store.PutAsync("people", "zoe", new Person("Zoë 😀"), cancellationToken: Token);
+        await _store.PutAsync("people", "zoltan", new Person("Zoltan"), cancellationToken: Token);
+
+        // The serializer writes the text as UTF-8, so SQL over the payload column sees it as people write it.
+        LikeKeys("%Zoë%").Should().Equal(["zoe"]);
+        LikeKeys("%😀%").Should().Equal(["zoe"]);
+        var sqlBefore = _store.QueryCounts.Sql;
+        (await KeysAsync(new Query().Where("name", QueryOperator.Contains, "Zoë"), "people")).Should().Equal(["zoe"]);
+        _store.QueryCounts.Sql.Should().Be(sqlBefore + 1, "the query ran in SQL");
+        (await _store.GetAsync<Person>("people", "zoe", Token))!.Name.Should().Be("Zoë 😀");
+    }
+
+    [Fact]
+    public async Task QueryAsync_PayloadWrittenWithEscapes_IsStillFoundAndRead()
+    {
+        // As the serializer wrote non-ASCII text before it wrote UTF-8.
+        await _store.PutAsync("people", "zoe", Utf8("""{"name":"Zo\u00EB \uD83D\uDE00"}"""), cancellationToken: Token);
+
+        (await KeysAsync(new Query().Where("name", QueryOperator.Contains, "Zoë 😀"), "people")).Should().Equal(["zoe"]);
+        (await KeysAsync(new Query().Where("name", QueryOperator.Equal, "Zoë 😀"), "people")).Should().Equal(["zoe"]);
+        (await _store.GetAsync<Person>("people", "zoe", Token))!.Name.Should().Be("Zoë 😀");
+        LikeKeys("%Zoë%").Should().BeEmpty("raw SQL sees the escapes of a payload written before");
+    }
+
+    private List<string> LikeKeys(string pattern)
+    {
+        using var connection = new SqliteConnection($"Data Source={_store.DataSource};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT key FROM entries WHERE collection = 'people' AND CAST(payload AS TEXT) LIKE $pattern ORDER BY key";
+        command.Parameters.AddWithValue("$pattern", pattern);
+        using var reader = command.ExecuteReader();
+        var keys = new List<string>();
+        while (reader.Read())
+        {
+            keys.Add(reader.GetString(0));
+        }
+
+        return keys;
+    }
+
     private async Task SeedMixedAsync()
     {
         var i = 0;
@@ -235,4 +280,6 @@ public sealed class SqliteStoreQueryTests : IAsyncLifetime
     private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement.Clone();
 
     private static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
+
+    private sealed record Person(string Name);
 }

@@ -1,0 +1,175 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Unicode;
+
+namespace Persistence;
+
+/// <summary>
+/// Escapes only what JSON requires — <c>"</c>, <c>\</c> and the control characters U+0000–U+001F — and writes every
+/// other character as UTF-8, characters outside the Basic Multilingual Plane (emoji) included, so payloads stay readable
+/// in files and SQL finds their text (<c>LIKE '%Zoë%'</c>). The built-in encoders cannot do this: even
+/// <see cref="JavaScriptEncoder.UnsafeRelaxedJsonEscaping"/> escapes supplementary-plane characters. HTML-sensitive
+/// characters (<c>&lt; &gt; &amp; ' +</c>) are not escaped: payloads are data, not markup to embed in a page.
+/// </summary>
+/// <remarks>
+/// Ill-formed text never reaches the output: a lone surrogate in a .NET string, or an invalid UTF-8 sequence in bytes
+/// handed to the writer, is written as U+FFFD, as the default encoder does (which writes it as <c>\uFFFD</c>).
+/// </remarks>
+internal sealed class ReadableJsonEncoder : JavaScriptEncoder
+{
+    // The longest escape is \uXXXX; a character written as is takes at most 2 chars (a surrogate pair).
+    private const int LongestEscape = 6;
+
+    // What FindFirstCharacterToEncode stops at: what JSON escapes, and surrogates, which are written as they are only
+    // when they pair up.
+    private static readonly SearchValues<char> CharsToInspect = SearchValues.Create(CharsRequiringEscape() + SurrogateChars());
+
+    private static readonly SearchValues<byte> BytesRequiringEscape = SearchValues.Create(Encoding.ASCII.GetBytes(CharsRequiringEscape()));
+
+    private ReadableJsonEncoder()
+    {
+    }
+
+    /// <summary>Gets the shared instance.</summary>
+    public static ReadableJsonEncoder Instance { get; } = new();
+
+    /// <inheritdoc />
+    public override int MaxOutputCharactersPerInputCharacter => LongestEscape;
+
+    /// <inheritdoc />
+    public override bool WillEncode(int unicodeScalar) => unicodeScalar is < 0x20 or '"' or '\\';
+
+    /// <inheritdoc />
+    public override unsafe int FindFirstCharacterToEncode(char* text, int textLength)
+    {
+        var span = new ReadOnlySpan<char>(text, textLength);
+        var index = 0;
+        while (true)
+        {
+            var found = span[index..].IndexOfAny(CharsToInspect);
+            if (found < 0)
+            {
+                return -1;
+            }
+
+            index += found;
+            if (!char.IsHighSurrogate(span[index]) || index + 1 == span.Length || !char.IsLowSurrogate(span[index + 1]))
+            {
+                // A character JSON escapes, or a lone surrogate the encoder replaces.
+                return index;
+            }
+
+            index += 2;
+        }
+    }
+
+    /// <inheritdoc />
+    public override int FindFirstCharacterToEncodeUtf8(ReadOnlySpan<byte> utf8Text)
+    {
+        var found = utf8Text.IndexOfAny(BytesRequiringEscape);
+
+        // The bytes JSON escapes are ASCII, so the text before one never ends inside a multi-byte sequence.
+        var before = found < 0 ? utf8Text : utf8Text[..found];
+        if (Utf8.IsValid(before))
+        {
+            return found;
+        }
+
+        // The first ill-formed sequence, which the encoder replaces.
+        var index = 0;
+        while (Rune.DecodeFromUtf8(before[index..], out _, out var consumed) == OperationStatus.Done)
+        {
+            index += consumed;
+        }
+
+        return index;
+    }
+
+    /// <inheritdoc />
+    public override unsafe bool TryEncodeUnicodeScalar(int unicodeScalar, char* buffer, int bufferLength, out int numberOfCharactersWritten)
+    {
+        var destination = new Span<char>(buffer, bufferLength);
+        ReadOnlySpan<char> escape = unicodeScalar switch
+        {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\b' => "\\b",
+            '\f' => "\\f",
+            '\n' => "\\n",
+            '\r' => "\\r",
+            '\t' => "\\t",
+            _ => default,
+        };
+        if (!escape.IsEmpty)
+        {
+            return TryCopy(escape, destination, out numberOfCharactersWritten);
+        }
+
+        if (unicodeScalar < 0x20)
+        {
+            // \u00XX with upper-case hex digits, as System.Text.Json writes it.
+            if (destination.Length < LongestEscape)
+            {
+                numberOfCharactersWritten = 0;
+                return false;
+            }
+
+            "\\u00".CopyTo(destination);
+            destination[4] = "0123456789ABCDEF"[unicodeScalar >> 4];
+            destination[5] = "0123456789ABCDEF"[unicodeScalar & 0xF];
+            numberOfCharactersWritten = LongestEscape;
+            return true;
+        }
+
+        // Anything else is written as itself (the base class asks for U+FFFD this way when it replaces ill-formed text).
+        if (!Rune.TryCreate(unicodeScalar, out var rune))
+        {
+            rune = Rune.ReplacementChar;
+        }
+
+        if (rune.TryEncodeToUtf16(destination, out numberOfCharactersWritten))
+        {
+            return true;
+        }
+
+        numberOfCharactersWritten = 0;
+        return false;
+    }
+
+    private static bool TryCopy(ReadOnlySpan<char> text, Span<char> destination, out int written)
+    {
+        if (text.TryCopyTo(destination))
+        {
+            written = text.Length;
+            return true;
+        }
+
+        written = 0;
+        return false;
+    }
+
+    private static string CharsRequiringEscape()
+    {
+        var chars = new char[0x22];
+        for (var c = 0; c < 0x20; c++)
+        {
+            chars[c] = (char)c;
+        }
+
+        chars[0x20] = '"';
+        chars[0x21] = '\\';
+        return new string(chars);
+    }
+
+    private static string SurrogateChars()
+    {
+        var chars = new char[0xE000 - 0xD800];
+        for (var i = 0; i < chars.Length; i++)
+        {
+            chars[i] = (char)(0xD800 + i);
+        }
+
+        return new string(chars);
+    }
+}
