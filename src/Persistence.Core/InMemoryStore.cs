@@ -77,8 +77,8 @@ public sealed class InMemoryStore : StoreBase
     /// <inheritdoc />
     protected override ValueTask<IReadOnlyList<long>> CommitCoreAsync(IReadOnlyList<BatchOperation> operations, CancellationToken cancellationToken)
     {
+        var payloads = operations.Select(op => op.Kind == BatchOperationKind.Put ? op.Payload.ToArray() : null).ToArray();
         var sequence = BatchSequence.Of(operations);
-        var payloads = operations.Select((op, i) => op.Kind == BatchOperationKind.Put && (sequence?.Writes(i) ?? true) ? op.Payload.ToArray() : null).ToArray();
         lock (_gate)
         {
             var now = TimeProvider.GetUtcNow();
