@@ -10,7 +10,7 @@ namespace Persistence.Testing;
 /// How the property tests run: the number of cases (one switch, <c>PERSISTENCE_PROPERTY_CASES</c>), the seed to replay
 /// (<c>PERSISTENCE_PROPERTY_SEED</c>), readable failure messages, and deep JSON equality.
 /// </summary>
-internal static class PropertyChecks
+internal static partial class PropertyChecks
 {
     /// <summary>The environment variable that sets the number of cases of every property (10000 for the large run).</summary>
     public const string CasesVariable = "PERSISTENCE_PROPERTY_CASES";
@@ -40,15 +40,30 @@ internal static class PropertyChecks
     /// <param name="print">Prints an input readably.</param>
     /// <param name="cases">The number of cases.</param>
     /// <returns>A task that completes when every case held.</returns>
-    public static Task RunAsync<T>(Gen<T> gen, Func<T, Task> property, Func<T, string> print, int cases)
-        => gen.SampleAsync(
-            property,
-            writeLine: null,
-            seed: Environment.GetEnvironmentVariable(SeedVariable),
-            iter: cases,
-            time: -1,
-            threads: 1,
-            print: print);
+    public static async Task RunAsync<T>(Gen<T> gen, Func<T, Task> property, Func<T, string> print, int cases)
+    {
+        var seed = Environment.GetEnvironmentVariable(SeedVariable);
+        try
+        {
+            await gen.SampleAsync(property, writeLine: null, seed: seed, iter: cases, time: -1, threads: 1, print: print);
+        }
+        catch (CsCheckException first) when (seed is null && SeedPattern().Match(first.Message) is { Success: true } found)
+        {
+            // CsCheck shrinks with the cases it has left; give it more, from the failing seed, so the repro is small.
+            try
+            {
+                await gen.SampleAsync(property, writeLine: null, seed: found.Groups[1].Value, iter: Math.Max(cases, 1) * 20, time: -1, threads: 1, print: print);
+            }
+            catch (CsCheckException shrunk)
+            {
+                throw new Xunit.Sdk.XunitException(
+                    $"{shrunk.Message}{Environment.NewLine}---- {shrunk.InnerException?.GetType().Name}: {shrunk.InnerException?.Message}{Environment.NewLine}(first failure before shrinking: {first.Message.Split('\n', 2)[0]} Replay with {SeedVariable}=<seed>.)",
+                    shrunk);
+            }
+
+            throw;
+        }
+    }
 
     /// <summary>Writes a string as a C#-like literal in which every character that does not print plainly is an escape.</summary>
     /// <param name="value">The string.</param>
@@ -162,6 +177,9 @@ internal static class PropertyChecks
 
         return text.ToString();
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("seed: \"([^\"]+)\"")]
+    private static partial System.Text.RegularExpressions.Regex SeedPattern();
 
     private static string? JsonDifference(Node expected, Node actual, bool float64, string path)
     {

@@ -98,20 +98,43 @@ internal static class PropertyGenerators
         (1, Gen.Decimal.Select(d => d.ToString(CultureInfo.InvariantCulture))),
         (1, Gen.Select(Gen.Int[-999, 999], Gen.Int[-30, 30], (m, e) => m.ToString(CultureInfo.InvariantCulture) + "e" + e.ToString(CultureInfo.InvariantCulture))));
 
-    /// <summary>Gets JSON scalars as text: strings from <see cref="TextWithLoneSurrogates"/>, numbers from <see cref="Number"/>, booleans and null.</summary>
-    public static Gen<string> Scalar { get; } = Gen.Frequency(
-        (5, TextWithLoneSurrogates.Select(JsonString)),
+    /// <summary>Gets JSON documents as text: any root value, nesting up to 60 deep, objects up to 30 members wide, strings from <see cref="Text"/>.</summary>
+    public static Gen<string> Document { get; } = DocumentOf(Text);
+
+    /// <summary>Gets JSON documents that hold at least one escaped unpaired surrogate (<c>"\ud83d"</c>), in a string and sometimes in a member name.</summary>
+    public static Gen<string> DocumentWithLoneSurrogates { get; } = Gen.Select(
+        DocumentOf(TextWithLoneSurrogates),
+        Text,
+        Gen.Int[0xD800, 0xDFFF],
+        Gen.Bool,
+        (document, text, surrogate, inName) =>
+        {
+            var lone = JsonString(text + (char)surrogate);
+            return inName ? $"{{{lone}:{document}}}" : $"[{document},{lone}]";
+        });
+
+    /// <summary>Gets JSON scalars as text: strings from <paramref name="text"/>, numbers from <see cref="Number"/>, booleans and null.</summary>
+    /// <param name="text">The strings.</param>
+    /// <returns>The generator.</returns>
+    public static Gen<string> ScalarOf(Gen<string> text) => Gen.Frequency(
+        (5, text.Select(JsonString)),
         (3, Number),
         (1, Gen.OneOf("true", "false", "null")));
 
-    /// <summary>Gets JSON documents as text: any root value, nesting up to 60 deep, objects up to 30 members wide.</summary>
-    public static Gen<string> Document { get; } = Gen.Frequency(
-        (10, Gen.Recursive<string>((depth, inner) => depth >= 4 ? Scalar : Gen.Frequency(
-            (3, Scalar),
-            (2, inner.Array[0, 6].Select(items => "[" + string.Join(",", items) + "]")),
-            (3, ObjectOf(inner, 8))))),
-        (1, ObjectOf(Scalar, 30)),
-        (1, Gen.Select(Gen.Int[1, 60], Scalar, Gen.Bool, Deep)));
+    /// <summary>Gets JSON documents as text over the strings of <paramref name="text"/>.</summary>
+    /// <param name="text">The strings (values and member names).</param>
+    /// <returns>The generator.</returns>
+    public static Gen<string> DocumentOf(Gen<string> text)
+    {
+        var scalar = ScalarOf(text);
+        return Gen.Frequency(
+            (10, Gen.Recursive<string>((depth, inner) => depth >= 4 ? scalar : Gen.Frequency(
+                (3, scalar),
+                (2, inner.Array[0, 6].Select(items => "[" + string.Join(",", items) + "]")),
+                (3, ObjectOf(text, inner, 8))))),
+            (1, ObjectOf(text, scalar, 30)),
+            (1, Gen.Select(Gen.Int[1, 60], scalar, Gen.Bool, Deep)));
+    }
 
     /// <summary>Writes <paramref name="value"/> as a JSON string literal: control characters, quotes, backslashes and unpaired surrogates escaped, everything else as it is.</summary>
     /// <param name="value">The string.</param>
@@ -170,8 +193,8 @@ internal static class PropertyGenerators
         return key.Length == 0 ? "_" : key.ToString();
     }
 
-    private static Gen<string> ObjectOf(Gen<string> member, int width)
-        => Gen.Select(TextWithLoneSurrogates, member).Array[0, width].Select(members =>
+    private static Gen<string> ObjectOf(Gen<string> names, Gen<string> member, int width)
+        => Gen.Select(names, member).Array[0, width].Select(members =>
         {
             var seen = new HashSet<string>(StringComparer.Ordinal);
             var text = new StringBuilder("{");
