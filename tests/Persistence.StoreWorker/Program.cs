@@ -9,12 +9,15 @@
 //   sqlite-put-loop  <db> <synchronous>              SqliteStore: puts to 8 keys of "items" until killed
 //   sqlite-batch-loop <db>                           SqliteStore: commits 3-operation batches across 2 collections until killed
 //   sqlite-cas <db> <increments> <key>...            SqliteStore: compare-and-set increments of counters, then "done"
+//   dump <json|yaml|sqlite> <root-or-db> <collection> reads every record: "entry <base64 key> <version> <base64 payload>"
+//                                                    lines, then "done <count>" (the property tests' second process)
 using System.Globalization;
 using System.Text;
 using Persistence;
 using Persistence.FileStorage;
 using Persistence.Stores.Json;
 using Persistence.Stores.Sqlite;
+using Persistence.Stores.Yaml;
 
 if (args.Length < 2)
 {
@@ -31,6 +34,25 @@ if (mode == "hold-lock")
     lockFile.Lock(4096, 1);
     Console.WriteLine("locked");
     await Task.Delay(Timeout.Infinite);
+    return 0;
+}
+
+if (mode == "dump")
+{
+    await using IStore reader = args[1] switch
+    {
+        "json" => new JsonFileStore(new JsonFileStoreOptions { RootPath = args[2] }),
+        "yaml" => new YamlFileStore(new YamlFileStoreOptions { RootPath = args[2] }),
+        _ => new SqliteStore(new SqliteStoreOptions { DataSource = args[2] }),
+    };
+    var count = 0;
+    await foreach (var entry in reader.ScanAsync(args[3]))
+    {
+        count++;
+        Console.WriteLine($"entry {Convert.ToBase64String(Encoding.UTF8.GetBytes(entry.Key))} {entry.Version.ToString(CultureInfo.InvariantCulture)} {Convert.ToBase64String(entry.Payload.Span)}");
+    }
+
+    Console.WriteLine($"done {count.ToString(CultureInfo.InvariantCulture)}");
     return 0;
 }
 
