@@ -121,7 +121,7 @@ public abstract partial class StoreConformanceTests
     private async Task QueryEqualPropertyAsync(Gen<string> strings)
     {
         // Near-duplicates: the same text with a space, a case change or a normalization form apart.
-        var values = strings.SelectMany(s => Gen.OneOf(s, s + " ", " " + s, s.ToUpperInvariant(), s.Normalize(NormalizationForm.FormD), "x")
+        var values = strings.SelectMany(s => Gen.OneOf(s, s + " ", " " + s, s.ToUpperInvariant(), Decomposed(s), "x")
             .Array[1, 4].Select(more => more.Prepend(s).ToArray()));
         await PropertyChecks.RunAsync(
             values,
@@ -149,6 +149,19 @@ public abstract partial class StoreConformanceTests
             },
             names => $"names [{string.Join(", ", names.Select(PropertyChecks.Readable))}]",
             PropertyChecks.Cases());
+    }
+
+    // The canonical decomposition, or the string itself where .NET cannot normalize it (unpaired surrogates, unassigned code points).
+    private static string Decomposed(string s)
+    {
+        try
+        {
+            return s.Normalize(NormalizationForm.FormD);
+        }
+        catch (ArgumentException)
+        {
+            return s;
+        }
     }
 
     // Whether an exception is a clear refusal of a value (allowed) rather than a failure.

@@ -176,7 +176,7 @@ public abstract class StoreTransferPropertyTests : IAsyncLifetime
         return store;
     }
 
-    private async Task TryPutAsync(IStore store, string key, string json)
+    private static async Task TryPutAsync(IStore store, string key, string json)
     {
         byte[] payload;
         try
@@ -193,7 +193,7 @@ public abstract class StoreTransferPropertyTests : IAsyncLifetime
         }
     }
 
-    private async Task<Dictionary<string, StoreEntry>> SnapshotAsync(IStore store)
+    private static async Task<Dictionary<string, StoreEntry>> SnapshotAsync(IStore store)
     {
         var entries = new Dictionary<string, StoreEntry>(StringComparer.Ordinal);
         await foreach (var entry in store.ScanAsync(Collection, null, Token))
