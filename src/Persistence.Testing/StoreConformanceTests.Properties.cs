@@ -37,18 +37,18 @@ public abstract partial class StoreConformanceTests
             async input =>
             {
                 var (key, json, text) = input;
-                if (await TryPutAsync("props-doc", key, () => FromJsonText(json)) is { } payload)
-                {
-                    var entry = await Store.GetAsync("props-doc", key, Token);
-                    AssertPayload(payload, entry, "(the serializer's payload of the generated document)");
-                    AssertSameDocument(json, Store.Serializer.ToJson(entry!.Payload), float64, "ToJson of the stored payload");
-                }
-
                 if (Store.Serializer.Format == "json" && await TryPutAsync("props-json", key, () => Utf8(json)) is { } raw)
                 {
                     var entry = await Store.GetAsync("props-json", key, Token);
                     AssertPayload(raw, entry, "(the generated JSON text)");
                     AssertSameDocument(json, Store.Serializer.ToJson(entry!.Payload), float64, "ToJson of the stored JSON text");
+                }
+
+                if (await TryPutAsync("props-doc", key, () => FromJsonText(json)) is { } payload)
+                {
+                    var entry = await Store.GetAsync("props-doc", key, Token);
+                    AssertPayload(payload, entry, "(the serializer's payload of the generated document)");
+                    AssertSameDocument(json, Store.Serializer.ToJson(entry!.Payload), float64, "ToJson of the stored payload");
                 }
 
                 if (await TryPutAsync("props-bytes", key, () => Utf8(text)) is { } bytes)
@@ -132,7 +132,9 @@ public abstract partial class StoreConformanceTests
                 for (var i = 0; i < names.Length; i++)
                 {
                     var key = $"k{i}";
-                    if (await TryPutAsync(collection, key, () => FromJsonText($"{{\"name\":{PropertyGenerators.JsonString(names[i])},\"n\":{i}}}")) is not null)
+                    // JSON stores take the document as JSON text, so a serializer that cannot write it does not hide the query.
+                    var json = $"{{\"name\":{PropertyGenerators.JsonString(names[i])},\"n\":{i}}}";
+                    if (await TryPutAsync(collection, key, () => Store.Serializer.Format == "json" ? Utf8(json) : FromJsonText(json)) is not null)
                     {
                         stored[key] = names[i];
                     }
