@@ -11,7 +11,7 @@ namespace Persistence.Testing;
 /// child process. One child process reads every record of a run (a batch of generated records), not one per record.
 /// </summary>
 /// <remarks>
-/// A run writes <c>PERSISTENCE_PROPERTY_CASES</c> records (100 by default). On a failure the batch is shrunk, each attempt
+/// A run writes up to <c>PERSISTENCE_PROPERTY_CASES</c> records (100 by default). On a failure the batch is shrunk, each attempt
 /// with a new child process, to the fewest records that still fail.
 /// </remarks>
 public abstract class StoreProcessPropertyTests : IAsyncLifetime
