@@ -13,12 +13,15 @@
 //                                                    <dir>/round-<round>-<0..files-1>.db at once (as every worker does), puts
 //                                                    "items/w<id>" in each and prints "round <round> ok" or
 //                                                    "round <round> failed <count> <file: exception: message> | ..."
+//   dump <json|yaml|sqlite> <root-or-db> <collection> reads every record: "entry <base64 key> <version> <base64 payload>"
+//                                                    lines, then "done <count>" (the property tests' second process)
 using System.Globalization;
 using System.Text;
 using Persistence;
 using Persistence.FileStorage;
 using Persistence.Stores.Json;
 using Persistence.Stores.Sqlite;
+using Persistence.Stores.Yaml;
 
 if (args.Length < 2)
 {
@@ -41,6 +44,25 @@ if (mode == "hold-lock")
 if (mode == "sqlite-open-race")
 {
     return await OpenRaceAsync(root, args[2]);
+}
+
+if (mode == "dump")
+{
+    await using IStore reader = args[1] switch
+    {
+        "json" => new JsonFileStore(new JsonFileStoreOptions { RootPath = args[2] }),
+        "yaml" => new YamlFileStore(new YamlFileStoreOptions { RootPath = args[2] }),
+        _ => new SqliteStore(new SqliteStoreOptions { DataSource = args[2] }),
+    };
+    var count = 0;
+    await foreach (var entry in reader.ScanAsync(args[3]))
+    {
+        count++;
+        Console.WriteLine($"entry {Convert.ToBase64String(Encoding.UTF8.GetBytes(entry.Key))} {entry.Version.ToString(CultureInfo.InvariantCulture)} {Convert.ToBase64String(entry.Payload.Span)}");
+    }
+
+    Console.WriteLine($"done {count.ToString(CultureInfo.InvariantCulture)}");
+    return 0;
 }
 
 if (mode.StartsWith("sqlite-", StringComparison.Ordinal))

@@ -66,6 +66,33 @@ internal sealed class WorkerProcess : IDisposable
         return worker;
     }
 
+    /// <summary>
+    /// Runs the worker's <c>dump</c> mode: a child process opens the store at <paramref name="location"/> and prints every
+    /// record of <paramref name="collection"/>.
+    /// </summary>
+    public static Task<IReadOnlyList<(string Key, long Version, byte[] Payload)>> DumpAsync(string kind, string location, string collection)
+    {
+        using var worker = Start("dump", kind, location, collection);
+        var exit = worker.WaitForExit(TimeSpan.FromMinutes(5));
+        if (exit != 0)
+        {
+            throw new InvalidOperationException($"The dump worker exited with {exit}. stderr: {worker.Errors}");
+        }
+
+        var lines = worker.Lines;
+        if (lines.Count == 0 || !lines[^1].StartsWith("done ", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"The dump worker did not finish its listing. stderr: {worker.Errors}");
+        }
+
+        IReadOnlyList<(string, long, byte[])> entries = lines
+            .Where(line => line.StartsWith("entry ", StringComparison.Ordinal))
+            .Select(line => line.Split(' '))
+            .Select(parts => (Encoding.UTF8.GetString(Convert.FromBase64String(parts[1])), long.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture), Convert.FromBase64String(parts[3])))
+            .ToList();
+        return Task.FromResult(entries);
+    }
+
     /// <summary>Waits for the next line, failing with the worker's stderr when it ends or the time runs out.</summary>
     public async Task<string> ReadLineAsync(TimeSpan timeout)
     {

@@ -20,6 +20,10 @@ public sealed class StoreConformanceTestsTests
         ["batch-create-only"] = t => t.CommitAsync_CreateOnlyOnExistingKey_WritesNothing(),
         ["batch-repeated-keys"] = t => t.CommitAsync_RepeatedKeys_AppliesOperationsInOrder(),
         ["import-ticks"] = t => t.ImportAsync_Entries_KeepVersionsAndTimestampsToTheTick(),
+        ["property-round-trip"] = t => t.Property_GeneratedValues_RoundTripThroughPutAndGet(),
+        ["property-typed"] = t => t.Property_GeneratedValues_RoundTripThroughTypedLayer(),
+        ["property-query"] = t => t.Property_QueryEqual_FindsExactlyTheRecordsWithTheString(),
+        ["property-model"] = t => t.Property_RandomOperationSequencesWithDistinctBatchKeys_MatchTheInMemoryModel(),
     };
 
     public static TheoryData<string, string> BrokenStoreCases => new()
@@ -37,6 +41,18 @@ public sealed class StoreConformanceTestsTests
         { nameof(NonAtomicBatchStore), "batch-create-only" },
         { nameof(InitialStateBatchStore), "batch-repeated-keys" },
         { nameof(MillisecondTimestampStore), "import-ticks" },
+        // The generated-input properties catch what the hand-written cases were not written for.
+        { nameof(StringTrimmingStore), "property-round-trip" },
+        { nameof(StringTrimmingStore), "property-typed" },
+        { nameof(StringTrimmingStore), "property-query" },
+        { nameof(ScalarResolvingStore), "property-round-trip" },
+        { nameof(DoubleNumbersStore), "property-round-trip" },
+        { nameof(VersionResettingStore), "property-model" },
+        { nameof(TtlIgnoringStore), "property-model" },
+        { nameof(OrdinalOrderStore), "property-model" },
+        { nameof(NonAtomicBatchStore), "property-model" },
+        { nameof(CaseFoldingStore), "property-model" },
+        { nameof(DoubleToJsonStore), "property-round-trip" },
     };
 
     public static TheoryData<string> AllChecks => new(Checks.Keys);
@@ -96,6 +112,10 @@ public sealed class StoreConformanceTestsTests
         nameof(InitialStateBatchStore) => new InitialStateBatchStore(inner),
         nameof(CaseFoldingStore) => new CaseFoldingStore(inner),
         nameof(MillisecondTimestampStore) => new MillisecondTimestampStore(inner),
+        nameof(StringTrimmingStore) => new StringTrimmingStore(inner),
+        nameof(ScalarResolvingStore) => new ScalarResolvingStore(inner),
+        nameof(DoubleNumbersStore) => new DoubleNumbersStore(inner),
+        nameof(DoubleToJsonStore) => new DoubleToJsonStore(inner),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown broken store."),
     };
 

@@ -147,3 +147,125 @@ internal sealed class MillisecondTimestampStore(IStore inner) : DelegatingStore(
 
     private static DateTimeOffset Truncate(DateTimeOffset value) => DateTimeOffset.FromUnixTimeMilliseconds(value.ToUnixTimeMilliseconds());
 }
+
+/// <summary>Rewrites JSON payloads at put through a transformation of their values, as a store with a lossy text format would.</summary>
+internal abstract class JsonRewritingStore(IStore inner) : DelegatingStore(inner)
+{
+    public override ValueTask<long> PutAsync(string collection, string key, ReadOnlyMemory<byte> payload, PutOptions? options = null, CancellationToken cancellationToken = default)
+        => Inner.PutAsync(collection, key, Rewrite(payload), options, cancellationToken);
+
+    protected abstract System.Text.Json.Nodes.JsonNode? RewriteValue(System.Text.Json.Nodes.JsonValue value);
+
+    private ReadOnlyMemory<byte> Rewrite(ReadOnlyMemory<byte> payload)
+    {
+        System.Text.Json.Nodes.JsonNode? root;
+        try
+        {
+            root = System.Text.Json.Nodes.JsonNode.Parse(payload.Span);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
+        {
+            return payload;
+        }
+
+        try
+        {
+            return System.Text.Encoding.UTF8.GetBytes(Walk(root)?.ToJsonString() ?? "null");
+        }
+        catch (InvalidOperationException)
+        {
+            return payload;
+        }
+    }
+
+    private System.Text.Json.Nodes.JsonNode? Walk(System.Text.Json.Nodes.JsonNode? node)
+    {
+        switch (node)
+        {
+            case System.Text.Json.Nodes.JsonObject obj:
+                foreach (var name in obj.Select(p => p.Key).ToList())
+                {
+                    obj[name] = Walk(obj[name]?.DeepClone());
+                }
+
+                return obj;
+            case System.Text.Json.Nodes.JsonArray array:
+                for (var i = 0; i < array.Count; i++)
+                {
+                    array[i] = Walk(array[i]?.DeepClone());
+                }
+
+                return array;
+            case System.Text.Json.Nodes.JsonValue value:
+                return RewriteValue(value);
+            default:
+                return node;
+        }
+    }
+}
+
+/// <summary>Trims leading and trailing whitespace from every string in a JSON payload.</summary>
+internal sealed class StringTrimmingStore(IStore inner) : JsonRewritingStore(inner)
+{
+    protected override System.Text.Json.Nodes.JsonNode? RewriteValue(System.Text.Json.Nodes.JsonValue value)
+        => value.GetValueKind() == System.Text.Json.JsonValueKind.String ? System.Text.Json.Nodes.JsonValue.Create(value.GetValue<string>().Trim()) : value.DeepClone();
+}
+
+/// <summary>Reads the strings "yes", "on", "true" and "no", "off", "false" as booleans, as a YAML 1.1 resolver would.</summary>
+internal sealed class ScalarResolvingStore(IStore inner) : JsonRewritingStore(inner)
+{
+    protected override System.Text.Json.Nodes.JsonNode? RewriteValue(System.Text.Json.Nodes.JsonValue value)
+        => value.GetValueKind() != System.Text.Json.JsonValueKind.String
+            ? value.DeepClone()
+            : value.GetValue<string>() switch
+            {
+                "yes" or "on" or "true" or "True" or "TRUE" => System.Text.Json.Nodes.JsonValue.Create(true),
+                "no" or "off" or "false" or "False" => System.Text.Json.Nodes.JsonValue.Create(false),
+                var text => System.Text.Json.Nodes.JsonValue.Create(text),
+            };
+}
+
+/// <summary>Stores every number as the nearest double, as a store with a float-only number model would.</summary>
+internal sealed class DoubleNumbersStore(IStore inner) : JsonRewritingStore(inner)
+{
+    protected override System.Text.Json.Nodes.JsonNode? RewriteValue(System.Text.Json.Nodes.JsonValue value)
+        => value.GetValueKind() == System.Text.Json.JsonValueKind.Number ? System.Text.Json.Nodes.JsonValue.Create(value.GetValue<double>()) : value.DeepClone();
+}
+
+/// <summary>
+/// Keeps payload bytes but its serializer's <c>ToJson</c> reads numbers as doubles, so only the document comparison (exact
+/// decimal values) can see the change.
+/// </summary>
+internal sealed class DoubleToJsonStore(IStore inner) : DelegatingStore(inner)
+{
+    public override ISerializer Serializer { get; } = new DoubleNumbersSerializer(inner.Serializer);
+
+    private sealed class DoubleNumbersSerializer(ISerializer inner) : ISerializer
+    {
+        public string Format => inner.Format;
+
+        public string FileExtension => inner.FileExtension;
+
+        public string ContentType => inner.ContentType;
+
+        public void Serialize<T>(System.Buffers.IBufferWriter<byte> destination, T value) => inner.Serialize(destination, value);
+
+        public T? Deserialize<T>(ReadOnlyMemory<byte> payload) => inner.Deserialize<T>(payload);
+
+        public void FromJson(System.Buffers.IBufferWriter<byte> destination, System.Text.Json.JsonElement document) => inner.FromJson(destination, document);
+
+        public System.Text.Json.JsonElement ToJson(ReadOnlyMemory<byte> payload)
+        {
+            var node = System.Text.Json.Nodes.JsonNode.Parse(inner.ToJson(payload).GetRawText());
+            return System.Text.Json.JsonSerializer.SerializeToElement(Round(node));
+        }
+
+        private static System.Text.Json.Nodes.JsonNode? Round(System.Text.Json.Nodes.JsonNode? node) => node switch
+        {
+            System.Text.Json.Nodes.JsonObject obj => new System.Text.Json.Nodes.JsonObject(obj.Select(p => KeyValuePair.Create(p.Key, Round(p.Value?.DeepClone())))),
+            System.Text.Json.Nodes.JsonArray array => new System.Text.Json.Nodes.JsonArray(array.Select(i => Round(i?.DeepClone())).ToArray()),
+            System.Text.Json.Nodes.JsonValue value when value.GetValueKind() == System.Text.Json.JsonValueKind.Number => System.Text.Json.Nodes.JsonValue.Create(value.GetValue<double>()),
+            _ => node?.DeepClone(),
+        };
+    }
+}
