@@ -21,11 +21,16 @@ internal sealed class ReadableJsonEncoder : JavaScriptEncoder
     // The longest escape is \uXXXX; a character written as is takes at most 2 chars (a surrogate pair).
     private const int LongestEscape = 6;
 
-    // What FindFirstCharacterToEncode stops at: what JSON escapes, and surrogates, which are written as they are only
-    // when they pair up.
-    private static readonly SearchValues<char> CharsToInspect = SearchValues.Create(CharsRequiringEscape() + SurrogateChars());
+    // What JSON escapes, as chars and as UTF-8 bytes: small ASCII sets, which the searches below vectorize.
+    private static readonly SearchValues<char> CharsRequiringEscape = SearchValues.Create(RequiringEscape());
 
-    private static readonly SearchValues<byte> BytesRequiringEscape = SearchValues.Create(Encoding.ASCII.GetBytes(CharsRequiringEscape()));
+    private static readonly SearchValues<byte> BytesRequiringEscape = SearchValues.Create(Encoding.ASCII.GetBytes(RequiringEscape()));
+
+    // The ASCII characters written as they are: one vectorized pass over text of only these settles it, as
+    // System.Text.Json's own check does for its default encoder.
+    private static readonly SearchValues<char> PlainAsciiChars = SearchValues.Create(PlainAscii());
+
+    private static readonly SearchValues<byte> PlainAsciiBytes = SearchValues.Create(Encoding.ASCII.GetBytes(PlainAscii()));
 
     private ReadableJsonEncoder()
     {
@@ -44,19 +49,30 @@ internal sealed class ReadableJsonEncoder : JavaScriptEncoder
     public override unsafe int FindFirstCharacterToEncode(char* text, int textLength)
     {
         var span = new ReadOnlySpan<char>(text, textLength);
-        var index = 0;
+        var first = span.IndexOfAnyExcept(PlainAsciiChars);
+        if (first < 0 || span[first] < 0x80)
+        {
+            return first;
+        }
+
+        // Non-ASCII text from here on: find the next character JSON escapes, then check the surrogates before it.
+        var escape = span[first..].IndexOfAny(CharsRequiringEscape);
+        escape = escape < 0 ? -1 : first + escape;
+        var before = escape < 0 ? span : span[..escape];
+
+        // Surrogates are written as they are when they pair up; a lone one is replaced by the encoder.
+        var index = first;
         while (true)
         {
-            var found = span[index..].IndexOfAny(CharsToInspect);
-            if (found < 0)
+            var surrogate = before[index..].IndexOfAnyInRange('\uD800', '\uDFFF');
+            if (surrogate < 0)
             {
-                return -1;
+                return escape;
             }
 
-            index += found;
-            if (!char.IsHighSurrogate(span[index]) || index + 1 == span.Length || !char.IsLowSurrogate(span[index + 1]))
+            index += surrogate;
+            if (!char.IsHighSurrogate(before[index]) || index + 1 == before.Length || !char.IsLowSurrogate(before[index + 1]))
             {
-                // A character JSON escapes, or a lone surrogate the encoder replaces.
                 return index;
             }
 
@@ -67,17 +83,24 @@ internal sealed class ReadableJsonEncoder : JavaScriptEncoder
     /// <inheritdoc />
     public override int FindFirstCharacterToEncodeUtf8(ReadOnlySpan<byte> utf8Text)
     {
-        var found = utf8Text.IndexOfAny(BytesRequiringEscape);
+        var first = utf8Text.IndexOfAnyExcept(PlainAsciiBytes);
+        if (first < 0 || utf8Text[first] < 0x80)
+        {
+            return first;
+        }
+
+        var found = utf8Text[first..].IndexOfAny(BytesRequiringEscape);
+        found = found < 0 ? -1 : first + found;
 
         // The bytes JSON escapes are ASCII, so the text before one never ends inside a multi-byte sequence.
         var before = found < 0 ? utf8Text : utf8Text[..found];
-        if (Utf8.IsValid(before))
+        if (Utf8.IsValid(before[first..]))
         {
             return found;
         }
 
         // The first ill-formed sequence, which the encoder replaces.
-        var index = 0;
+        var index = first;
         while (Rune.DecodeFromUtf8(before[index..], out _, out var consumed) == OperationStatus.Done)
         {
             index += consumed;
@@ -149,7 +172,21 @@ internal sealed class ReadableJsonEncoder : JavaScriptEncoder
         return false;
     }
 
-    private static string CharsRequiringEscape()
+    private static string PlainAscii()
+    {
+        var chars = new List<char>();
+        for (var c = (char)0x20; c < 0x80; c++)
+        {
+            if (c is not ('"' or '\\'))
+            {
+                chars.Add(c);
+            }
+        }
+
+        return new string([.. chars]);
+    }
+
+    private static string RequiringEscape()
     {
         var chars = new char[0x22];
         for (var c = 0; c < 0x20; c++)
@@ -159,17 +196,6 @@ internal sealed class ReadableJsonEncoder : JavaScriptEncoder
 
         chars[0x20] = '"';
         chars[0x21] = '\\';
-        return new string(chars);
-    }
-
-    private static string SurrogateChars()
-    {
-        var chars = new char[0xE000 - 0xD800];
-        for (var i = 0; i < chars.Length; i++)
-        {
-            chars[i] = (char)(0xD800 + i);
-        }
-
         return new string(chars);
     }
 }

@@ -34,6 +34,31 @@ public sealed class ReadableJsonEncoderTests
         => ReadableJsonEncoder.Instance.Encode("a\"b\\c\n\u0001<é😀>").Should().Be("a\\\"b\\\\c\\n\\u0001<é😀>");
 
     [Fact]
+    public void Encode_MixedText_EscapesAndReplacesWhereverTheyOccur()
+    {
+        // Built here rather than in InlineData: the test framework's serialization of theory data mangles lone surrogates.
+        (string Value, string Expected)[] cases =
+        [
+            ("ab é\"😀\n\uD800x", "ab é\\\"😀\\n\uFFFDx"),
+            ("ascii then é then 😀\uDC00 then \\", "ascii then é then 😀\uFFFD then \\\\"),
+            ("é\uD83D\uDE00\uD83D", "é😀\uFFFD"),
+            ("\uDE00\uD83D", "\uFFFD\uFFFD"),
+        ];
+        foreach (var (value, expected) in cases)
+        {
+            ReadableJsonEncoder.Instance.Encode(value).Should().Be(expected);
+
+            var buffer = new ArrayBufferWriter<byte>();
+            using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = ReadableJsonEncoder.Instance }))
+            {
+                writer.WriteStringValue(value);
+            }
+
+            Encoding.UTF8.GetString(buffer.WrittenSpan).Should().Be($"\"{expected}\"");
+        }
+    }
+
+    [Fact]
     public void WriteStringValue_Utf8Text_IsCopiedAsIs()
     {
         var buffer = new ArrayBufferWriter<byte>();
