@@ -5,8 +5,8 @@ namespace Persistence.FileStorage;
 /// <summary>
 /// <see cref="FileLayout.FilePerCollection"/> (<c>&lt;root&gt;/&lt;collection&gt;&lt;ext&gt;</c>) and
 /// <see cref="FileLayout.SingleFile"/> (<c>&lt;root&gt;/&lt;name&gt;&lt;ext&gt;</c>): files that hold many records, parsed
-/// once and cached, the cache re-validated before every read and write against the file's length and last-write time and
-/// the generation counter that writers of every process move.
+/// once and cached, the cache re-validated before every read and write against the file's <see cref="FileStamp"/> (or,
+/// while the stamp is unsettled, the file's bytes) and the generation counter that writers of every process move.
 /// </summary>
 internal sealed class CollectionFilesLayout : LayoutEngine
 {
