@@ -47,7 +47,7 @@ public sealed class BackupPipelineTests
         foreach (var collection in manifest.Collections)
         {
             // Migration verification computes the checksum through the document path (ToJson, then WriteTo).
-            var (sha, count) = await StoreMigration.ChecksumAsync(source, collection.Name, 50, lines, hasher, Token);
+            var (sha, count) = await StoreMigration.ChecksumAsync(source, collection.Name, 50, lines, hasher, verbatim: true, Token);
             (collection.Sha256, collection.Entries).Should().Be((sha, count), "collection {0}", collection.Name);
         }
     }
