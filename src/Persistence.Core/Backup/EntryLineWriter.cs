@@ -68,13 +68,13 @@ internal sealed class EntryLineWriter : IDisposable
         try
         {
             var (hasDocument, exact) = serializer is SystemTextJsonSerializer json && CanonicalJson.CanWriteFor(_json, json.ReaderOptions)
-                ? AppendCanonical(entry.Payload.Span, json.ReaderOptions)
+                ? AppendCanonical(entry.Payload.Span, json.ReaderOptions, keepInexact: !verbatim)
                 : AppendDocument(entry.Payload, serializer);
             if (!exact)
             {
                 if (!verbatim && !hasDocument)
                 {
-                    throw new PersistenceException($"The record '{entry.Collection}/{entry.Key}' has no {serializer.Format} document to archive: its payload cannot be read as {serializer.Format}.");
+                    ThrowWhyNoDocument(entry, serializer);
                 }
 
                 if (verbatim)
@@ -164,8 +164,10 @@ internal sealed class EntryLineWriter : IDisposable
     }
 
     // Writes ',"document":' and the payload's canonical bytes by hand after what the writer flushed. Returns whether a
-    // document was written and whether it is the payload byte for byte.
-    private (bool HasDocument, bool Exact) AppendCanonical(ReadOnlySpan<byte> payload, JsonReaderOptions readerOptions)
+    // document was written and whether it is the payload byte for byte. A JSON payload that differs from its canonical
+    // bytes (whitespace, escapes, raw non-ASCII) loses its document unless keepInexact is set: it is carried as it is
+    // instead, and its document is read from it where one is needed, so the line does not hold it twice.
+    private (bool HasDocument, bool Exact) AppendCanonical(ReadOnlySpan<byte> payload, JsonReaderOptions readerOptions, bool keepInexact)
     {
         _json.Flush();
         var before = _buffer.WrittenCount;
@@ -173,10 +175,18 @@ internal sealed class EntryLineWriter : IDisposable
         var document = _buffer.WrittenCount;
         if (CanonicalJson.TryWrite(payload, readerOptions, _buffer))
         {
-            return (true, _buffer.WrittenCount - document == payload.Length && _buffer.WrittenSpan[document..].SequenceEqual(payload));
+            if (_buffer.WrittenCount - document == payload.Length && _buffer.WrittenSpan[document..].SequenceEqual(payload))
+            {
+                return (true, true);
+            }
+
+            if (keepInexact)
+            {
+                return (true, false);
+            }
         }
 
-        // Not valid JSON, or JSON no writer can re-encode (an escaped lone surrogate): no document.
+        // Not valid JSON, JSON no writer can re-encode (an escaped lone surrogate), or JSON carried as it is: no document.
         _buffer.Truncate(before);
         return (false, false);
     }
@@ -211,6 +221,23 @@ internal sealed class EntryLineWriter : IDisposable
             _buffer.Truncate(before);
             return (false, false);
         }
+    }
+
+    // A line of documents only fails where the document path fails (ToJson, then WriteTo), with its exception.
+    private static void ThrowWhyNoDocument(StoreEntry entry, ISerializer serializer)
+    {
+        var scratch = new ArrayBufferWriter<byte>();
+        using var writer = new Utf8JsonWriter(scratch, Options);
+        if (serializer is SystemTextJsonSerializer json)
+        {
+            json.WriteJsonTo(entry.Payload.Span, writer);
+        }
+        else
+        {
+            serializer.ToJson(entry.Payload).WriteTo(writer);
+        }
+
+        throw new PersistenceException($"The record '{entry.Collection}/{entry.Key}' has no {serializer.Format} document: its payload cannot be read as {serializer.Format}.");
     }
 
     // Appends ',"payloadFormat":"…","payload":"<base64>"' after the document (or after expiresAt when there is none).

@@ -15,6 +15,9 @@ internal static class EntryTranscoder
 {
     private static readonly JsonWriterOptions CanonicalWriter = new() { Indented = false };
 
+    // As lenient as a JSON serializer may be configured to read (comments, trailing commas), and as deep.
+    private static readonly JsonDocumentOptions LenientJson = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, MaxDepth = 1000 };
+
     /// <summary>Gives the payload <paramref name="target"/> holds for an archived record.</summary>
     /// <param name="target">The target store's serializer.</param>
     /// <param name="collection">The record's collection.</param>
@@ -27,6 +30,25 @@ internal static class EntryTranscoder
         if (entry.Payload is { } payload && string.Equals(entry.PayloadFormat, target.Format, StringComparison.OrdinalIgnoreCase))
         {
             return payload;
+        }
+
+        if (!entry.HasDocument && IsJson(entry.PayloadFormat))
+        {
+            // A JSON payload carried as it is because its document would not give it back: read its document from it.
+            JsonDocument parsed;
+            try
+            {
+                parsed = JsonDocument.Parse(entry.Payload, LenientJson);
+            }
+            catch (JsonException ex)
+            {
+                throw Unrepresentable(collection, entry.Key, target, $"its payload is not a JSON document ({ex.Message}), so only a store of format 'json' can hold it", ex);
+            }
+
+            using (parsed)
+            {
+                return Transcode(target, collection, entry.Key, parsed.RootElement, check);
+            }
         }
 
         if (!entry.HasDocument)
@@ -77,7 +99,9 @@ internal static class EntryTranscoder
     public static bool IsConversionFailure(Exception ex)
         => ex is PersistenceException or JsonException or FormatException or InvalidOperationException or ArgumentException or NotSupportedException or OverflowException or InvalidCastException;
 
-    private static bool IsJson(ISerializer serializer) => string.Equals(serializer.Format, "json", StringComparison.OrdinalIgnoreCase);
+    private static bool IsJson(ISerializer serializer) => IsJson(serializer.Format);
+
+    private static bool IsJson(string? format) => string.Equals(format, "json", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Converts a document into <paramref name="target"/>'s format, reading it back to compare when <paramref name="check"/> is set.</summary>
     /// <exception cref="PersistenceException">The target cannot hold the document exactly; the message names the record.</exception>

@@ -57,7 +57,7 @@ public sealed class BackupFidelityTests : IDisposable
     }
 
     [Fact]
-    public async Task BackupAsync_NonCanonicalPayload_CarriesItAsItIsBesideItsDocument()
+    public async Task BackupAsync_NonCanonicalPayload_CarriesItAsItIsInsteadOfItsDocument()
     {
         var time = NewTime();
         await using var source = new InMemoryStore("source", timeProvider: time);
@@ -68,7 +68,7 @@ public sealed class BackupFidelityTests : IDisposable
         var lines = await EntryLinesAsync(source, time);
 
         lines[0].Should().EndWith(",\"document\":{\"a\":1}}");
-        lines[1].Should().EndWith($",\"document\":{{\"a\":1}},\"payloadFormat\":\"json\",\"payload\":\"{Convert.ToBase64String("{ \"a\": 1 }"u8)}\"}}");
+        lines[1].Should().EndWith($"\"expiresAt\":null,\"payloadFormat\":\"json\",\"payload\":\"{Convert.ToBase64String("{ \"a\": 1 }"u8)}\"}}");
         lines[2].Should().EndWith($"\"expiresAt\":null,\"payloadFormat\":\"json\",\"payload\":\"{Convert.ToBase64String(LoneSurrogate)}\"}}");
     }
 
