@@ -277,7 +277,7 @@ public class BackupMigrationBenchmarks
     public async Task<long> ReadSourceThenSqliteImport()
     {
         var pages = new List<List<StoreEntry>>();
-        await foreach (var page in StoreBackup.PagesAsync(_source, BackupData.Collection, 1000, CancellationToken.None))
+        await foreach (var page in StoreBackup.PagesAsync(_source, BackupData.Collection, 1000, null, CancellationToken.None))
         {
             pages.Add(page);
         }

@@ -168,7 +168,7 @@ internal static class SqliteQueryTranslator
 
             case QueryOperator.StartsWith:
             {
-                var prefix = wanted.GetString()!;
+                var prefix = StringOf(wanted);
                 if (!IsWellFormed(prefix))
                 {
                     return ($"{type} = 'text'", "1");
@@ -196,12 +196,12 @@ internal static class SqliteQueryTranslator
         switch (wanted.ValueKind)
         {
             case JsonValueKind.String:
-                if (!IsWellFormed(wanted.GetString()!))
+                if (!IsWellFormed(StringOf(wanted)))
                 {
                     return ($"({type} = 'text')", "1");
                 }
 
-                return ($"({value} = {Add(parameters, wanted.GetString()!)} AND {type} = 'text')", null);
+                return ($"({value} = {Add(parameters, StringOf(wanted))} AND {type} = 'text')", null);
             case JsonValueKind.Number:
                 if (PlainNumber(wanted) is not { } number)
                 {
@@ -229,12 +229,12 @@ internal static class SqliteQueryTranslator
         switch (wanted.ValueKind)
         {
             case JsonValueKind.String:
-                if (!IsWellFormed(wanted.GetString()!))
+                if (!IsWellFormed(StringOf(wanted)))
                 {
                     return ($"{type} = 'text'", "1");
                 }
 
-                return ($"({value} {op} {Add(parameters, wanted.GetString()!)} AND {type} = 'text')", null);
+                return ($"({value} {op} {Add(parameters, StringOf(wanted))} AND {type} = 'text')", null);
             case JsonValueKind.True or JsonValueKind.False:
                 var flag = wanted.ValueKind == JsonValueKind.True ? "1" : "0";
                 return ($"({value} {op} {flag} AND {type} IN ('true', 'false'))", null);
@@ -268,9 +268,9 @@ internal static class SqliteQueryTranslator
         var checks = new List<string>();
         foreach (var element in wanted.EnumerateArray())
         {
-            if (element.ValueKind == JsonValueKind.String && IsWellFormed(element.GetString()!))
+            if (element.ValueKind == JsonValueKind.String && IsWellFormed(StringOf(element)))
             {
-                strings.Add(Add(parameters, element.GetString()!));
+                strings.Add(Add(parameters, StringOf(element)));
                 continue;
             }
 
@@ -303,12 +303,12 @@ internal static class SqliteQueryTranslator
         switch (wanted.ValueKind)
         {
             case JsonValueKind.String:
-                if (!IsWellFormed(wanted.GetString()!))
+                if (!IsWellFormed(StringOf(wanted)))
                 {
                     return ($"{type} IN ('text', 'array')", "1");
                 }
 
-                var s = Add(parameters, wanted.GetString()!);
+                var s = Add(parameters, StringOf(wanted));
                 return ($"(({type} = 'text' AND instr({value}, {s}) > 0) OR ({type} = 'array' AND {Elements($"e.type = 'text' AND e.value = {s}")}))", null);
             case JsonValueKind.True:
                 return ($"({type} = 'array' AND {Elements("e.type = 'true'")})", null);
@@ -384,6 +384,20 @@ internal static class SqliteQueryTranslator
         }
 
         return IsWellFormed(segment);
+    }
+
+    // A filter string that escapes a lone surrogate has no .NET string; it stands here as an ill-formed one, so the filter
+    // goes to the in-memory recheck, which compares it as QueryEvaluator does.
+    private static string StringOf(JsonElement value)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            return "\ud800";
+        }
     }
 
     private static bool IsWellFormed(string value)

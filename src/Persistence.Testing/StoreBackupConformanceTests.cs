@@ -198,6 +198,100 @@ public abstract class StoreBackupConformanceTests : IAsyncLifetime
         Assert.Equal(before, await BackupTestData.SnapshotAsync(target, Token));
     }
 
+    /// <summary>
+    /// Payloads a store accepts but whose bytes no document gives back — binary data, and in a JSON store JSON with an
+    /// escaped lone surrogate (a truncated emoji) or whitespace — come back byte for byte through backup, verification,
+    /// restore and a same-format migration, beside ordinary records.
+    /// </summary>
+    /// <returns>A task that completes when the test is done.</returns>
+    [Fact]
+    public async Task BackupRestoreMigrate_PayloadsNoDocumentGivesBack_ComeBackByteForByte()
+    {
+        var source = await NewStoreAsync();
+        var payloads = UnusualPayloads(source.Serializer);
+        foreach (var (key, payload) in payloads)
+        {
+            await source.PutAsync("unusual", key, payload, cancellationToken: Token);
+        }
+
+        await BackupTestData.PutJsonAsync(source, "unusual", "ordinary", "{\"name\":\"ordinary\",\"n\":1}", null, Token);
+        using var archive = new MemoryStream();
+        var manifest = await source.BackupAsync(archive, new BackupOptions { TimeProvider = Time }, null, Token);
+        archive.Position = 0;
+        var verified = await StoreBackup.VerifyAsync(archive, null, Token);
+        archive.Position = 0;
+        var restored = await NewStoreAsync();
+        var result = await StoreBackup.RestoreAsync(archive, restored, new RestoreOptions { TimeProvider = Time }, null, Token);
+        var migrated = await NewStoreAsync();
+        var report = await source.MigrateAsync(migrated, new MigrationOptions { BatchSize = 2 }, null, Token);
+
+        Assert.Equal(payloads.Count + 1, manifest.TotalEntries);
+        Assert.Equal(manifest.Collections, verified.Collections);
+        Assert.True(result.Success);
+        Assert.True(report.Success, string.Join("; ", report.Errors));
+        Assert.True(report.Verified);
+        foreach (var (key, payload) in payloads)
+        {
+            Assert.Equal(payload, (await restored.GetAsync("unusual", key, Token))?.Payload.ToArray());
+            Assert.Equal(payload, (await migrated.GetAsync("unusual", key, Token))?.Payload.ToArray());
+        }
+    }
+
+    /// <summary>
+    /// In a JSON store, queries over documents that escape lone surrogates answer as <see cref="QueryEvaluator"/> does
+    /// over a scan, comparing such strings by their UTF-16 code units, and never throw.
+    /// </summary>
+    /// <returns>A task that completes when the test is done.</returns>
+    [Fact]
+    public async Task QueryAsync_DocumentsWithLoneSurrogates_AnswerAsTheEvaluatorWithoutThrowing()
+    {
+        var store = await NewStoreAsync();
+        if (!string.Equals(store.Serializer.Format, "json", StringComparison.OrdinalIgnoreCase))
+        {
+            // Only a JSON payload can escape a lone surrogate; a store of another format holds it as opaque bytes.
+            Assert.Throws<InvalidOperationException>(() => System.Text.Json.JsonDocument.Parse("\"\\ud83d\"").RootElement.GetString());
+            return;
+        }
+
+        await store.PutAsync("q", "lone", "{\"text\":\"emoji \\ud83d\",\"n\":1}"u8.ToArray(), cancellationToken: Token);
+        await store.PutAsync("q", "pair", "{\"text\":\"emoji \\ud83d\\ude00\",\"n\":2}"u8.ToArray(), cancellationToken: Token);
+        await store.PutAsync("q", "plain", "{\"text\":\"emoji\",\"n\":3}"u8.ToArray(), cancellationToken: Token);
+        using var lone = System.Text.Json.JsonDocument.Parse("\"emoji \\ud83d\"");
+        Query[] queries =
+        [
+            new Query().Where("text", QueryOperator.Equal, lone.RootElement),
+            new Query().Where("text", QueryOperator.NotEqual, lone.RootElement),
+            new Query().Where("text", QueryOperator.StartsWith, "emoji "),
+            new Query().Where("text", QueryOperator.GreaterThan, "emoji "),
+            new Query().Where("n", QueryOperator.GreaterThan, 0).OrderByDescending("text"),
+        ];
+
+        foreach (var query in queries)
+        {
+            var expected = new List<string>();
+            await foreach (var entry in QueryEvaluator.EvaluateAsync(store.ScanAsync("q", null, Token), query, store.Serializer, Token))
+            {
+                expected.Add(entry.Key);
+            }
+
+            var actual = new List<string>();
+            await foreach (var entry in store.QueryAsync("q", query, Token))
+            {
+                actual.Add(entry.Key);
+            }
+
+            Assert.Equal(expected, actual);
+        }
+
+        var equal = new List<string>();
+        await foreach (var entry in store.QueryAsync("q", queries[0], Token))
+        {
+            equal.Add(entry.Key);
+        }
+
+        Assert.Equal(["lone"], equal);
+    }
+
     /// <summary>Creates a store of the kind under test and remembers it for disposal.</summary>
     /// <returns>The store.</returns>
     protected async Task<IStore> NewStoreAsync() => Track(await CreateStoreAsync(Time));
@@ -216,6 +310,19 @@ public abstract class StoreBackupConformanceTests : IAsyncLifetime
         archive.Position = 0;
         var result = await StoreBackup.RestoreAsync(archive, to, new RestoreOptions { TimeProvider = Time }, null, Token);
         Assert.True(result.Success);
+    }
+
+    private static List<(string Key, byte[] Payload)> UnusualPayloads(ISerializer serializer)
+    {
+        List<(string Key, byte[] Payload)> payloads = [("binary", [0x00, 0xFF, 0xFE, 0xC3, 0x28, 0x0A, 0x7B, 0x80])];
+        if (string.Equals(serializer.Format, "json", StringComparison.OrdinalIgnoreCase))
+        {
+            payloads.Add(("lone-surrogate", "{\"text\":\"emoji \\ud83d\"}"u8.ToArray()));
+            payloads.Add(("spaced", "{ \"a\" : [ 1 , 2.50 ] ,\n \"b\" : \"caf\u00e9 \\u00e9\" }"u8.ToArray()));
+            payloads.Add(("big-number", "{\"n\":123456789012345678901234567890.50,\"dup\":1,\"dup\":2}"u8.ToArray()));
+        }
+
+        return payloads;
     }
 
     private T Track<T>(T store)

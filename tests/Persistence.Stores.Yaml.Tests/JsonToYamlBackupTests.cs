@@ -62,6 +62,57 @@ public sealed class JsonToYamlBackupTests : IDisposable
         Assert.Equal(expected, await BackupTestData.SnapshotAsync(reopened, Token));
     }
 
+    [Fact]
+    public async Task Migrate_JsonRecordsYamlCannotHold_FailsBeforeWritingNamingThemOrSkipsThemOnRequest()
+    {
+        await using var json = await SeededJsonStoreAsync();
+        await json.PutAsync("orders", "binary", new byte[] { 0x00, 0xFF, 0xFE, 0x7B }, cancellationToken: Token);
+        await json.PutAsync("orders", "lone-surrogate", "{\"text\":\"emoji \\ud83d\"}"u8.ToArray(), cancellationToken: Token);
+        var reported = new List<StoreCorruptedException>();
+
+        MigrationReport refused;
+        MigrationReport skipping;
+        await using (var yaml = OpenYaml("refused"))
+        {
+            refused = await json.MigrateAsync(yaml, new MigrationOptions { Mode = ImportMode.Overwrite }, null, Token);
+            Assert.Equal(0, await yaml.CountAsync("orders", Token));
+        }
+
+        await using (var yaml = OpenYaml("skipping"))
+        {
+            skipping = await json.MigrateAsync(yaml, new MigrationOptions { OnUnreadableEntry = reported.Add }, null, Token);
+            Assert.Null(await yaml.GetAsync("orders", "binary", Token));
+            Assert.NotNull(await yaml.GetAsync("orders", "array", Token));
+        }
+
+        Assert.False(refused.Success);
+        Assert.Equal(0, refused.EntriesCopied);
+        Assert.Equal(["binary", "lone-surrogate"], refused.Unreadable.Select(u => u.Key));
+        Assert.Contains(refused.Errors, e => e.Contains("'orders/binary'", StringComparison.Ordinal));
+        Assert.Contains(refused.Errors, e => e.Contains("'orders/lone-surrogate'", StringComparison.Ordinal));
+        Assert.True(skipping.Success, string.Join("; ", skipping.Errors));
+        Assert.True(skipping.Verified);
+        Assert.Equal(["binary", "lone-surrogate"], skipping.Unreadable.Select(u => u.Key));
+        Assert.Equal(["binary", "lone-surrogate"], reported.Select(e => e.Key));
+    }
+
+    [Fact]
+    public async Task Restore_BinaryPayloadIntoYaml_FailsBeforeWritingNamingIt()
+    {
+        await using var json = await SeededJsonStoreAsync();
+        await json.PutAsync("orders", "binary", new byte[] { 0x00, 0xFF, 0xFE, 0x7B }, cancellationToken: Token);
+        using var archive = new MemoryStream();
+        await json.BackupAsync(archive, new BackupOptions { TimeProvider = _time }, null, Token);
+        await using var yaml = OpenYaml("restore-refused");
+
+        archive.Position = 0;
+        var error = await Assert.ThrowsAsync<PersistenceException>(() => StoreBackup.RestoreAsync(archive, yaml, new RestoreOptions { TimeProvider = _time }, null, Token));
+
+        Assert.Contains("'orders/binary'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("nothing was written", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0, await yaml.CountAsync("orders", Token));
+    }
+
     public void Dispose() => _root.Dispose();
 
     private async Task<JsonFileStore> SeededJsonStoreAsync()

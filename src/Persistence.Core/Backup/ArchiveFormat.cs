@@ -9,8 +9,15 @@ namespace Persistence.Backup;
 /// <summary>Constants and the header of the archive format (docs/backup-format.md).</summary>
 internal static class ArchiveFormat
 {
-    /// <summary>The version this code writes: 2, whose end-record digest covers the lines other than entry lines.</summary>
-    public const int CurrentVersion = 2;
+    /// <summary>
+    /// The version this code writes: 3, whose entry lines may carry a payload as it is (<c>payloadFormat</c>,
+    /// <c>payload</c>) beside or instead of its document; its end-record digest covers the lines other than entry lines,
+    /// as in version 2.
+    /// </summary>
+    public const int CurrentVersion = 3;
+
+    /// <summary>The first version whose entry lines may carry payloads as they are.</summary>
+    public const int VerbatimPayloadVersion = 3;
 
     /// <summary>The oldest version this code reads: 1, whose end-record digest covers every line.</summary>
     public const int FirstVersion = 1;
@@ -283,6 +290,21 @@ internal static class ArchiveFormat
 
         writer.WriteEndArray();
         writer.WriteNumber("totalEntries", manifest.TotalEntries);
+        if (manifest.FormatVersion >= VerbatimPayloadVersion)
+        {
+            writer.WriteStartArray("unreadable");
+            foreach (var skipped in manifest.Unreadable)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("collection", skipped.Collection);
+                writer.WriteString("key", skipped.Key);
+                writer.WriteString("reason", skipped.Reason);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+        }
+
         writer.WriteEndObject();
     }
 
@@ -297,6 +319,18 @@ internal static class ArchiveFormat
                 item.GetProperty("sha256").GetString() ?? throw Corrupted("a manifest collection has no checksum")));
         }
 
+        var unreadable = new List<UnreadableEntry>();
+        if (root.TryGetProperty("unreadable", out var skipped))
+        {
+            foreach (var item in skipped.EnumerateArray())
+            {
+                unreadable.Add(new UnreadableEntry(
+                    item.GetProperty("collection").GetString() ?? throw Corrupted("an unreadable record in the manifest has no collection"),
+                    item.GetProperty("key").GetString(),
+                    item.GetProperty("reason").GetString() ?? string.Empty));
+            }
+        }
+
         return new BackupManifest(
             root.GetProperty("formatVersion").GetInt32(),
             root.GetProperty("createdAt").GetDateTimeOffset(),
@@ -309,7 +343,10 @@ internal static class ArchiveFormat
             ParseCompression(root.GetProperty("compression").GetString()),
             root.GetProperty("encrypted").GetBoolean(),
             collections,
-            root.GetProperty("totalEntries").GetInt64());
+            root.GetProperty("totalEntries").GetInt64())
+        {
+            Unreadable = unreadable,
+        };
     }
 
     public static string Describe(long value) => value.ToString(CultureInfo.InvariantCulture);
@@ -333,5 +370,13 @@ internal sealed record ArchiveHeader(
 /// <summary>The encryption parameters of the header.</summary>
 internal sealed record ArchiveEncryption(bool FromPassword, int Iterations, byte[] Salt, byte[] KeyCheck);
 
-/// <summary>One archived record as read back; <see cref="Document"/> is valid only during the callback that receives it.</summary>
-internal readonly record struct ArchivedEntry(string Key, long Version, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? ExpiresAt, JsonElement Document);
+/// <summary>
+/// One archived record as read back; <see cref="Document"/> is valid only during the callback that receives it, and its
+/// <see cref="JsonElement.ValueKind"/> is <see cref="JsonValueKind.Undefined"/> when the record has none (its payload is
+/// then in <see cref="Payload"/>). <see cref="Payload"/> is the payload as the source store held it, in
+/// <see cref="PayloadFormat"/>, when the archive carries it (format version 3).
+/// </summary>
+internal readonly record struct ArchivedEntry(string Key, long Version, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? ExpiresAt, JsonElement Document, byte[]? Payload = null, string? PayloadFormat = null)
+{
+    public bool HasDocument => Document.ValueKind != JsonValueKind.Undefined;
+}

@@ -130,7 +130,7 @@ internal static class ArchiveReader
                         throw ArchiveFormat.Corrupted($"record {number} is an entry outside a collection");
                     }
 
-                    var entry = ParseEntry(root, number);
+                    var entry = ParseEntry(root, number, header.FormatVersion);
                     if (lastKey is not null && KeyComparer.Instance.Compare(lastKey, entry.Key) >= 0)
                     {
                         throw ArchiveFormat.Corrupted($"record {number} (key '{entry.Key}' of '{current}') is out of key order");
@@ -228,7 +228,7 @@ internal static class ArchiveReader
         return value;
     }
 
-    private static ArchivedEntry ParseEntry(JsonElement root, long number)
+    private static ArchivedEntry ParseEntry(JsonElement root, long number, int formatVersion)
     {
         try
         {
@@ -244,13 +244,38 @@ internal static class ArchiveReader
                 throw ArchiveFormat.Corrupted($"record {number} (key '{key}') has version {version}");
             }
 
+            byte[]? payload = null;
+            string? payloadFormat = null;
+            var document = default(JsonElement);
+            if (formatVersion >= ArchiveFormat.VerbatimPayloadVersion && root.TryGetProperty("payload", out var verbatim))
+            {
+                // From version 3 a payload may travel as it is, with or without a document.
+                payload = verbatim.GetBytesFromBase64();
+                payloadFormat = root.GetProperty("payloadFormat").GetString();
+                if (string.IsNullOrEmpty(payloadFormat))
+                {
+                    throw ArchiveFormat.Corrupted($"record {number} (key '{key}') has a payload without its format");
+                }
+
+                if (root.TryGetProperty("document", out var withPayload))
+                {
+                    document = withPayload;
+                }
+            }
+            else
+            {
+                document = root.GetProperty("document");
+            }
+
             return new ArchivedEntry(
                 key!,
                 version,
                 root.GetProperty("createdAt").GetDateTimeOffset(),
                 root.GetProperty("updatedAt").GetDateTimeOffset(),
                 ArchiveFormat.ReadOptionalTime(root, "expiresAt"),
-                root.GetProperty("document"));
+                document,
+                payload,
+                payloadFormat);
         }
         catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException or FormatException)
         {

@@ -25,7 +25,22 @@ public sealed record BackupManifest(
     BackupCompression Compression,
     bool Encrypted,
     IReadOnlyList<CollectionManifest> Collections,
-    long TotalEntries);
+    long TotalEntries)
+{
+    /// <summary>
+    /// Gets the records the backup left out because they could not be read or archived, when
+    /// <see cref="BackupOptions.OnUnreadableEntry"/> told it to go on without them (archive format version 3 lists them in
+    /// the manifest record).
+    /// </summary>
+    /// <value>The default is empty.</value>
+    public IReadOnlyList<UnreadableEntry> Unreadable { get; init; } = [];
+}
+
+/// <summary>A record a backup, restore or migration left out, because it could not be read or carried, and why.</summary>
+/// <param name="Collection">The record's collection.</param>
+/// <param name="Key">The record's key, or <see langword="null"/> when the store could not tell it (a file it cannot read a key from).</param>
+/// <param name="Reason">Why the record was left out.</param>
+public sealed record UnreadableEntry(string Collection, string? Key, string Reason);
 
 /// <summary>One archived collection.</summary>
 /// <param name="Name">The collection name.</param>

@@ -69,6 +69,16 @@ public sealed record BackupOptions
     /// <value>The default is 1,000. Must be positive.</value>
     public int PageSize { get; init; } = 1000;
 
+    /// <summary>
+    /// Gets a callback that receives the records the backup cannot read or archive (a record the store reports as
+    /// corrupted, a payload too large for an archive line). When set, such records are left out, reported here and listed
+    /// in <see cref="BackupManifest.Unreadable"/>, and the backup goes on; when <see langword="null"/>, the backup fails
+    /// at the first one with an exception naming its collection and key. Payloads that are not valid in the store's
+    /// format (binary data, JSON no writer can re-encode) are not unreadable: the archive carries them as they are.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public Action<StoreCorruptedException>? OnUnreadableEntry { get; init; }
+
     /// <summary>Gets the clock that stamps the archive; <see langword="null"/> for <see cref="TimeProvider.System"/>.</summary>
     /// <value>The default is <see langword="null"/>.</value>
     public TimeProvider? TimeProvider { get; init; }

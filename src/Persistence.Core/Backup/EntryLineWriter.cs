@@ -21,6 +21,8 @@ internal sealed class EntryLineWriter : IDisposable
     private static readonly JsonEncodedText UpdatedAt = JsonEncodedText.Encode("updatedAt");
     private static readonly JsonEncodedText ExpiresAt = JsonEncodedText.Encode("expiresAt");
     private static readonly JsonEncodedText Document = JsonEncodedText.Encode("document");
+    private static readonly JsonEncodedText PayloadFormat = JsonEncodedText.Encode("payloadFormat");
+    private static readonly JsonEncodedText Payload = JsonEncodedText.Encode("payload");
 
     private readonly Utf8JsonWriter _json;
     private LineBuffer _buffer = new(InitialCapacity);
@@ -41,46 +43,55 @@ internal sealed class EntryLineWriter : IDisposable
     public ReadOnlySpan<byte> AppendEntry(StoreEntry entry, JsonElement document)
     {
         var start = BeginEntry(entry);
+        _json.WritePropertyName(Document);
         document.WriteTo(_json);
         return EndEntry(start);
     }
 
     /// <summary>
-    /// Appends an entry line with the payload's neutral JSON as <paramref name="serializer"/>'s
-    /// <see cref="ISerializer.ToJson"/> gives it, and returns the line's bytes (line feed included), valid until the next
-    /// write or <see cref="Clear"/>. A JSON payload of the built-in serializer is copied into the line in runs of
-    /// bytes (<see cref="CanonicalJson"/>), byte for byte what the <see cref="JsonElement"/> overload writes, without
-    /// building a document.
+    /// Appends an entry line for a record of a store with <paramref name="serializer"/> and returns the line's bytes (line
+    /// feed included), valid until the next write or <see cref="Clear"/>. The line's <c>document</c> is the payload's
+    /// neutral JSON as <see cref="ISerializer.ToJson"/> gives it; a JSON payload of the built-in serializer is copied into
+    /// the line in runs of bytes (<see cref="CanonicalJson"/>), byte for byte what the <see cref="JsonElement"/> overload
+    /// writes, without building a document. When <paramref name="verbatim"/> is set, a payload the document does not give
+    /// back byte for byte (a JSON payload that differs from its canonical form: whitespace, escapes, an escaped lone
+    /// surrogate) or that has no document at all (binary, not valid in its format) is also carried as it is, in
+    /// <c>payloadFormat</c> and <c>payload</c> (base64; format version 3).
     /// </summary>
-    /// <exception cref="PersistenceException">The payload is not valid in the serializer's format; nothing is appended.</exception>
-    public ReadOnlySpan<byte> AppendEntry(StoreEntry entry, ISerializer serializer)
+    /// <exception cref="PersistenceException">
+    /// The payload has no document and <paramref name="verbatim"/> is not set, or its line would exceed the format's line
+    /// limit; nothing is appended. The message names the record.
+    /// </exception>
+    public ReadOnlySpan<byte> AppendEntry(StoreEntry entry, ISerializer serializer, bool verbatim = true)
     {
-        if (serializer is not SystemTextJsonSerializer json)
-        {
-            return AppendEntry(entry, serializer.ToJson(entry.Payload));
-        }
-
         var start = BeginEntry(entry);
-        if (CanonicalJson.CanWriteFor(_json, json.ReaderOptions))
-        {
-            // The document's canonical bytes go straight into the line after the property name the writer flushed; the
-            // entry's object is then closed by hand (the next line resets the writer).
-            _json.Flush();
-            var document = _buffer.WrittenCount;
-            if (CanonicalJson.TryWrite(entry.Payload.Span, json.ReaderOptions, _buffer))
-            {
-                _buffer.GetSpan(1)[0] = (byte)'}';
-                _buffer.Advance(1);
-                return EndLine(start);
-            }
-
-            // Not valid JSON: the token copy below fails on it with ToJson's message.
-            _buffer.Truncate(document);
-        }
-
         try
         {
-            json.WriteJsonTo(entry.Payload.Span, _json);
+            var (hasDocument, exact) = serializer is SystemTextJsonSerializer json && CanonicalJson.CanWriteFor(_json, json.ReaderOptions)
+                ? AppendCanonical(entry.Payload.Span, json.ReaderOptions, keepInexact: !verbatim)
+                : AppendDocument(entry.Payload, serializer);
+            if (!exact)
+            {
+                if (!verbatim && !hasDocument)
+                {
+                    ThrowWhyNoDocument(entry, serializer);
+                }
+
+                if (verbatim)
+                {
+                    AppendVerbatim(entry, serializer.Format);
+                }
+            }
+
+            _buffer.GetSpan(1)[0] = (byte)'}';
+            _buffer.Advance(1);
+            var line = EndLine(start);
+            if (line.Length > ArchiveFormat.MaxLineLength)
+            {
+                throw new PersistenceException($"The record '{entry.Collection}/{entry.Key}' does not fit in an archive line: its payload of {entry.Payload.Length} bytes makes a line of more than {ArchiveFormat.MaxLineLength} bytes.");
+            }
+
+            return line;
         }
         catch
         {
@@ -89,8 +100,6 @@ internal sealed class EntryLineWriter : IDisposable
             _buffer.Truncate(start);
             throw;
         }
-
-        return EndEntry(start);
     }
 
     /// <summary>Appends a collection-start line.</summary>
@@ -151,9 +160,96 @@ internal sealed class EntryLineWriter : IDisposable
         _json.WriteString(CreatedAt, entry.CreatedAt.ToUniversalTime());
         _json.WriteString(UpdatedAt, entry.UpdatedAt.ToUniversalTime());
         ArchiveFormat.WriteOptionalTime(_json, ExpiresAt, entry.ExpiresAt);
-
-        _json.WritePropertyName(Document);
         return start;
+    }
+
+    // Writes ',"document":' and the payload's canonical bytes by hand after what the writer flushed. Returns whether a
+    // document was written and whether it is the payload byte for byte. A JSON payload that differs from its canonical
+    // bytes (whitespace, escapes, raw non-ASCII) loses its document unless keepInexact is set: it is carried as it is
+    // instead, and its document is read from it where one is needed, so the line does not hold it twice.
+    private (bool HasDocument, bool Exact) AppendCanonical(ReadOnlySpan<byte> payload, JsonReaderOptions readerOptions, bool keepInexact)
+    {
+        _json.Flush();
+        var before = _buffer.WrittenCount;
+        _buffer.Write(",\"document\":"u8);
+        var document = _buffer.WrittenCount;
+        if (CanonicalJson.TryWrite(payload, readerOptions, _buffer))
+        {
+            if (_buffer.WrittenCount - document == payload.Length && _buffer.WrittenSpan[document..].SequenceEqual(payload))
+            {
+                return (true, true);
+            }
+
+            if (keepInexact)
+            {
+                return (true, false);
+            }
+        }
+
+        // Not valid JSON, JSON no writer can re-encode (an escaped lone surrogate), or JSON carried as it is: no document.
+        _buffer.Truncate(before);
+        return (false, false);
+    }
+
+    // Writes the document through ToJson for serializers of other formats; only a payload without one is carried as it is.
+    private (bool HasDocument, bool Exact) AppendDocument(ReadOnlyMemory<byte> payload, ISerializer serializer)
+    {
+        JsonElement document;
+        try
+        {
+            document = serializer.ToJson(payload);
+        }
+        catch (Exception ex) when (ex is PersistenceException or JsonException or FormatException or InvalidOperationException or ArgumentException or NotSupportedException or OverflowException)
+        {
+            _json.Flush();
+            return (false, false);
+        }
+
+        _json.Flush();
+        var before = _buffer.WrittenCount;
+        try
+        {
+            _json.WritePropertyName(Document);
+            document.WriteTo(_json);
+            _json.Flush();
+            return (true, true);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            // A string no writer can encode (a lone surrogate): carried as it is.
+            _json.Reset(_buffer);
+            _buffer.Truncate(before);
+            return (false, false);
+        }
+    }
+
+    // A line of documents only fails where the document path fails (ToJson, then WriteTo), with its exception.
+    private static void ThrowWhyNoDocument(StoreEntry entry, ISerializer serializer)
+    {
+        var scratch = new ArrayBufferWriter<byte>();
+        using var writer = new Utf8JsonWriter(scratch, Options);
+        if (serializer is SystemTextJsonSerializer json)
+        {
+            json.WriteJsonTo(entry.Payload.Span, writer);
+        }
+        else
+        {
+            serializer.ToJson(entry.Payload).WriteTo(writer);
+        }
+
+        throw new PersistenceException($"The record '{entry.Collection}/{entry.Key}' has no {serializer.Format} document: its payload cannot be read as {serializer.Format}.");
+    }
+
+    // Appends ',"payloadFormat":"…","payload":"<base64>"' after the document (or after expiresAt when there is none).
+    private void AppendVerbatim(StoreEntry entry, string format)
+    {
+        _json.Flush();
+        _json.Reset(_buffer);
+        _buffer.GetSpan(1)[0] = (byte)',';
+        _buffer.Advance(1);
+        _json.WriteString(PayloadFormat, format);
+        _json.WriteBase64String(Payload, entry.Payload.Span);
+        _json.Flush();
     }
 
     private ReadOnlySpan<byte> EndEntry(int start)

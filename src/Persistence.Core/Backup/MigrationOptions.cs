@@ -30,6 +30,17 @@ public sealed record MigrationOptions
     /// <value>The default is <see langword="null"/>, meaning <see cref="BackupOptions"/> defaults. Its <see cref="BackupOptions.Collections"/> and <see cref="BackupOptions.ModifiedSince"/> are ignored: the whole target is backed up.</value>
     public BackupOptions? TargetBackupOptions { get; init; }
 
+    /// <summary>
+    /// Gets a callback that receives the records the migration cannot carry: records the source reports as corrupted, and
+    /// records the target's serializer cannot hold exactly (a payload that is not a document in the source's format, or a
+    /// document that would come back changed through the target's format). When set, such records are left out, reported
+    /// here and listed in <see cref="MigrationReport.Unreadable"/>, and the migration goes on with the others; when
+    /// <see langword="null"/>, the migration stops before writing anything and reports the records that differ (or
+    /// throws <see cref="StoreCorruptedException"/> naming the record the source cannot read).
+    /// </summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public Action<StoreCorruptedException>? OnUnreadableEntry { get; init; }
+
     /// <summary>Gets the clock that measures the migration's duration; <see langword="null"/> for <see cref="TimeProvider.System"/>.</summary>
     /// <value>The default is <see langword="null"/>.</value>
     public TimeProvider? TimeProvider { get; init; }
@@ -76,7 +87,16 @@ public sealed record MigrationReport(
     bool? Verified,
     BackupManifest? TargetBackup,
     IReadOnlyList<string> Errors,
-    TimeSpan Duration);
+    TimeSpan Duration)
+{
+    /// <summary>
+    /// Gets the records left out: when <see cref="MigrationOptions.OnUnreadableEntry"/> is set, those the migration could
+    /// not carry; when it is not, those that stopped the migration before anything was written (<see cref="Success"/> is
+    /// then <see langword="false"/>).
+    /// </summary>
+    /// <value>The default is empty.</value>
+    public IReadOnlyList<UnreadableEntry> Unreadable { get; init; } = [];
+}
 
 /// <summary>The migration of one collection.</summary>
 /// <param name="Name">The collection name.</param>

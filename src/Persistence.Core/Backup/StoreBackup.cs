@@ -18,7 +18,8 @@ public static class StoreBackup
     /// <returns>The manifest written at the end of the archive.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="store"/> or <paramref name="destination"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is not writable, or an option is invalid.</exception>
-    /// <exception cref="StoreCorruptedException">A record of the store cannot be read.</exception>
+    /// <exception cref="StoreCorruptedException">A record of the store cannot be read, and <see cref="BackupOptions.OnUnreadableEntry"/> is not set.</exception>
+    /// <exception cref="PersistenceException">A record cannot be archived (its line would be too long), and <see cref="BackupOptions.OnUnreadableEntry"/> is not set; the message names it.</exception>
     public static async Task<BackupManifest> BackupAsync(
         this IStore store,
         Stream destination,
@@ -52,13 +53,16 @@ public static class StoreBackup
         var collections = await CollectionsOfAsync(store, options.Collections, cancellationToken).ConfigureAwait(false);
         var writer = await ArchiveWriter.CreateAsync(destination, header, options.Encryption, options, cancellationToken).ConfigureAwait(false);
         var serializer = store.Serializer;
+        var unreadable = new List<UnreadableEntry>();
+        var onUnreadable = options.OnUnreadableEntry;
+        Action<StoreCorruptedException>? onCorrupted = onUnreadable is null ? null : ex => Skip(unreadable, onUnreadable, ex.Collection ?? string.Empty, ex);
         await using (writer.ConfigureAwait(false))
         {
             foreach (var collection in collections)
             {
                 writer.BeginCollection(collection);
                 long inCollection = 0;
-                await foreach (var page in PagesAsync(store, collection, options.PageSize, cancellationToken).ConfigureAwait(false))
+                await foreach (var page in PagesAsync(store, collection, options.PageSize, onCorrupted, cancellationToken).ConfigureAwait(false))
                 {
                     foreach (var entry in page)
                     {
@@ -67,7 +71,16 @@ public static class StoreBackup
                             continue;
                         }
 
-                        writer.WriteEntry(entry, serializer);
+                        try
+                        {
+                            writer.WriteEntry(entry, serializer);
+                        }
+                        catch (PersistenceException ex) when (onUnreadable is not null)
+                        {
+                            Skip(unreadable, onUnreadable, collection, new StoreCorruptedException(ex.Message, null, collection, entry.Key, ex));
+                            continue;
+                        }
+
                         inCollection++;
                         await writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
                     }
@@ -91,7 +104,10 @@ public static class StoreBackup
                     header.Compression,
                     options.Encryption is not null,
                     manifests.ToArray(),
-                    total),
+                    total)
+                {
+                    Unreadable = unreadable.ToArray(),
+                },
                 cancellationToken).ConfigureAwait(false);
         }
     }
@@ -138,6 +154,10 @@ public static class StoreBackup
     /// <exception cref="ArgumentException"><paramref name="source"/> is not readable, or an option is invalid.</exception>
     /// <exception cref="BackupArchiveException">The archive fails verification; nothing was written.</exception>
     /// <exception cref="ConcurrencyConflictException">The mode is <see cref="ImportMode.FailOnConflict"/> and an archived key exists in the store; nothing was written.</exception>
+    /// <exception cref="PersistenceException">
+    /// The store's serializer cannot hold an archived record exactly (a payload archived as it is in another format, a
+    /// document that would read back changed); nothing was written. The message names the first such record.
+    /// </exception>
     public static async Task<RestoreResult> RestoreAsync(
         Stream source,
         IStore store,
@@ -193,6 +213,11 @@ public static class StoreBackup
             }
 
             var restoredCollections = manifest.Collections.Where(c => selected is null || selected.Contains(c.Name)).Select(c => c.Name).ToArray();
+            if (probe.UnfitCount > 0 && !options.DryRun)
+            {
+                throw new PersistenceException(
+                    $"The restore was refused and nothing was written: {probe.UnfitCount} archived records cannot be held exactly by store '{store.Name}'. {probe.Unfit[0]}");
+            }
             if (options.Mode == ImportMode.FailOnConflict && probe.Conflicts.Count > 0 && !options.DryRun)
             {
                 var (collection, key, version) = probe.Conflicts[0];
@@ -205,13 +230,19 @@ public static class StoreBackup
                 var errors = options.Mode == ImportMode.FailOnConflict
                     ? probe.Conflicts.Select(c => $"'{c.Collection}/{c.Key}' already exists (version {c.Version}).").ToList()
                     : [];
+                errors.AddRange(probe.Unfit);
+                if (probe.UnfitCount > probe.Unfit.Count)
+                {
+                    errors.Add($"... and {probe.UnfitCount - probe.Unfit.Count} more records the store cannot hold exactly.");
+                }
+
                 if (probe.ConflictCount > probe.Conflicts.Count && options.Mode == ImportMode.FailOnConflict)
                 {
                     errors.Add($"... and {probe.ConflictCount - probe.Conflicts.Count} more existing records.");
                 }
 
                 var wouldSkip = probe.Expired + (options.Mode == ImportMode.PreserveExisting ? probe.ConflictCount : 0);
-                var wouldRestore = options.Mode == ImportMode.FailOnConflict && probe.ConflictCount > 0 ? 0 : probe.Live - (options.Mode == ImportMode.PreserveExisting ? probe.ConflictCount : 0);
+                var wouldRestore = (options.Mode == ImportMode.FailOnConflict && probe.ConflictCount > 0) || probe.UnfitCount > 0 ? 0 : probe.Live - (options.Mode == ImportMode.PreserveExisting ? probe.ConflictCount : 0);
                 return new RestoreResult(errors.Count == 0, true, manifest, restoredCollections, wouldRestore, wouldSkip, errors, warnings, time.GetElapsedTime(started));
             }
 
@@ -258,36 +289,70 @@ public static class StoreBackup
     }
 
     /// <summary>Reads a collection page by page (start-after paging), so no store has to hold a whole collection for the scan.</summary>
-    internal static async IAsyncEnumerable<List<StoreEntry>> PagesAsync(IStore store, string collection, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <param name="store">The store.</param>
+    /// <param name="collection">The collection.</param>
+    /// <param name="pageSize">The records per page.</param>
+    /// <param name="onCorrupted">Receives the records the store cannot read, which are then skipped, or <see langword="null"/> to fail at the first.</param>
+    /// <param name="cancellationToken">A token that cancels the scan.</param>
+    internal static async IAsyncEnumerable<List<StoreEntry>> PagesAsync(IStore store, string collection, int pageSize, Action<StoreCorruptedException>? onCorrupted, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         string? after = null;
         while (true)
         {
             var page = new List<StoreEntry>(Math.Min(pageSize, 4096));
-            await foreach (var entry in store.ScanAsync(collection, new ScanOptions { StartAfter = after, Limit = pageSize }, cancellationToken).ConfigureAwait(false))
+            var skipped = 0;
+            string? lastSkipped = null;
+            var options = new ScanOptions { StartAfter = after, Limit = pageSize };
+            if (onCorrupted is not null)
+            {
+                options = options with
+                {
+                    OnCorruptedEntry = ex =>
+                    {
+                        // A skipped record may use up a place of the page: the page is then full though shorter, and
+                        // the next one starts after the last key seen, read or skipped.
+                        skipped++;
+                        if (ex.Key is { } key && (lastSkipped is null || KeyComparer.Instance.Compare(key, lastSkipped) > 0))
+                        {
+                            lastSkipped = key;
+                        }
+
+                        onCorrupted(ex);
+                    },
+                };
+            }
+
+            await foreach (var entry in store.ScanAsync(collection, options, cancellationToken).ConfigureAwait(false))
             {
                 page.Add(entry);
             }
 
-            if (page.Count == 0)
+            var last = page.Count == 0 ? lastSkipped : lastSkipped is not null && KeyComparer.Instance.Compare(lastSkipped, page[^1].Key) > 0 ? lastSkipped : page[^1].Key;
+            if (page.Count > 0)
+            {
+                yield return page;
+            }
+
+            if (page.Count + skipped < pageSize || last is null || (after is not null && KeyComparer.Instance.Compare(last, after) <= 0))
             {
                 yield break;
             }
 
-            after = page[^1].Key;
-            yield return page;
-            if (page.Count < pageSize)
-            {
-                yield break;
-            }
+            after = last;
         }
     }
 
-    internal static byte[] Transcode(ISerializer serializer, System.Text.Json.JsonElement document)
+    /// <summary>Records a record left out (once, however often a store reports it) and tells the caller's callback.</summary>
+    internal static void Skip(List<UnreadableEntry> unreadable, Action<StoreCorruptedException> report, string collection, StoreCorruptedException ex)
     {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        serializer.FromJson(buffer, document);
-        return buffer.WrittenSpan.ToArray();
+        var skipped = new UnreadableEntry(ex.Collection ?? collection, ex.Key, ex.Message);
+        if (unreadable.Count > 0 && unreadable[^1] == skipped)
+        {
+            return;
+        }
+
+        unreadable.Add(skipped);
+        report(ex);
     }
 
     private static FileStream CreateSpool(string? directory)
@@ -312,6 +377,12 @@ public static class StoreBackup
 
         public List<(string Collection, string Key, long Version)> Conflicts { get; } = [];
 
+        /// <summary>Gets how many archived records the target's serializer cannot hold exactly.</summary>
+        public long UnfitCount { get; private set; }
+
+        /// <summary>Gets why (the first <see cref="MaxListed"/>), each message naming its record.</summary>
+        public List<string> Unfit { get; } = [];
+
         public async ValueTask OnEntryAsync(string collection, ArchivedEntry entry, CancellationToken cancellationToken)
         {
             _read++;
@@ -324,6 +395,19 @@ public static class StoreBackup
                 else
                 {
                     Live++;
+                    try
+                    {
+                        EntryTranscoder.EnsureFits(store.Serializer, collection, entry);
+                    }
+                    catch (PersistenceException ex)
+                    {
+                        UnfitCount++;
+                        if (Unfit.Count < MaxListed)
+                        {
+                            Unfit.Add(ex.Message);
+                        }
+                    }
+
                     if (_lookUp)
                     {
                         _keys.Add(entry.Key);
@@ -388,7 +472,8 @@ public static class StoreBackup
                 return;
             }
 
-            _batch.Add(new StoreEntry(collection, entry.Key, Transcode(store.Serializer, entry.Document), entry.Version, entry.CreatedAt, entry.UpdatedAt, entry.ExpiresAt));
+            // Pass 1 has checked that every record fits the target exactly; this only converts.
+            _batch.Add(new StoreEntry(collection, entry.Key, EntryTranscoder.ForTarget(store.Serializer, collection, entry, check: false), entry.Version, entry.CreatedAt, entry.UpdatedAt, entry.ExpiresAt));
             if (_batch.Count >= options.BatchSize)
             {
                 await FlushAsync(collection, cancellationToken).ConfigureAwait(false);

@@ -13,6 +13,9 @@ public static class StoreMigration
     /// slower than the next, few enough that memory stays a handful of pages.</summary>
     internal const int PagesReadAhead = 3;
 
+    /// <summary>How many records a refused migration lists in its errors (all are in <see cref="MigrationReport.Unreadable"/>).</summary>
+    private const int MaxListed = 100;
+
     /// <summary>Migrates records from <paramref name="source"/> to <paramref name="target"/>.</summary>
     /// <param name="source">The store to read.</param>
     /// <param name="target">The store to write.</param>
@@ -55,12 +58,35 @@ public static class StoreMigration
         }
 
         var collections = await StoreBackup.CollectionsOfAsync(source, options.Collections, cancellationToken).ConfigureAwait(false);
-        if (options.Mode == ImportMode.FailOnConflict)
+        var transcode = !string.Equals(source.Serializer.Format, target.Serializer.Format, StringComparison.OrdinalIgnoreCase);
+        var unreadable = new List<UnreadableEntry>();
+        var onUnreadable = options.OnUnreadableEntry;
+        var leftOut = new HashSet<(string Collection, string Key)>();
+        if (options.Mode == ImportMode.FailOnConflict || transcode)
         {
-            await EnsureNoConflictsAsync(source, target, collections, options.BatchSize, progress, cancellationToken).ConfigureAwait(false);
+            // Everything that would stop the migration is found before anything is written: existing keys, and records
+            // the target's format cannot hold exactly (each is converted and read back through the target's serializer).
+            var unfit = await PrecheckAsync(source, target, collections, options, transcode, progress, cancellationToken).ConfigureAwait(false);
+            if (unfit.Count > 0 && onUnreadable is null)
+            {
+                var refused = unfit.Take(MaxListed).Select(u => u.Reason).ToList();
+                if (unfit.Count > MaxListed)
+                {
+                    refused.Add($"... and {unfit.Count - MaxListed} more records that cannot be migrated exactly.");
+                }
+
+                refused.Insert(0, $"The migration was refused and nothing was written: {unfit.Count} records of store '{source.Name}' cannot be held exactly by store '{target.Name}'. Set MigrationOptions.OnUnreadableEntry to migrate the others without them.");
+                return new MigrationReport(false, [], 0, 0, transcode, null, targetBackup, refused, time.GetElapsedTime(started)) { Unreadable = unfit };
+            }
+
+            foreach (var record in unfit)
+            {
+                leftOut.Add((record.Collection, record.Key!));
+                StoreBackup.Skip(unreadable, onUnreadable!, record.Collection, new StoreCorruptedException(record.Reason, null, record.Collection, record.Key));
+            }
         }
 
-        var transcode = !string.Equals(source.Serializer.Format, target.Serializer.Format, StringComparison.OrdinalIgnoreCase);
+        Action<StoreCorruptedException>? onCorrupted = onUnreadable is null ? null : ex => StoreBackup.Skip(unreadable, onUnreadable, ex.Collection ?? string.Empty, ex);
         using var lines = new EntryLineWriter();
         using var hasher = new CollectionHasher();
         var reports = new List<CollectionMigrationReport>();
@@ -70,42 +96,62 @@ public static class StoreMigration
         {
             long collectionCopied = 0;
             long collectionSkipped = 0;
-            await foreach (var page in ReadAheadAsync(StoreBackup.PagesAsync(source, collection, options.BatchSize, cancellationToken), cancellationToken).ConfigureAwait(false))
+            await foreach (var page in ReadAheadAsync(StoreBackup.PagesAsync(source, collection, options.BatchSize, onCorrupted, cancellationToken), cancellationToken).ConfigureAwait(false))
             {
-                var batch = new StoreEntry[page.Count];
-                for (var i = 0; i < page.Count; i++)
+                var batch = new List<StoreEntry>(page.Count);
+                foreach (var read in page)
                 {
-                    var entry = page[i];
-                    if (transcode)
+                    var entry = read;
+                    if (leftOut.Count > 0 && leftOut.Contains((collection, entry.Key)))
                     {
-                        var document = source.Serializer.ToJson(entry.Payload);
-                        if (options.Verify)
+                        continue;
+                    }
+
+                    try
+                    {
+                        if (transcode)
                         {
-                            hasher.Append(lines.AppendEntry(entry, document));
+                            // The precheck read every record back through the target's serializer; a record changed since
+                            // then that no longer converts fails here, named.
+                            var document = EntryTranscoder.SourceDocument(source.Serializer, target.Serializer, entry);
+                            entry = entry with { Payload = EntryTranscoder.Transcode(target.Serializer, entry.Collection, entry.Key, document, check: false) };
+                            if (options.Verify)
+                            {
+                                hasher.Append(lines.AppendEntry(entry, document));
+                                lines.Clear();
+                            }
+                        }
+                        else if (options.Verify)
+                        {
+                            // Same format on both sides: the bytes are copied as they are, and the line is written straight
+                            // from the payload (no document), carrying it as it is where its document would not.
+                            hasher.Append(lines.AppendEntry(entry, source.Serializer));
                             lines.Clear();
                         }
-
-                        entry = entry with { Payload = StoreBackup.Transcode(target.Serializer, document) };
                     }
-                    else if (options.Verify)
+                    catch (PersistenceException ex) when (onUnreadable is not null)
                     {
-                        // Same serializer on both sides: the line is written straight from the payload (no document).
-                        hasher.Append(lines.AppendEntry(entry, source.Serializer));
-                        lines.Clear();
+                        StoreBackup.Skip(unreadable, onUnreadable, collection, new StoreCorruptedException(ex.Message, null, collection, entry.Key, ex));
+                        continue;
                     }
-                    else
+
+                    if (!options.Verify)
                     {
                         hasher.Append(ReadOnlySpan<byte>.Empty);
                     }
 
-                    batch[i] = entry;
+                    batch.Add(entry);
                 }
 
-                var result = await target.ImportAsync(batch, options.Mode, cancellationToken).ConfigureAwait(false);
-                collectionCopied += result.Imported;
-                collectionSkipped += result.Skipped;
-                copied += result.Imported;
-                skipped += result.Skipped;
+                if (batch.Count > 0)
+                {
+                    var result = await target.ImportAsync(batch, options.Mode, cancellationToken).ConfigureAwait(false);
+                    collectionCopied += result.Imported;
+                    collectionSkipped += result.Skipped;
+                    copied += result.Imported;
+                    skipped += result.Skipped;
+                }
+
                 progress?.Report(new MigrationProgress(MigrationPhase.Copying, collection, copied, skipped));
             }
 
@@ -120,7 +166,7 @@ public static class StoreMigration
             for (var i = 0; i < reports.Count; i++)
             {
                 progress?.Report(new MigrationProgress(MigrationPhase.Verifying, reports[i].Name, copied, skipped));
-                var (targetSha, targetCount) = await ChecksumAsync(target, reports[i].Name, options.BatchSize, lines, hasher, cancellationToken).ConfigureAwait(false);
+                var (targetSha, targetCount) = await ChecksumAsync(target, reports[i].Name, options.BatchSize, lines, hasher, !transcode, cancellationToken).ConfigureAwait(false);
                 reports[i] = reports[i] with { TargetCount = targetCount, TargetSha256 = targetSha };
                 if (!reports[i].Verified)
                 {
@@ -133,17 +179,22 @@ public static class StoreMigration
             verified = errors.Count == 0;
         }
 
-        return new MigrationReport(errors.Count == 0, reports, copied, skipped, transcode, verified, targetBackup, errors, time.GetElapsedTime(started));
+        return new MigrationReport(errors.Count == 0, reports, copied, skipped, transcode, verified, targetBackup, errors, time.GetElapsedTime(started)) { Unreadable = unreadable.ToArray() };
     }
 
     /// <summary>Computes a collection's count and checksum over the neutral JSON of its records, as a backup archives them.</summary>
-    internal static async ValueTask<(string Sha256, long Count)> ChecksumAsync(IStore store, string collection, int pageSize, EntryLineWriter lines, CollectionHasher hasher, CancellationToken cancellationToken)
+    /// <remarks>
+    /// With <paramref name="verbatim"/>, lines carry a payload as it is wherever its document would not give it back (as
+    /// a backup's lines do): stores of the same format then compare byte for byte. Without it, lines hold documents
+    /// only, so stores of different formats compare on their neutral JSON.
+    /// </remarks>
+    internal static async ValueTask<(string Sha256, long Count)> ChecksumAsync(IStore store, string collection, int pageSize, EntryLineWriter lines, CollectionHasher hasher, bool verbatim, CancellationToken cancellationToken)
     {
-        await foreach (var page in StoreBackup.PagesAsync(store, collection, pageSize, cancellationToken).ConfigureAwait(false))
+        await foreach (var page in StoreBackup.PagesAsync(store, collection, pageSize, null, cancellationToken).ConfigureAwait(false))
         {
             foreach (var entry in page)
             {
-                hasher.Append(lines.AppendEntry(entry, store.Serializer));
+                hasher.Append(lines.AppendEntry(entry, store.Serializer, verbatim));
                 lines.Clear();
             }
         }
@@ -202,21 +253,50 @@ public static class StoreMigration
         }
     }
 
-    private static async ValueTask EnsureNoConflictsAsync(IStore source, IStore target, IReadOnlyList<string> collections, int batchSize, IProgress<MigrationProgress>? progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the source once before anything is written: with <see cref="ImportMode.FailOnConflict"/>, throws at the first
+    /// source key that exists in the target; when the formats differ, converts every record into the target's format and
+    /// reads it back, and returns those that would not come back exactly.
+    /// </summary>
+    private static async ValueTask<List<UnreadableEntry>> PrecheckAsync(IStore source, IStore target, IReadOnlyList<string> collections, MigrationOptions options, bool transcode, IProgress<MigrationProgress>? progress, CancellationToken cancellationToken)
     {
+        var unfit = new List<UnreadableEntry>();
+
+        // Records the source cannot read are reported by the copy, which reads them again.
+        Action<StoreCorruptedException>? ignoreCorrupted = options.OnUnreadableEntry is null ? null : static _ => { };
         foreach (var collection in collections)
         {
             progress?.Report(new MigrationProgress(MigrationPhase.CheckingConflicts, collection, 0, 0));
-            await foreach (var page in StoreBackup.PagesAsync(source, collection, batchSize, cancellationToken).ConfigureAwait(false))
+            await foreach (var page in StoreBackup.PagesAsync(source, collection, options.BatchSize, ignoreCorrupted, cancellationToken).ConfigureAwait(false))
             {
-                var existing = await target.GetManyAsync(collection, page.Select(e => e.Key).ToArray(), cancellationToken).ConfigureAwait(false);
-                if (existing.FirstOrDefault(e => e is not null) is { } conflict)
+                if (options.Mode == ImportMode.FailOnConflict)
                 {
-                    throw new ConcurrencyConflictException(
-                        $"The migration was refused and nothing was written: '{collection}/{conflict.Key}' already exists in store '{target.Name}' at version {conflict.Version}. Use ImportMode.Overwrite or PreserveExisting to migrate over existing records.");
+                    var existing = await target.GetManyAsync(collection, page.Select(e => e.Key).ToArray(), cancellationToken).ConfigureAwait(false);
+                    if (existing.FirstOrDefault(e => e is not null) is { } conflict)
+                    {
+                        throw new ConcurrencyConflictException(
+                            $"The migration was refused and nothing was written: '{collection}/{conflict.Key}' already exists in store '{target.Name}' at version {conflict.Version}. Use ImportMode.Overwrite or PreserveExisting to migrate over existing records.");
+                    }
+                }
+
+                if (transcode)
+                {
+                    foreach (var entry in page)
+                    {
+                        try
+                        {
+                            var document = EntryTranscoder.SourceDocument(source.Serializer, target.Serializer, entry);
+                            EntryTranscoder.Transcode(target.Serializer, collection, entry.Key, document, check: true);
+                        }
+                        catch (PersistenceException ex)
+                        {
+                            unfit.Add(new UnreadableEntry(collection, entry.Key, ex.Message));
+                        }
+                    }
                 }
             }
         }
-    }
 
+        return unfit;
+    }
 }

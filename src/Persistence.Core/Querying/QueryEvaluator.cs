@@ -53,7 +53,7 @@ public static class QueryEvaluator
             QueryOperator.In => found && wanted.ValueKind == JsonValueKind.Array && HasEqualElement(wanted, value),
             QueryOperator.Contains => found && Contains(value, wanted),
             QueryOperator.StartsWith => found && value.ValueKind == JsonValueKind.String && wanted.ValueKind == JsonValueKind.String
-                && value.GetString()!.StartsWith(wanted.GetString()!, StringComparison.Ordinal),
+                && JsonStrings.Get(value).StartsWith(JsonStrings.Get(wanted), StringComparison.Ordinal),
             QueryOperator.Exists => found == (wanted.ValueKind == JsonValueKind.True),
             _ => throw new ArgumentOutOfRangeException(nameof(filter), filter.Operator, "Unknown query operator."),
         };
@@ -73,7 +73,7 @@ public static class QueryEvaluator
         foreach (var range in path.AsSpan().Split('.'))
         {
             var segment = path.AsSpan(range);
-            if (value.ValueKind == JsonValueKind.Object && value.TryGetProperty(segment, out var child))
+            if (value.ValueKind == JsonValueKind.Object && JsonStrings.TryGetProperty(value, segment, out var child))
             {
                 value = child;
             }
@@ -119,7 +119,7 @@ public static class QueryEvaluator
             JsonValueKind.Null => 0,
             JsonValueKind.True or JsonValueKind.False => (left.ValueKind == JsonValueKind.True).CompareTo(right.ValueKind == JsonValueKind.True),
             JsonValueKind.Number => CompareNumbers(left, right),
-            JsonValueKind.String => KeyComparer.Instance.Compare(left.GetString(), right.GetString()),
+            JsonValueKind.String => KeyComparer.Instance.Compare(JsonStrings.Get(left), JsonStrings.Get(right)),
             JsonValueKind.Array => CompareArrays(left, right),
             _ => CompareObjects(left, right),
         };
@@ -159,7 +159,7 @@ public static class QueryEvaluator
                 return hasX.CompareTo(hasY);
             }
 
-            var order = KeyComparer.Instance.Compare(x.Current.Name, y.Current.Name);
+            var order = KeyComparer.Instance.Compare(JsonStrings.Name(x.Current), JsonStrings.Name(y.Current));
             if (order == 0)
             {
                 order = CompareForOrdering(x.Current.Value, y.Current.Value);
@@ -283,7 +283,7 @@ public static class QueryEvaluator
     {
         if (value.ValueKind == JsonValueKind.String)
         {
-            return wanted.ValueKind == JsonValueKind.String && value.GetString()!.Contains(wanted.GetString()!, StringComparison.Ordinal);
+            return wanted.ValueKind == JsonValueKind.String && JsonStrings.Get(value).Contains(JsonStrings.Get(wanted), StringComparison.Ordinal);
         }
 
         return value.ValueKind == JsonValueKind.Array && HasEqualElement(value, wanted);
@@ -308,7 +308,7 @@ public static class QueryEvaluator
         return (value.ValueKind, wanted.ValueKind) switch
         {
             (JsonValueKind.Number, JsonValueKind.Number) => CompareNumbers(value, wanted),
-            (JsonValueKind.String, JsonValueKind.String) => KeyComparer.Instance.Compare(value.GetString(), wanted.GetString()),
+            (JsonValueKind.String, JsonValueKind.String) => KeyComparer.Instance.Compare(JsonStrings.Get(value), JsonStrings.Get(wanted)),
             (JsonValueKind.True or JsonValueKind.False, JsonValueKind.True or JsonValueKind.False) =>
                 (value.ValueKind == JsonValueKind.True).CompareTo(wanted.ValueKind == JsonValueKind.True),
             _ => null,
@@ -361,7 +361,7 @@ public static class QueryEvaluator
         switch (x.ValueKind)
         {
             case JsonValueKind.String:
-                return x.ValueEquals(y.GetString());
+                return JsonStrings.ValueEquals(x, y);
             case JsonValueKind.Array:
                 if (x.GetArrayLength() != y.GetArrayLength())
                 {
@@ -386,7 +386,7 @@ public static class QueryEvaluator
                 foreach (var property in x.EnumerateObject())
                 {
                     count++;
-                    if (!y.TryGetProperty(property.Name, out var other) || !JsonEquals(property.Value, other))
+                    if (!JsonStrings.TryGetProperty(y, JsonStrings.Name(property), out var other) || !JsonEquals(property.Value, other))
                     {
                         return false;
                     }

@@ -183,7 +183,7 @@ public sealed class ArchiveIntegrityTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData(0, 3)]
+    [InlineData(0, 4)]
     [InlineData(0, 0)]
     [InlineData(255, 255)]
     public async Task Verify_UnknownFormatVersion_ThrowsUnsupportedVersion(byte high, byte low)
@@ -195,7 +195,7 @@ public sealed class ArchiveIntegrityTests : IAsyncLifetime
         var error = await RestoreFailsAsync(bytes, null);
 
         error.Error.Should().Be(BackupArchiveError.UnsupportedVersion);
-        error.Message.Should().Contain($"format version {(high << 8) | low}").And.Contain("reads format versions 1 to 2");
+        error.Message.Should().Contain($"format version {(high << 8) | low}").And.Contain("reads format versions 1 to 3");
     }
 
     [Fact]

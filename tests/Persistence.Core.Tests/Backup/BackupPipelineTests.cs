@@ -47,7 +47,7 @@ public sealed class BackupPipelineTests
         foreach (var collection in manifest.Collections)
         {
             // Migration verification computes the checksum through the document path (ToJson, then WriteTo).
-            var (sha, count) = await StoreMigration.ChecksumAsync(source, collection.Name, 50, lines, hasher, Token);
+            var (sha, count) = await StoreMigration.ChecksumAsync(source, collection.Name, 50, lines, hasher, verbatim: true, Token);
             (collection.Sha256, collection.Entries).Should().Be((sha, count), "collection {0}", collection.Name);
         }
     }
@@ -70,17 +70,39 @@ public sealed class BackupPipelineTests
     }
 
     [Fact]
-    public async Task BackupAsync_InvalidPayloadMidScan_ThrowsTheSerializerError()
+    public async Task BackupAsync_InvalidPayloadMidScan_IsCarriedAsItIsAndRestoresByteForByte()
     {
         var time = NewTime();
         await using var source = await ManyRecordsAsync(time);
         await source.PutAsync("bulk", "record-00800x", "{\"broken\":"u8.ToArray(), null, Token);
         using var archive = new MemoryStream();
 
-        var error = await FluentActions.Awaiting(() => source.BackupAsync(archive, Options(time), null, Token).WaitAsync(NoHang, Token))
-            .Should().ThrowAsync<PersistenceException>();
+        var manifest = await source.BackupAsync(archive, Options(time), null, Token).WaitAsync(NoHang, Token);
+        archive.Position = 0;
+        await using var target = new InMemoryStore("target", timeProvider: time);
+        var result = await StoreBackup.RestoreAsync(archive, target, new RestoreOptions { TimeProvider = time }, null, Token);
 
-        error.Which.Message.Should().StartWith("The payload is not valid JSON: ");
+        result.RecordsRestored.Should().Be(manifest.TotalEntries).And.BeGreaterThan(Records);
+        (await target.GetAsync("bulk", "record-00800x", Token))!.Payload.ToArray().Should().Equal("{\"broken\":"u8.ToArray());
+    }
+
+    [Fact]
+    public async Task BackupAsync_SerializerFailsMidScan_ThrowsItsErrorAndLeavesAnUnverifiableArchive()
+    {
+        var time = NewTime();
+        await using var source = new InMemoryStore("source", new FailingSerializer(), time);
+        var filler = new string('x', 900);
+        await source.ImportAsync(
+            Enumerable.Range(0, Records).Select(i => new StoreEntry("bulk", $"record-{i:D5}", Encoding.UTF8.GetBytes($"{{\"i\":{i},\"fill\":\"{filler}\"}}"), 1, time.GetUtcNow(), time.GetUtcNow(), null)).ToArray(),
+            ImportMode.Overwrite,
+            Token);
+        await source.PutAsync("bulk", "record-00800x", FailingSerializer.Marker, null, Token);
+        using var archive = new MemoryStream();
+
+        var error = await FluentActions.Awaiting(() => source.BackupAsync(archive, Options(time), null, Token).WaitAsync(NoHang, Token))
+            .Should().ThrowAsync<InvalidDataException>();
+
+        error.Which.Message.Should().Be(FailingSerializer.Failure);
         await FluentActions.Awaiting(() => StoreBackup.VerifyAsync(new MemoryStream(archive.ToArray()), null, Token)).Should().ThrowAsync<BackupArchiveException>();
     }
 
@@ -230,4 +252,27 @@ public sealed class BackupPipelineTests
 
         public override void SetLength(long value) => throw new NotSupportedException();
     }
+}
+
+/// <summary>A JSON serializer whose bridge fails, not as a conversion failure, on one marker payload.</summary>
+internal sealed class FailingSerializer : ISerializer
+{
+    public const string Failure = "The marker payload fails the bridge.";
+
+    public static readonly byte[] Marker = "{\"fail\":true}"u8.ToArray();
+
+    public string Format => "test-json";
+
+    public string FileExtension => ".json";
+
+    public string ContentType => "application/json";
+
+    public void Serialize<T>(System.Buffers.IBufferWriter<byte> destination, T value) => SystemTextJsonSerializer.Default.Serialize(destination, value);
+
+    public T? Deserialize<T>(ReadOnlyMemory<byte> payload) => SystemTextJsonSerializer.Default.Deserialize<T>(payload);
+
+    public System.Text.Json.JsonElement ToJson(ReadOnlyMemory<byte> payload)
+        => payload.Span.SequenceEqual(Marker) ? throw new InvalidDataException(Failure) : SystemTextJsonSerializer.Default.ToJson(payload);
+
+    public void FromJson(System.Buffers.IBufferWriter<byte> destination, System.Text.Json.JsonElement document) => SystemTextJsonSerializer.Default.FromJson(destination, document);
 }

@@ -214,6 +214,24 @@ public sealed class EntryLineWriterTests
 
     [Theory]
     [MemberData(nameof(InvalidPayloads))]
+    [InlineData("\"\\ud800 lone high surrogate\"")]
+    [InlineData("{\"\\udc00\":1}")]
+    [InlineData("{ \"a\" : 1 }")]
+    [InlineData("\"caf\\u00e9\"")]
+    public void AppendEntry_Verbatim_PayloadTheDocumentDoesNotGiveBack_IsCarriedAsItIs(string json)
+    {
+        var payload = Encoding.UTF8.GetBytes(json);
+        using var writer = new EntryLineWriter();
+        var line = Encoding.UTF8.GetString(writer.AppendEntry(Template with { Payload = payload }, SystemTextJsonSerializer.Default));
+
+        line.Should().EndWith($",\"payloadFormat\":\"json\",\"payload\":\"{Convert.ToBase64String(payload)}\"}}\n");
+        line.Should().NotContain("\"document\":", "the payload is carried once, as it is");
+        using var parsed = JsonDocument.Parse(line);
+        parsed.RootElement.GetProperty("payload").GetBytesFromBase64().Should().Equal(payload);
+    }
+
+    [Theory]
+    [MemberData(nameof(InvalidPayloads))]
     public void AppendEntry_InvalidJson_ThrowsWhatToJsonThrowsAndAppendsNothing(string json)
     {
         var payload = Encoding.UTF8.GetBytes(json);
@@ -222,7 +240,7 @@ public sealed class EntryLineWriterTests
         writer.AppendEntry(Template with { Payload = "{\"before\":1}"u8.ToArray() }, SystemTextJsonSerializer.Default);
         var before = writer.WrittenMemory.ToArray();
 
-        var actual = FluentActions.Invoking(() => writer.AppendEntry(Template with { Payload = payload }, SystemTextJsonSerializer.Default)).Should().Throw<PersistenceException>().Which;
+        var actual = FluentActions.Invoking(() => writer.AppendEntry(Template with { Payload = payload }, SystemTextJsonSerializer.Default, verbatim: false)).Should().Throw<PersistenceException>().Which;
 
         actual.Message.Should().Be(expected.Message).And.StartWith("The payload is not valid JSON: ");
         actual.InnerException.Should().BeAssignableTo<JsonException>();
@@ -317,7 +335,7 @@ public sealed class EntryLineWriterTests
         // A line before the entry, so the copy is checked mid-buffer as well.
         streamedWriter.AppendCollection("c");
         documentWriter.AppendCollection("c");
-        var streamed = streamedWriter.AppendEntry(entry, serializer).ToArray();
+        var streamed = streamedWriter.AppendEntry(entry, serializer, verbatim: false).ToArray();
         var document = documentWriter.AppendEntry(entry, serializer.ToJson(payload)).ToArray();
         streamedWriter.WrittenMemory.ToArray().Should().Equal(documentWriter.WrittenMemory.ToArray());
         return (streamed, document);
@@ -343,11 +361,11 @@ public sealed class EntryLineWriterTests
         using var streamedWriter = new EntryLineWriter();
         if (documentError is null)
         {
-            streamedWriter.AppendEntry(entry, serializer).ToArray().Should().Equal(documentLine);
+            streamedWriter.AppendEntry(entry, serializer, verbatim: false).ToArray().Should().Equal(documentLine);
             return;
         }
 
-        var streamedError = FluentActions.Invoking(() => streamedWriter.AppendEntry(entry, serializer)).Should().Throw<Exception>().Which;
+        var streamedError = FluentActions.Invoking(() => streamedWriter.AppendEntry(entry, serializer, verbatim: false)).Should().Throw<Exception>().Which;
         streamedError.GetType().Should().Be(documentError.GetType());
         streamedError.Message.Should().Be(documentError.Message);
         streamedWriter.WrittenCount.Should().Be(0);

@@ -80,7 +80,7 @@ public sealed class StoreBackupTests
 
         var manifest = await source.BackupAsync(archive, Options(time), null, Token);
 
-        manifest.FormatVersion.Should().Be(2);
+        manifest.FormatVersion.Should().Be(3);
         manifest.CreatedAt.Should().Be(started);
         manifest.StoreName.Should().Be("source");
         manifest.StoreKind.Should().Be(nameof(InMemoryStore));
