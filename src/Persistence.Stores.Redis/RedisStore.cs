@@ -241,23 +241,9 @@ public sealed class RedisStore : StoreBase
     {
         ArgumentNullException.ThrowIfNull(options);
         var keys = KeysOf(collection);
-        RedisValue min = default;
-        RedisValue max = default;
-        var exclude = Exclude.None;
-        if (options.StartAfter is { } after && (options.Prefix is null || KeyComparer.Instance.Compare(after, options.Prefix) >= 0))
+        if (!RedisLexRange.TryCreate(options.Prefix, options.StartAfter, out var min, out var max))
         {
-            min = after;
-            exclude |= Exclude.Start;
-        }
-        else if (options.Prefix is { } start)
-        {
-            min = start;
-        }
-
-        if (options.Prefix is { } prefix)
-        {
-            max = RedisCollectionKeys.PrefixEnd(prefix);
-            exclude |= Exclude.Stop;
+            yield break;
         }
 
         var remaining = options.Limit ?? int.MaxValue;
@@ -265,7 +251,7 @@ public sealed class RedisStore : StoreBase
         while (remaining > 0)
         {
             var take = Math.Min(_pageSize, remaining);
-            var (members, records) = await ReadPageAsync(keys, min, max, exclude, take, now, cancellationToken).ConfigureAwait(false);
+            var (members, records) = await ReadPageAsync(keys, min, max, take, now, cancellationToken).ConfigureAwait(false);
             for (var i = 0; i < members.Length && remaining > 0; i++)
             {
                 StoreEntry? entry;
@@ -291,8 +277,7 @@ public sealed class RedisStore : StoreBase
                 break;
             }
 
-            min = members[^1];
-            exclude |= Exclude.Start;
+            min = RedisLexRange.After((byte[])members[^1]!);
         }
     }
 
@@ -586,12 +571,15 @@ public sealed class RedisStore : StoreBase
     private StoreCorruptedException Corrupted(string collection, string key, string why)
         => new($"Redis store '{Name}': the record '{collection}/{key}' cannot be read: {why}.", null, collection, key);
 
-    private async Task<(RedisValue[] Members, RedisValue[][] Records)> ReadPageAsync(RedisCollectionKeys keys, RedisValue min, RedisValue max, Exclude exclude, int take, long nowTicks, CancellationToken cancellationToken)
+    private async Task<(RedisValue[] Members, RedisValue[][] Records)> ReadPageAsync(RedisCollectionKeys keys, byte[] min, byte[] max, int take, long nowTicks, CancellationToken cancellationToken)
     {
         try
         {
             var database = await DatabaseAsync(cancellationToken).ConfigureAwait(false);
-            var members = await Wait(database.SortedSetRangeByValueAsync(keys.Index, min, max, exclude, Order.Ascending, 0, take), cancellationToken).ConfigureAwait(false);
+
+            // ZRANGEBYLEX itself, not SortedSetRangeByValueAsync: see RedisLexRange.
+            var range = await Wait(database.ExecuteAsync("ZRANGEBYLEX", keys.Index, min, max, "LIMIT", 0, take), cancellationToken).ConfigureAwait(false);
+            var members = (RedisValue[])range!;
             var reads = new Task<RedisValue[]>[members.Length];
             for (var i = 0; i < members.Length; i++)
             {
