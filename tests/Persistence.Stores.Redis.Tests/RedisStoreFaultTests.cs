@@ -32,6 +32,41 @@ public sealed class RedisStoreFaultTests
             AssertUnavailableAsync(() => store.ImportAsync([new StoreEntry("items", "k", Utf8("x"), 1, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, null)], ImportMode.Overwrite, Token).AsTask(), "ImportAsync"));
     }
 
+    // A bound on a failure path, not a speed target, so its margins are wide for a loaded 2-core machine: no call may
+    // take more than twice the timeout plus a second, and the typical (median) call at most 1.5 times the timeout.
+    // Before the store enforced the timeout itself, StackExchange.Redis' once-a-second timeout sweep made every call
+    // take about a second at a 500 ms timeout, and the first call's connect could add up to twice the timeout again.
+    [Fact]
+    public async Task Operations_ServerNeverReachable_FailWithinTheOperationTimeout()
+    {
+        var timeout = TimeSpan.FromMilliseconds(500);
+        var calls = new (string Name, Func<RedisStore, Task> Call)[]
+        {
+            ("GetAsync", store => store.GetAsync("items", "k", Token).AsTask()),
+            ("PutAsync", store => store.PutAsync("items", "k", Utf8("x"), cancellationToken: Token).AsTask()),
+            ("CommitAsync", store => store.CommitAsync(new WriteBatch().Put("items", "k", Utf8("x")).Delete("items", "j"), Token).AsTask()),
+            ("CountAsync", store => store.CountAsync("items", Token).AsTask()),
+            ("ScanAsync", async store => { await foreach (var unused in store.ScanAsync("items", cancellationToken: Token)) { } }),
+            ("ListCollectionsAsync", async store => { await foreach (var unused in store.ListCollectionsAsync(Token)) { } }),
+        };
+        var measured = new List<(string Call, TimeSpan Elapsed)>();
+        for (var i = 0; i < calls.Length; i++)
+        {
+            // Each store starts with a different call, which is then repeated, then followed by another kind of call.
+            await using var store = new RedisStore(new RedisStoreOptions { Configuration = $"127.0.0.1:{FreePort()}", OperationTimeout = timeout }, "down");
+            foreach (var (label, (name, call)) in new[] { ("first", calls[i]), ("second", calls[i]), ("third", calls[(i + 1) % calls.Length]) })
+            {
+                var clock = Stopwatch.StartNew();
+                await AssertUnavailableAsync(() => call(store), name);
+                measured.Add(($"{name} ({label} call of its store)", clock.Elapsed));
+            }
+        }
+
+        var report = string.Join(", ", measured.Select(m => $"{m.Call}: {m.Elapsed.TotalMilliseconds:F0} ms"));
+        measured.Should().OnlyContain(m => m.Elapsed < (timeout * 2) + TimeSpan.FromSeconds(1), report);
+        measured.Select(m => m.Elapsed).Order().ElementAt(measured.Count / 2).Should().BeLessThan(timeout * 1.5, report);
+    }
+
     [Fact]
     public async Task Store_ServerGoesAwayAndComesBack_SameInstanceWorksAgain()
     {
