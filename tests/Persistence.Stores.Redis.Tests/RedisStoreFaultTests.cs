@@ -87,6 +87,57 @@ public sealed class RedisStoreFaultTests
         (await ListAsync(store)).Should().Equal("items");
     }
 
+    // docs/semantics.md, Cancellation: once a write is sent, cancelling (or the timeout) ends the wait, not the write.
+    // DEBUG SLEEP holds the server, so the call ends first and the server applies the write when it wakes up.
+    [Fact]
+    public async Task PutAsync_CancelledOrTimedOutAfterItWasSent_MayStillBeApplied_AndReadingTheVersionTells()
+    {
+        await using var server = await RedisServer.StartAsync("--enable-debug-command", "yes");
+        await using var store = new RedisStore(new RedisStoreOptions { Configuration = server.EndPoint, OperationTimeout = TimeSpan.FromMilliseconds(300) }, "held");
+        await store.PutAsync("items", "registered", Utf8("0"), cancellationToken: Token);
+
+        var asleep = server.CliAsync("debug", "sleep", "2");
+        await UntilAsleepAsync(store);
+        using (var cancel = new CancellationTokenSource())
+        {
+            // Cancelled once sent, not before: a token cancelled before the call writes nothing.
+            var cancelled = store.PutAsync("items", "cancelled", Utf8("1"), new PutOptions { ExpectedVersion = 0 }, cancel.Token).AsTask();
+            await Task.Delay(50, Token);
+            await cancel.CancelAsync();
+            await FluentActions.Awaiting(() => cancelled).Should().ThrowAsync<OperationCanceledException>();
+        }
+
+        var timedOut = async () => await store.PutAsync("items", "timed-out", Utf8("2"), new PutOptions { ExpectedVersion = 0 }, Token);
+        (await timedOut.Should().ThrowAsync<StoreUnavailableException>()).Which.Message.Should().Contain("OperationTimeout");
+        await asleep;
+
+        // The server ran both writes when it woke up: reading the version says so, and a create-only retry conflicts.
+        (await store.GetAsync("items", "timed-out", Token))!.Version.Should().Be(1);
+        (await store.GetAsync("items", "cancelled", Token))!.Version.Should().Be(1);
+        var retry = async () => await store.PutAsync("items", "cancelled", Utf8("1"), new PutOptions { ExpectedVersion = 0 }, Token);
+        (await retry.Should().ThrowAsync<ConcurrencyConflictException>()).Which.ActualVersion.Should().Be(1);
+    }
+
+    // Until a read times out: the server is inside DEBUG SLEEP.
+    private static async Task UntilAsleepAsync(RedisStore store)
+    {
+        var started = Stopwatch.StartNew();
+        while (started.Elapsed < Guard)
+        {
+            try
+            {
+                await store.GetAsync("items", "registered", Token);
+                await Task.Delay(10, Token);
+            }
+            catch (StoreUnavailableException)
+            {
+                return;
+            }
+        }
+
+        Assert.Fail("The server never went to sleep.");
+    }
+
     [Fact]
     public async Task KillDuringWorkload_AcknowledgedWritesSurviveAndTheStoreRecovers()
     {
