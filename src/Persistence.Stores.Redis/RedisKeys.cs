@@ -1,4 +1,3 @@
-using System.Text;
 using StackExchange.Redis;
 
 namespace Persistence.Stores.Redis;
@@ -39,15 +38,4 @@ internal sealed class RedisCollectionKeys
     /// <param name="prefix">The store's key prefix.</param>
     /// <returns>The key.</returns>
     public static RedisKey Registry(string prefix) => new($"{{{prefix}}}:collections");
-
-    /// <summary>Gets the exclusive upper bound of the keys that start with <paramref name="prefix"/>: its UTF-8 bytes then 0xFF, a byte UTF-8 never uses.</summary>
-    /// <param name="prefix">The key prefix of a scan.</param>
-    /// <returns>The bound.</returns>
-    public static RedisValue PrefixEnd(string prefix)
-    {
-        var bytes = new byte[Encoding.UTF8.GetByteCount(prefix) + 1];
-        Encoding.UTF8.GetBytes(prefix, bytes);
-        bytes[^1] = 0xFF;
-        return bytes;
-    }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using System.Text;
@@ -223,6 +224,9 @@ internal static class RedisScripts
 /// </summary>
 internal sealed class RedisScript
 {
+    private const int FirstRetryPauseMilliseconds = 5;
+    private const int MaxRetryPauseMilliseconds = 100;
+
     [SuppressMessage("Security", "CA5350:Do Not Use Weak Cryptographic Algorithms", Justification = "Redis names scripts by their SHA1; it is an identifier, not a security measure.")]
     public RedisScript(string name, string text)
     {
@@ -237,7 +241,47 @@ internal sealed class RedisScript
 
     public byte[] Hash { get; }
 
+    /// <summary>
+    /// Runs the script. While a Redis Cluster moves the script's slot to another node, a script whose keys are split
+    /// between the two nodes is answered with TRYAGAIN (StackExchange.Redis itself follows the ASK and MOVED
+    /// redirections); the script is then run again, with a growing pause, for up to 90% of the connection's timeout,
+    /// so that a move shorter than the timeout only delays the write, and a longer one fails with the TRYAGAIN error
+    /// before the caller's wait for a reply runs out. Redis refuses a script it would have to split before running any
+    /// of it, so running it again is safe.
+    /// </summary>
     public async Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisKey[] keys, RedisValue[] values)
+    {
+        var started = Stopwatch.GetTimestamp();
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await EvaluateOnceAsync(database, keys, values).ConfigureAwait(false);
+            }
+            catch (RedisServerException ex) when (ex.Message.StartsWith("TRYAGAIN", StringComparison.Ordinal))
+            {
+                var pause = RetryPause(attempt);
+                if (Stopwatch.GetElapsedTime(started) + pause > RetryBudget(database.Multiplexer))
+                {
+                    throw;
+                }
+
+                await Task.Delay(pause).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static TimeSpan RetryBudget(IConnectionMultiplexer multiplexer) => TimeSpan.FromMilliseconds(multiplexer.TimeoutMilliseconds * 0.9);
+
+    // 5, 10, 20, 40, 80, then 100 ms, each shortened by up to half at random so that writers retrying together spread out.
+    [SuppressMessage("Security", "CA5394:Do not use insecure randomness", Justification = "Jitter for retry pauses, not a security measure.")]
+    private static TimeSpan RetryPause(int attempt)
+    {
+        var pause = Math.Min(MaxRetryPauseMilliseconds, FirstRetryPauseMilliseconds << Math.Min(attempt, 5));
+        return TimeSpan.FromMilliseconds(pause - Random.Shared.Next(pause / 2));
+    }
+
+    private async Task<RedisResult> EvaluateOnceAsync(IDatabaseAsync database, RedisKey[] keys, RedisValue[] values)
     {
         try
         {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net;
 using System.Runtime.CompilerServices;
 using StackExchange.Redis;
 
@@ -25,17 +26,19 @@ public sealed class RedisStore : StoreBase
 
     private readonly string _prefix;
     private readonly string? _configuration;
-    private readonly int _timeoutMilliseconds;
+    private readonly TimeSpan _operationTimeout;
+    private readonly TimeSpan _roundTripTimeout;
     private readonly TimeSpan _reclaimDelay;
     private readonly Func<string, string>? _slotGroup;
     private readonly int _pageSize;
     private readonly StoreCapabilities _capabilities;
     private readonly RedisKey _registry;
-    private readonly SemaphoreSlim _connectLock = new(1, 1);
+    private readonly Lock _connectGate = new();
     private readonly ConcurrentDictionary<string, RedisCollectionKeys> _keys = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _registered = new(StringComparer.Ordinal);
     private IConnectionMultiplexer? _connection;
     private IDatabase? _database;
+    private Task<IDatabase>? _connecting;
 
     /// <summary>Initializes a new instance of the <see cref="RedisStore"/> class. It connects on first use, not here.</summary>
     /// <param name="options">The options; their values are read once, here.</param>
@@ -49,7 +52,10 @@ public sealed class RedisStore : StoreBase
         options.Validate();
         _prefix = options.KeyPrefix;
         _configuration = options.ConnectionMultiplexer is null ? options.Configuration : null;
-        _timeoutMilliseconds = (int)Math.Ceiling(options.OperationTimeout.TotalMilliseconds);
+        _operationTimeout = options.OperationTimeout;
+
+        // A connection the application passes keeps its own timeouts (see RedisStoreOptions.ConnectionMultiplexer).
+        _roundTripTimeout = _configuration is null ? Timeout.InfiniteTimeSpan : options.OperationTimeout;
         _reclaimDelay = options.ReclaimDelay;
         _slotGroup = options.SlotGroup;
         _pageSize = options.ScanPageSize;
@@ -241,23 +247,9 @@ public sealed class RedisStore : StoreBase
     {
         ArgumentNullException.ThrowIfNull(options);
         var keys = KeysOf(collection);
-        RedisValue min = default;
-        RedisValue max = default;
-        var exclude = Exclude.None;
-        if (options.StartAfter is { } after && (options.Prefix is null || KeyComparer.Instance.Compare(after, options.Prefix) >= 0))
+        if (!RedisLexRange.TryCreate(options.Prefix, options.StartAfter, out var min, out var max))
         {
-            min = after;
-            exclude |= Exclude.Start;
-        }
-        else if (options.Prefix is { } start)
-        {
-            min = start;
-        }
-
-        if (options.Prefix is { } prefix)
-        {
-            max = RedisCollectionKeys.PrefixEnd(prefix);
-            exclude |= Exclude.Stop;
+            yield break;
         }
 
         var remaining = options.Limit ?? int.MaxValue;
@@ -265,7 +257,7 @@ public sealed class RedisStore : StoreBase
         while (remaining > 0)
         {
             var take = Math.Min(_pageSize, remaining);
-            var (members, records) = await ReadPageAsync(keys, min, max, exclude, take, now, cancellationToken).ConfigureAwait(false);
+            var (members, records) = await ReadPageAsync(keys, min, max, take, now, cancellationToken).ConfigureAwait(false);
             for (var i = 0; i < members.Length && remaining > 0; i++)
             {
                 StoreEntry? entry;
@@ -291,8 +283,7 @@ public sealed class RedisStore : StoreBase
                 break;
             }
 
-            min = members[^1];
-            exclude |= Exclude.Start;
+            min = RedisLexRange.After((byte[])members[^1]!);
         }
     }
 
@@ -448,24 +439,23 @@ public sealed class RedisStore : StoreBase
     /// <inheritdoc />
     protected override async ValueTask DisposeCoreAsync()
     {
-        await _connectLock.WaitAsync().ConfigureAwait(false);
-        try
+        // A connect still under way sees IsDisposed when it completes and disposes its connection itself.
+        IConnectionMultiplexer? connection;
+        lock (_connectGate)
         {
-            if (_connection is { } connection)
-            {
-                connection.ConnectionFailed -= OnConnectionChanged;
-                connection.ConnectionRestored -= OnConnectionChanged;
-                if (_configuration is not null)
-                {
-                    await connection.DisposeAsync().ConfigureAwait(false);
-                }
-            }
-
+            connection = _connection;
+            _connection = null;
             _database = null;
         }
-        finally
+
+        if (connection is not null)
         {
-            _connectLock.Release();
+            connection.ConnectionFailed -= OnConnectionChanged;
+            connection.ConnectionRestored -= OnConnectionChanged;
+            if (_configuration is not null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
         }
 
         await base.DisposeCoreAsync().ConfigureAwait(false);
@@ -477,8 +467,10 @@ public sealed class RedisStore : StoreBase
         return options.Serializer ?? (options.SerializerOptions is { } json ? new SystemTextJsonSerializer(json) : SystemTextJsonSerializer.Default);
     }
 
-    private static Task<T> Wait<T>(Task<T> task, CancellationToken cancellationToken)
-        => cancellationToken.CanBeCanceled ? task.WaitAsync(cancellationToken) : task;
+    // Ends the wait for a reply at the operation timeout. StackExchange.Redis checks its own timeouts only once per
+    // heartbeat (every second), so on its own a command could fail up to a second late. The command itself is not
+    // withdrawn: a write whose wait ends here may still be applied (docs/semantics.md, Cancellation).
+    private Task<T> Wait<T>(Task<T> task, CancellationToken cancellationToken) => task.WaitAsync(_roundTripTimeout, cancellationToken);
 
     private static long? ActualOf(long version) => version == 0 ? null : version;
 
@@ -586,12 +578,15 @@ public sealed class RedisStore : StoreBase
     private StoreCorruptedException Corrupted(string collection, string key, string why)
         => new($"Redis store '{Name}': the record '{collection}/{key}' cannot be read: {why}.", null, collection, key);
 
-    private async Task<(RedisValue[] Members, RedisValue[][] Records)> ReadPageAsync(RedisCollectionKeys keys, RedisValue min, RedisValue max, Exclude exclude, int take, long nowTicks, CancellationToken cancellationToken)
+    private async Task<(RedisValue[] Members, RedisValue[][] Records)> ReadPageAsync(RedisCollectionKeys keys, byte[] min, byte[] max, int take, long nowTicks, CancellationToken cancellationToken)
     {
         try
         {
             var database = await DatabaseAsync(cancellationToken).ConfigureAwait(false);
-            var members = await Wait(database.SortedSetRangeByValueAsync(keys.Index, min, max, exclude, Order.Ascending, 0, take), cancellationToken).ConfigureAwait(false);
+
+            // ZRANGEBYLEX itself, not SortedSetRangeByValueAsync: see RedisLexRange.
+            var range = await Wait(database.ExecuteAsync("ZRANGEBYLEX", keys.Index, min, max, "LIMIT", 0, take), cancellationToken).ConfigureAwait(false);
+            var members = (RedisValue[])range!;
             var reads = new Task<RedisValue[]>[members.Length];
             for (var i = 0; i < members.Length; i++)
             {
@@ -622,7 +617,7 @@ public sealed class RedisStore : StoreBase
     }
 
     // Removes index entries whose record Redis has reclaimed or whose expiry has passed by the store's clock.
-    private static Task<RedisResult> CleanupAsync(IDatabaseAsync database, RedisCollectionKeys keys, List<string> members, long nowTicks, CancellationToken cancellationToken)
+    private Task<RedisResult> CleanupAsync(IDatabaseAsync database, RedisCollectionKeys keys, List<string> members, long nowTicks, CancellationToken cancellationToken)
     {
         var scriptKeys = new RedisKey[members.Count + 2];
         var values = new RedisValue[members.Count + 1];
@@ -638,7 +633,7 @@ public sealed class RedisStore : StoreBase
         return Wait(RedisScripts.Cleanup.EvaluateAsync(database, scriptKeys, values), cancellationToken);
     }
 
-    private static async Task ReclaimExpiredAsync(IDatabaseAsync database, RedisCollectionKeys keys, long nowTicks, long nowMs, CancellationToken cancellationToken)
+    private async Task ReclaimExpiredAsync(IDatabaseAsync database, RedisCollectionKeys keys, long nowTicks, long nowMs, CancellationToken cancellationToken)
     {
         var expired = await Wait(database.SortedSetRangeByScoreAsync(keys.Expiring, double.NegativeInfinity, nowMs, Exclude.None, Order.Ascending, 0, ReclaimBatch), cancellationToken).ConfigureAwait(false);
         if (expired.Length > 0)
@@ -699,10 +694,14 @@ public sealed class RedisStore : StoreBase
     private ValueTask<IDatabase> DatabaseAsync(CancellationToken cancellationToken)
         => Volatile.Read(ref _database) is { } database ? new ValueTask<IDatabase>(database) : ConnectAsync(cancellationToken);
 
+    // The first call starts the connect; every call waits for it at most the operation timeout, and a call that waited
+    // for a connect that did not reach the server fails then instead of queueing its command for another timeout. The
+    // connection keeps retrying in the background (abortConnect=false), so a later call finds it and works once Redis is
+    // back, and until then its commands wait in the connection's backlog up to the operation timeout.
     private async ValueTask<IDatabase> ConnectAsync(CancellationToken cancellationToken)
     {
-        await _connectLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        Task<IDatabase> connecting;
+        lock (_connectGate)
         {
             ThrowIfDisposed();
             if (_database is { } existing)
@@ -710,22 +709,68 @@ public sealed class RedisStore : StoreBase
                 return existing;
             }
 
-            var configuration = ConfigurationOptions.Parse(_configuration!);
+            connecting = _connecting ??= Task.Run(OpenAsync, CancellationToken.None);
+        }
 
-            // Keep retrying in the background when the server is down, so the same store works again when it is back.
-            configuration.AbortOnConnectFail = false;
-            configuration.ConnectTimeout = _timeoutMilliseconds;
-            configuration.SyncTimeout = _timeoutMilliseconds;
-            configuration.AsyncTimeout = _timeoutMilliseconds;
-            var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
-            Attach(connection);
-            return _database!;
-        }
-        finally
+        IDatabase database;
+        try
         {
-            _connectLock.Release();
+            database = await connecting.WaitAsync(_operationTimeout, cancellationToken).ConfigureAwait(false);
         }
+        catch (Exception) when (connecting.IsFaulted)
+        {
+            // Let a later call try again (a disposed store stays disposed: the next call throws above).
+            lock (_connectGate)
+            {
+                if (_connecting == connecting)
+                {
+                    _connecting = null;
+                }
+            }
+
+            throw;
+        }
+        catch (TimeoutException ex)
+        {
+            throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, $"No connection to Redis ({EndPointsOf(_configuration)}) within {nameof(RedisStoreOptions.OperationTimeout)} ({_operationTimeout.TotalMilliseconds:0} ms); the store keeps connecting in the background.", ex);
+        }
+
+        if (!database.Multiplexer.IsConnected)
+        {
+            throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, $"Could not connect to Redis ({EndPointsOf(_configuration)}); the store keeps connecting in the background.");
+        }
+
+        return database;
     }
+
+    private async Task<IDatabase> OpenAsync()
+    {
+        var configuration = ConfigurationOptions.Parse(_configuration!);
+
+        // Keep retrying in the background when the server is down, so the same store works again when it is back.
+        var timeout = (int)Math.Ceiling(_operationTimeout.TotalMilliseconds);
+        configuration.AbortOnConnectFail = false;
+        configuration.ConnectTimeout = timeout;
+        configuration.SyncTimeout = timeout;
+        configuration.AsyncTimeout = timeout;
+        var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
+        lock (_connectGate)
+        {
+            if (!IsDisposed)
+            {
+                Attach(connection);
+                return _database!;
+            }
+        }
+
+        await connection.DisposeAsync().ConfigureAwait(false);
+        throw new ObjectDisposedException(GetType().FullName);
+    }
+
+    private static string EndPointsOf(string? configuration)
+        => configuration is null
+            ? string.Empty
+            : string.Join(", ", ConfigurationOptions.Parse(configuration).EndPoints.Select(endPoint => endPoint is DnsEndPoint dns ? $"{dns.Host}:{dns.Port}" : endPoint.ToString()));
 
     private void Attach(IConnectionMultiplexer connection)
     {
@@ -744,7 +789,9 @@ public sealed class RedisStore : StoreBase
     private Exception Translate(Exception ex, string action, string? collection, string? key)
     {
         var target = collection is null ? string.Empty : key is null ? $" '{collection}'" : $" '{collection}/{key}'";
-        var message = ex.Message;
+        var message = ex is TimeoutException and not RedisTimeoutException
+            ? $"no reply within {nameof(RedisStoreOptions.OperationTimeout)} ({_operationTimeout.TotalMilliseconds:0} ms)"
+            : ex.Message;
         if (ex is RedisServerException && message.StartsWith("PERSISTENCE_CORRUPT", StringComparison.Ordinal))
         {
             return new StoreCorruptedException($"Redis store '{Name}' could not {action}{target}: the stored record {message["PERSISTENCE_CORRUPT ".Length..]} cannot be read.", null, collection, key, ex);

@@ -41,9 +41,11 @@ public sealed class RedisStoreOptions : IStoreOptions
     public string KeyPrefix { get; set; } = "persistence";
 
     /// <summary>
-    /// Gets or sets how long a connect, command or script may take before the operation fails with
-    /// <see cref="StoreUnavailableException"/>, for a connection the store opens from <see cref="Configuration"/>
-    /// (it sets the connect, sync and async timeouts of StackExchange.Redis, overriding the configuration string).
+    /// Gets or sets how long the store waits for the connect and for each reply (a command, a pipelined group or a
+    /// script) before the operation fails with <see cref="StoreUnavailableException"/>, for a connection the store opens
+    /// from <see cref="Configuration"/>; the store enforces it itself, and it also sets the connect, sync and async
+    /// timeouts of StackExchange.Redis, overriding the configuration string. On a Redis Cluster, a script refused with
+    /// TRYAGAIN while its slot moves is retried for up to 90% of it.
     /// </summary>
     /// <value>The default is 5 seconds. Must be positive.</value>
     public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(5);

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using FluentAssertions;
 using static Persistence.Stores.Redis.Tests.TestData;
 
@@ -126,5 +128,106 @@ public sealed class RedisClusterTests(RedisClusterFixture cluster) : IAsyncDispo
         }
 
         (await _store.ImportAsync(fresh, ImportMode.PreserveExisting, Token)).Should().Be(new ImportResult(12, 1));
+    }
+
+    // Writers keep writing to one collection while its slot moves to another node. While it moves, a script whose keys
+    // are split between the two nodes gets TRYAGAIN (keys already moved get ASK, which StackExchange.Redis follows):
+    // the store retries within OperationTimeout, so a move shorter than the timeout costs latency, not failed writes.
+    [Fact]
+    public async Task Writes_WhileTheirSlotMovesToAnotherNode_RetryAndEveryAcknowledgedWriteIsReadable()
+    {
+        var timeout = TimeSpan.FromSeconds(5);
+        var guard = TimeSpan.FromSeconds(60);
+        var prefix = UniquePrefix();
+        const string collection = "moving";
+        await using var store = new RedisStore(new RedisStoreOptions { Configuration = cluster.Configuration, KeyPrefix = prefix, OperationTimeout = timeout }, "reshard");
+        var slot = cluster.Connection.HashSlot($"{{{prefix}:{collection}}}");
+        var source = await cluster.OwnerOfAsync(slot);
+        var target = cluster.Nodes.First(node => node != source);
+        var acknowledged = new ConcurrentDictionary<string, (long Version, string Payload)>();
+        var writes = new ConcurrentBag<(TimeSpan Started, TimeSpan Ended, Exception? Error)>();
+        var clock = Stopwatch.StartNew();
+        using var stop = new CancellationTokenSource();
+
+        // Each writer creates records, updates its own counter with compare-and-set, and commits two-record batches,
+        // pausing between writes so the slot holds about a hundred keys when it starts to move.
+        var writers = Enumerable.Range(0, 4).Select(writer => Task.Run(
+            async () =>
+            {
+                var counter = $"counter-{writer}";
+                var counterVersion = 0L;
+                for (var i = 0; !stop.IsCancellationRequested; i++)
+                {
+                    var payload = $"{writer}/{i}";
+                    var started = clock.Elapsed;
+                    try
+                    {
+                        switch (i % 3)
+                        {
+                            case 0:
+                                var key = $"w{writer}-{i:D5}";
+                                acknowledged[key] = (await store.PutAsync(collection, key, Utf8(payload), new PutOptions { ExpectedVersion = 0 }), payload);
+                                break;
+                            case 1:
+                                counterVersion = await store.PutAsync(collection, counter, Utf8(payload), new PutOptions { ExpectedVersion = counterVersion });
+                                acknowledged[counter] = (counterVersion, payload);
+                                break;
+                            default:
+                                var (first, second) = ($"b{writer}-{i:D5}-1", $"b{writer}-{i:D5}-2");
+                                var versions = await store.CommitAsync(new WriteBatch().Put(collection, first, Utf8(payload)).Put(collection, second, Utf8(payload)));
+                                acknowledged[first] = (versions[0], payload);
+                                acknowledged[second] = (versions[1], payload);
+                                break;
+                        }
+
+                        writes.Add((started, clock.Elapsed, null));
+                        await Task.Delay(10, CancellationToken.None);
+                    }
+                    catch (Exception ex)
+                    {
+                        // A failed write may or may not have been applied (docs/semantics.md): this writer's counter is
+                        // unknown now, so the writer stops and its counter is not checked.
+                        writes.Add((started, clock.Elapsed, ex));
+                        acknowledged.TryRemove(counter, out _);
+                        return;
+                    }
+                }
+            },
+            Token)).ToList();
+
+        await UntilAsync(() => acknowledged.Count >= 40 || writers.Any(w => w.IsCompleted), guard);
+        var (moveStarted, moveEnded) = await cluster.MigrateSlotAsync(slot, source, target, keysPerStep: 10, pause: TimeSpan.FromMilliseconds(50), clock);
+        var before = acknowledged.Count;
+        await UntilAsync(() => acknowledged.Count >= before + 40 || writers.All(w => w.IsCompleted), guard);
+        await stop.CancelAsync();
+        await Task.WhenAll(writers).WaitAsync(guard, Token);
+
+        (await cluster.OwnerOfAsync(slot)).Should().BeSameAs(target, "the slot moved");
+        var failures = writes.Where(w => w.Error is not null).ToList();
+        failures.Where(w => w.Error is not StoreUnavailableException { InnerException: not null } || w.Ended - w.Started < timeout * 0.8)
+            .Select(w => $"after {(w.Ended - w.Started).TotalMilliseconds:F0} ms: {w.Error}")
+            .Should().BeEmpty("a write may only fail with StoreUnavailableException, after retrying for the operation timeout");
+        writes.Count(w => w.Error is null && w.Started < moveEnded && w.Ended >= moveEnded)
+            .Should().BePositive("writes sent while the slot moved ({0:F0} ms) wait for the move and then succeed", (moveEnded - moveStarted).TotalMilliseconds);
+        foreach (var (key, (version, payload)) in acknowledged)
+        {
+            var entry = await store.GetAsync(collection, key, Token);
+            entry.Should().NotBeNull($"the write of '{key}' was acknowledged");
+            entry!.Version.Should().Be(version, key);
+            Text(entry).Should().Be(payload, key);
+        }
+
+        // Each failed write (at most two records) may have been applied; a stopped writer's counter is not acknowledged.
+        (await store.CountAsync(collection, Token)).Should().BeInRange(acknowledged.Count, acknowledged.Count + (3 * failures.Count));
+    }
+
+    private static async Task UntilAsync(Func<bool> condition, TimeSpan guard)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            clock.Elapsed.Should().BeLessThan(guard, "the writers make progress");
+            await Task.Delay(10, Token);
+        }
     }
 }

@@ -32,6 +32,41 @@ public sealed class RedisStoreFaultTests
             AssertUnavailableAsync(() => store.ImportAsync([new StoreEntry("items", "k", Utf8("x"), 1, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, null)], ImportMode.Overwrite, Token).AsTask(), "ImportAsync"));
     }
 
+    // A bound on a failure path, not a speed target, so its margins are wide for a loaded 2-core machine: no call may
+    // take more than twice the timeout plus a second, and the typical (median) call at most 1.5 times the timeout.
+    // Before the store enforced the timeout itself, StackExchange.Redis' once-a-second timeout sweep made every call
+    // take about a second at a 500 ms timeout, and the first call's connect could add up to twice the timeout again.
+    [Fact]
+    public async Task Operations_ServerNeverReachable_FailWithinTheOperationTimeout()
+    {
+        var timeout = TimeSpan.FromMilliseconds(500);
+        var calls = new (string Name, Func<RedisStore, Task> Call)[]
+        {
+            ("GetAsync", store => store.GetAsync("items", "k", Token).AsTask()),
+            ("PutAsync", store => store.PutAsync("items", "k", Utf8("x"), cancellationToken: Token).AsTask()),
+            ("CommitAsync", store => store.CommitAsync(new WriteBatch().Put("items", "k", Utf8("x")).Delete("items", "j"), Token).AsTask()),
+            ("CountAsync", store => store.CountAsync("items", Token).AsTask()),
+            ("ScanAsync", async store => { await foreach (var unused in store.ScanAsync("items", cancellationToken: Token)) { } }),
+            ("ListCollectionsAsync", async store => { await foreach (var unused in store.ListCollectionsAsync(Token)) { } }),
+        };
+        var measured = new List<(string Call, TimeSpan Elapsed)>();
+        for (var i = 0; i < calls.Length; i++)
+        {
+            // Each store starts with a different call, which is then repeated, then followed by another kind of call.
+            await using var store = new RedisStore(new RedisStoreOptions { Configuration = $"127.0.0.1:{FreePort()}", OperationTimeout = timeout }, "down");
+            foreach (var (label, (name, call)) in new[] { ("first", calls[i]), ("second", calls[i]), ("third", calls[(i + 1) % calls.Length]) })
+            {
+                var clock = Stopwatch.StartNew();
+                await AssertUnavailableAsync(() => call(store), name);
+                measured.Add(($"{name} ({label} call of its store)", clock.Elapsed));
+            }
+        }
+
+        var report = string.Join(", ", measured.Select(m => $"{m.Call}: {m.Elapsed.TotalMilliseconds:F0} ms"));
+        measured.Should().OnlyContain(m => m.Elapsed < (timeout * 2) + TimeSpan.FromSeconds(1), report);
+        measured.Select(m => m.Elapsed).Order().ElementAt(measured.Count / 2).Should().BeLessThan(timeout * 1.5, report);
+    }
+
     [Fact]
     public async Task Store_ServerGoesAwayAndComesBack_SameInstanceWorksAgain()
     {
@@ -50,6 +85,57 @@ public sealed class RedisStoreFaultTests
 
         Text(await store.GetAsync("items", "after", Token)).Should().Be("2");
         (await ListAsync(store)).Should().Equal("items");
+    }
+
+    // docs/semantics.md, Cancellation: once a write is sent, cancelling (or the timeout) ends the wait, not the write.
+    // DEBUG SLEEP holds the server, so the call ends first and the server applies the write when it wakes up.
+    [Fact]
+    public async Task PutAsync_CancelledOrTimedOutAfterItWasSent_MayStillBeApplied_AndReadingTheVersionTells()
+    {
+        await using var server = await RedisServer.StartAsync("--enable-debug-command", "yes");
+        await using var store = new RedisStore(new RedisStoreOptions { Configuration = server.EndPoint, OperationTimeout = TimeSpan.FromMilliseconds(300) }, "held");
+        await store.PutAsync("items", "registered", Utf8("0"), cancellationToken: Token);
+
+        var asleep = server.CliAsync("debug", "sleep", "2");
+        await UntilAsleepAsync(store);
+        using (var cancel = new CancellationTokenSource())
+        {
+            // Cancelled once sent, not before: a token cancelled before the call writes nothing.
+            var cancelled = store.PutAsync("items", "cancelled", Utf8("1"), new PutOptions { ExpectedVersion = 0 }, cancel.Token).AsTask();
+            await Task.Delay(50, Token);
+            await cancel.CancelAsync();
+            await FluentActions.Awaiting(() => cancelled).Should().ThrowAsync<OperationCanceledException>();
+        }
+
+        var timedOut = async () => await store.PutAsync("items", "timed-out", Utf8("2"), new PutOptions { ExpectedVersion = 0 }, Token);
+        (await timedOut.Should().ThrowAsync<StoreUnavailableException>()).Which.Message.Should().Contain("OperationTimeout");
+        await asleep;
+
+        // The server ran both writes when it woke up: reading the version says so, and a create-only retry conflicts.
+        (await store.GetAsync("items", "timed-out", Token))!.Version.Should().Be(1);
+        (await store.GetAsync("items", "cancelled", Token))!.Version.Should().Be(1);
+        var retry = async () => await store.PutAsync("items", "cancelled", Utf8("1"), new PutOptions { ExpectedVersion = 0 }, Token);
+        (await retry.Should().ThrowAsync<ConcurrencyConflictException>()).Which.ActualVersion.Should().Be(1);
+    }
+
+    // Until a read times out: the server is inside DEBUG SLEEP.
+    private static async Task UntilAsleepAsync(RedisStore store)
+    {
+        var started = Stopwatch.StartNew();
+        while (started.Elapsed < Guard)
+        {
+            try
+            {
+                await store.GetAsync("items", "registered", Token);
+                await Task.Delay(10, Token);
+            }
+            catch (StoreUnavailableException)
+            {
+                return;
+            }
+        }
+
+        Assert.Fail("The server never went to sleep.");
     }
 
     [Fact]
