@@ -1,22 +1,29 @@
 using System.Buffers;
+using System.Text;
+using System.Text.Unicode;
 using System.Text.Json;
 
 namespace Persistence;
 
 /// <summary>
-/// Writes a JSON payload as <c>JsonElement.WriteTo</c> would write its document to a compact writer with the default
-/// encoder, by copying the payload's bytes in runs: only what differs is rewritten (whitespace and comments dropped, a
-/// trailing comma dropped, a string re-escaped when it holds escapes or characters the encoder escapes). One reader
-/// pass and a few copies straight into the caller's buffer, instead of a token-by-token copy through a writer; archive
-/// entry lines are written this way (the token copy, <c>SystemTextJsonSerializer.WriteJsonTo</c>, stays for invalid
-/// payloads, whose errors it reports, and for writers with other settings).
+/// Writes a JSON payload as <c>JsonElement.WriteTo</c> would write its document to a compact writer with the readable
+/// encoder the default serializer writes payloads with (<see cref="ReadableJsonEncoder"/>: only <c>"</c>, <c>\</c> and
+/// control characters escaped, all other text as UTF-8), by copying the payload's bytes in runs: only what differs is
+/// rewritten (whitespace and comments dropped, a trailing comma dropped, a string re-escaped when it holds escapes,
+/// characters the encoder escapes or ill-formed UTF-8). One reader pass and a few copies straight into the caller's
+/// buffer, instead of a token-by-token copy through a writer; archive entry lines are written this way (the token copy,
+/// <c>SystemTextJsonSerializer.WriteJsonTo</c>, stays for invalid payloads, whose errors it reports, and for writers
+/// with other settings). A payload the default serializer wrote is its own canonical form.
 /// </summary>
 internal static class CanonicalJson
 {
     private const int DefaultWriterMaxDepth = 1000;
 
-    // The bytes a string may hold for a writer with the default encoder to write it unchanged, found by asking one.
+    // The bytes a string may hold for a writer with the readable encoder to write it unchanged, found by asking one for
+    // ASCII; every byte of a non-ASCII character is written as it is, once the string is checked to be well-formed UTF-8.
     private static readonly SearchValues<byte> VerbatimStringBytes = SearchValues.Create(BytesWrittenUnescaped());
+
+    private static readonly JsonWriterOptions StringWriterOptions = new() { SkipValidation = true, Encoder = ReadableJsonEncoder.Instance };
 
     // Stands in for the output between strings, so a thread's string writer does not keep a caller's buffer alive.
     private static readonly ArrayBufferWriter<byte> NoOutput = new(1);
@@ -27,14 +34,14 @@ internal static class CanonicalJson
 
     /// <summary>
     /// Gets whether the canonical bytes are what <paramref name="writer"/> would write for the payload's document at its
-    /// current position: the writer is compact with the default encoder, and its depth limit is not the tighter one
+    /// current position: the writer is compact with the readable encoder, and its depth limit is not the tighter one
     /// (bytes written past the writer escape its depth check).
     /// </summary>
     internal static bool CanWriteFor(Utf8JsonWriter writer, JsonReaderOptions readerOptions)
     {
         var writerMaxDepth = writer.Options.MaxDepth == 0 ? DefaultWriterMaxDepth : writer.Options.MaxDepth;
         var readerMaxDepth = readerOptions.MaxDepth == 0 ? 64 : readerOptions.MaxDepth;
-        return writer.Options.Encoder is null && !writer.Options.Indented && writer.CurrentDepth + readerMaxDepth <= writerMaxDepth;
+        return writer.Options.Encoder == ReadableJsonEncoder.Instance && !writer.Options.Indented && writer.CurrentDepth + readerMaxDepth <= writerMaxDepth;
     }
 
     /// <summary>
@@ -76,7 +83,7 @@ internal static class CanonicalJson
                 }
 
                 if (token is JsonTokenType.PropertyName or JsonTokenType.String
-                    && (reader.ValueIsEscaped || reader.ValueSpan.ContainsAnyExcept(VerbatimStringBytes)))
+                    && (reader.ValueIsEscaped || reader.ValueSpan.ContainsAnyExcept(VerbatimStringBytes) || !IsWellFormedText(reader.ValueSpan)))
                 {
                     output.Write(payload[runStart..start]);
                     WriteString(output, Unescaped(ref reader, ref rented));
@@ -129,10 +136,14 @@ internal static class CanonicalJson
         return rented.AsSpan(0, reader.CopyString(rented));
     }
 
+    // ASCII text is well-formed; text with other bytes is checked, so ill-formed UTF-8 goes through the writer (which
+    // writes U+FFFD for it) rather than into the copy.
+    private static bool IsWellFormedText(ReadOnlySpan<byte> utf8) => Ascii.IsValid(utf8) || Utf8.IsValid(utf8);
+
     private static byte[] BytesWrittenUnescaped()
     {
         var buffer = new ArrayBufferWriter<byte>(16);
-        using var writer = new Utf8JsonWriter(buffer);
+        using var writer = new Utf8JsonWriter(buffer, StringWriterOptions);
         var bytes = new List<byte>();
         for (var b = 0; b < 0x80; b++)
         {
@@ -146,13 +157,18 @@ internal static class CanonicalJson
             }
         }
 
+        for (var b = 0x80; b <= 0xFF; b++)
+        {
+            bytes.Add((byte)b);
+        }
+
         return [.. bytes];
     }
 
-    // Writes the quoted string as the default encoder escapes it: what a compact writer writes for a value or a name.
+    // Writes the quoted string as the readable encoder escapes it: what a compact writer writes for a value or a name.
     private static void WriteString(IBufferWriter<byte> output, ReadOnlySpan<byte> utf8)
     {
-        var strings = t_strings ??= new Utf8JsonWriter(output, new JsonWriterOptions { SkipValidation = true });
+        var strings = t_strings ??= new Utf8JsonWriter(output, StringWriterOptions);
         strings.Reset(output);
         strings.WriteStringValue(utf8);
         strings.Flush();

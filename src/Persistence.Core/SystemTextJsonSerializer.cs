@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 
@@ -222,6 +223,15 @@ public sealed class SystemTextJsonSerializer : ISerializer
     public void FromJson(IBufferWriter<byte> destination, JsonElement document)
     {
         ArgumentNullException.ThrowIfNull(destination);
+        var raw = JsonMarshal.GetRawUtf8Value(document);
+        if (HasLoneSurrogateEscape(raw))
+        {
+            // A writer cannot re-encode an escaped lone surrogate (what a truncated emoji gives in many JSON writers), and
+            // the document reads back only as its escape: its own text is written as it is, so nothing is lost or changed.
+            destination.Write(raw);
+            return;
+        }
+
         var writer = RentWriter(destination);
         try
         {
@@ -232,6 +242,54 @@ public sealed class SystemTextJsonSerializer : ISerializer
         {
             ReturnWriter(writer);
         }
+    }
+
+    // Whether the JSON text holds an escaped lone surrogate: a \uD800-\uDBFF escape not followed by a \uDC00-\uDFFF one,
+    // or the latter alone. Most payloads hold no "\u" at all, so this is one vectorized search.
+    private static bool HasLoneSurrogateEscape(ReadOnlySpan<byte> json)
+    {
+        var at = json.IndexOf("\\u"u8);
+        while (at >= 0)
+        {
+            var surrogate = SurrogateEscapeAt(json, at);
+            if (surrogate == HighSurrogate)
+            {
+                if (SurrogateEscapeAt(json, at + 6) != LowSurrogate)
+                {
+                    return true;
+                }
+
+                at += 6;
+            }
+            else if (surrogate == LowSurrogate)
+            {
+                return true;
+            }
+
+            var next = json[(at + 2)..].IndexOf("\\u"u8);
+            at = next < 0 ? -1 : at + 2 + next;
+        }
+
+        return false;
+    }
+
+    private const int HighSurrogate = 1;
+    private const int LowSurrogate = 2;
+
+    // Which surrogate the escape \uXXXX at the position names: 0 for none (or no escape there).
+    private static int SurrogateEscapeAt(ReadOnlySpan<byte> json, int at)
+    {
+        if (at + 6 > json.Length || json[at] != '\\' || json[at + 1] != 'u' || (json[at + 2] | 0x20) != 'd')
+        {
+            return 0;
+        }
+
+        return (json[at + 3] | 0x20) switch
+        {
+            (byte)'8' or (byte)'9' or (byte)'a' or (byte)'b' => HighSurrogate,
+            (byte)'c' or (byte)'d' or (byte)'e' or (byte)'f' => LowSurrogate,
+            _ => 0,
+        };
     }
 
     // One writer per thread, re-pointed at each destination, so a write allocates only its output. The slot is

@@ -23,6 +23,23 @@ public sealed class SystemTextJsonSerializerTests
         ["red", "blue"],
         new SerializerSampleChild(new DateTimeOffset(2026, 5, 6, 7, 8, 9, TimeSpan.FromHours(2)), 12.34m));
 
+    [Theory]
+    [InlineData("{\"text\":\"emoji \\ud83d\"}")]
+    [InlineData("[\"\\uDC00x\",{\"k\\ud800\":1}]")]
+    [InlineData("\"pair \\ud83d\\ude00 and lone \\udfff\"")]
+    public void FromJson_DocumentWithEscapedLoneSurrogate_WritesItUnchanged(string json)
+    {
+        // A truncated emoji escaped by another JSON writer: System.Text.Json cannot write it again, so FromJson used to throw
+        // InvalidOperationException; the document comes back exactly instead.
+        using var document = JsonDocument.Parse(json);
+        var output = new ArrayBufferWriter<byte>();
+
+        SystemTextJsonSerializer.Default.FromJson(output, document.RootElement);
+
+        Encoding.UTF8.GetString(output.WrittenSpan).Should().Be(json);
+        SystemTextJsonSerializer.Default.ToJson(output.WrittenMemory.ToArray()).GetRawText().Should().Be(json);
+    }
+
     [Fact]
     public void Metadata_DescribesJson()
     {

@@ -12,7 +12,9 @@ internal sealed class EntryLineWriter : IDisposable
 {
     private const int InitialCapacity = 64 * 1024;
 
-    private static readonly JsonWriterOptions Options = new() { Indented = false, SkipValidation = true };
+    // Lines escape only what JSON requires, as the default serializer writes payloads: a payload it wrote is its own
+    // canonical document (see CanonicalJson) and goes into the line as it is.
+    private static readonly JsonWriterOptions Options = new() { Indented = false, SkipValidation = true, Encoder = ReadableJsonEncoder.Instance };
     private static readonly JsonEncodedText Type = JsonEncodedText.Encode("type");
     private static readonly JsonEncodedText Entry = JsonEncodedText.Encode("entry");
     private static readonly JsonEncodedText Key = JsonEncodedText.Encode("key");

@@ -108,7 +108,7 @@ public sealed class EntryLineWriterTests
         CanonicalJson.TryWrite(payload, new JsonReaderOptions(), buffer).Should().BeTrue("valid JSON takes the run copy");
 
         using var expected = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(expected))
+        using (var writer = new Utf8JsonWriter(expected, new JsonWriterOptions { Encoder = ReadableJsonEncoder.Instance }))
         {
             SystemTextJsonSerializer.Default.ToJson(payload).WriteTo(writer);
         }
@@ -132,9 +132,11 @@ public sealed class EntryLineWriterTests
         using var relaxed = new Utf8JsonWriter(new MemoryStream(), new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         using var shallow = new Utf8JsonWriter(new MemoryStream(), new JsonWriterOptions { MaxDepth = 10 });
 
-        using var compact = new Utf8JsonWriter(new MemoryStream());
+        using var defaultEncoder = new Utf8JsonWriter(new MemoryStream());
+        using var compact = new Utf8JsonWriter(new MemoryStream(), new JsonWriterOptions { Encoder = ReadableJsonEncoder.Instance });
 
         CanonicalJson.CanWriteFor(compact, new JsonReaderOptions()).Should().BeTrue();
+        CanonicalJson.CanWriteFor(defaultEncoder, new JsonReaderOptions()).Should().BeFalse("the default encoder escapes non-ASCII and HTML characters");
         CanonicalJson.CanWriteFor(indented, new JsonReaderOptions()).Should().BeFalse();
         CanonicalJson.CanWriteFor(relaxed, new JsonReaderOptions()).Should().BeFalse();
         CanonicalJson.CanWriteFor(shallow, new JsonReaderOptions()).Should().BeFalse("the writer's depth limit is below the reader's");
@@ -159,21 +161,21 @@ public sealed class EntryLineWriterTests
     [Fact]
     public void CanonicalCopy_SerializedDocuments_AreCopiedAsTheDocumentPathWritesThem()
     {
-        // What the built-in serializer writes with its default options is the common case the run copy is for; its
-        // dates hold a '+' the default encoder escapes.
+        // What the built-in serializer writes with its default options is the common case the run copy is for: its
+        // dates hold a '+' that only the default encoder would escape, and the line keeps it as the payload has it.
         var payload = JsonSerializer.SerializeToUtf8Bytes(
             new { Id = 42, Name = "Quarterly report 2026", At = new DateTimeOffset(2026, 1, 1, 0, 5, 0, TimeSpan.Zero), Tags = new[] { "finance", "q3" }, Price = 12.5m, Nested = new { Active = true, Note = (string?)null } },
             SystemTextJsonSerializer.DefaultOptions);
 
         var (streamed, document) = BothPaths(SystemTextJsonSerializer.Default, payload);
         streamed.Should().Equal(document);
-        Encoding.UTF8.GetString(streamed).Should().Contain("2026-01-01T00:05:00\\u002B00:00");
+        Encoding.UTF8.GetString(streamed).Should().Contain("\"document\":" + Encoding.UTF8.GetString(payload) + "}");
     }
 
     [Fact]
     public void AppendEntry_EveryAsciiCharacterInAString_WritesTheBytesOfTheDocumentPath()
     {
-        // Checks the verbatim copy's table of characters the default encoder leaves alone against the document path.
+        // Checks the verbatim copy's table of characters the line encoder leaves alone against the document path.
         for (var b = 0x20; b < 0x80; b++)
         {
             if (b is '"' or '\\')
@@ -192,11 +194,12 @@ public sealed class EntryLineWriterTests
         => AssertSameOutcome(SystemTextJsonSerializer.Default, [0xEF, 0xBB, 0xBF, (byte)'{', (byte)'}']);
 
     [Fact]
-    public void AppendEntry_RawNonAsciiUtf8_IsEscapedAsTheDocumentPathEscapesIt()
+    public void AppendEntry_RawNonAsciiUtf8_IsKeptAsUtf8AsTheDocumentPathWritesIt()
     {
+        // The default serializer writes text as UTF-8, so such a payload is its own document and goes into the line as it is.
         var (streamed, _) = BothPaths(SystemTextJsonSerializer.Default, Encoding.UTF8.GetBytes("{\"\u00e9\":\"\u65e5\"}"));
 
-        Encoding.UTF8.GetString(streamed).Should().Contain("\"document\":{\"\\u00E9\":\"\\u65E5\"}");
+        Encoding.UTF8.GetString(streamed).Should().Contain("\"document\":{\"\u00e9\":\"\u65e5\"}");
     }
 
     [Fact]
