@@ -13,8 +13,10 @@ namespace Persistence;
 /// characters (<c>&lt; &gt; &amp; ' +</c>) are not escaped: payloads are data, not markup to embed in a page.
 /// </summary>
 /// <remarks>
-/// Ill-formed text never reaches the output: a lone surrogate in a .NET string, or an invalid UTF-8 sequence in bytes
-/// handed to the writer, is written as U+FFFD, as the default encoder does (which writes it as <c>\uFFFD</c>).
+/// Ill-formed text never reaches the output. A .NET string holding an unpaired surrogate has no UTF-8 form: it is refused
+/// with an <see cref="ArgumentException"/> naming its position rather than stored as U+FFFD, so a value is never written
+/// as something else. An invalid UTF-8 sequence in bytes handed to the writer is written as U+FFFD, as the default
+/// encoder does.
 /// </remarks>
 internal sealed class ReadableJsonEncoder : JavaScriptEncoder
 {
@@ -50,30 +52,38 @@ internal sealed class ReadableJsonEncoder : JavaScriptEncoder
     {
         var span = new ReadOnlySpan<char>(text, textLength);
         var first = span.IndexOfAnyExcept(PlainAsciiChars);
-        if (first < 0 || span[first] < 0x80)
+        if (first < 0)
+        {
+            return -1;
+        }
+
+        // Checked over the whole rest here: the escaping that follows would replace a lone surrogate with U+FFFD.
+        ThrowIfUnpairedSurrogate(span, first);
+        if (span[first] < 0x80)
         {
             return first;
         }
 
-        // Non-ASCII text from here on: find the next character JSON escapes, then check the surrogates before it.
+        // Non-ASCII text from here on, its surrogates paired: the next character JSON escapes.
         var escape = span[first..].IndexOfAny(CharsRequiringEscape);
-        escape = escape < 0 ? -1 : first + escape;
-        var before = escape < 0 ? span : span[..escape];
+        return escape < 0 ? -1 : first + escape;
+    }
 
-        // Surrogates are written as they are when they pair up; a lone one is replaced by the encoder.
-        var index = first;
+    private static void ThrowIfUnpairedSurrogate(ReadOnlySpan<char> text, int from)
+    {
+        var index = from;
         while (true)
         {
-            var surrogate = before[index..].IndexOfAnyInRange('\uD800', '\uDFFF');
+            var surrogate = text[index..].IndexOfAnyInRange('\uD800', '\uDFFF');
             if (surrogate < 0)
             {
-                return escape;
+                return;
             }
 
             index += surrogate;
-            if (!char.IsHighSurrogate(before[index]) || index + 1 == before.Length || !char.IsLowSurrogate(before[index + 1]))
+            if (!char.IsHighSurrogate(text[index]) || index + 1 == text.Length || !char.IsLowSurrogate(text[index + 1]))
             {
-                return index;
+                throw new ArgumentException($"The text holds an unpaired surrogate (U+{(int)text[index]:X4} at index {index}): it has no UTF-8 form, so it cannot be written as JSON without changing it. Remove it or complete its pair.");
             }
 
             index += 2;

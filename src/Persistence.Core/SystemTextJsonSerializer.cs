@@ -16,8 +16,8 @@ namespace Persistence;
 /// U+0000–U+001F are escaped, so payloads read well in files and SQL finds their text. This applies whenever the options'
 /// <see cref="JsonSerializerOptions.Encoder"/> is <see langword="null"/>; set an encoder to choose another escaping
 /// (<see cref="System.Text.Encodings.Web.JavaScriptEncoder.Default"/> escapes everything but ASCII, as System.Text.Json
-/// does by default). A lone surrogate in a string is written as U+FFFD, never as invalid UTF-8. Payloads written with
-/// escapes read back the same.
+/// does by default). A string holding an unpaired surrogate has no UTF-8 form: it is refused with a
+/// <see cref="PersistenceException"/>, never written as something else. Payloads written with escapes read back the same.
 /// </para>
 /// </remarks>
 public sealed class SystemTextJsonSerializer : ISerializer
@@ -115,8 +115,9 @@ public sealed class SystemTextJsonSerializer : ISerializer
         {
             JsonSerializer.Serialize(writer, value, (JsonTypeInfo<T>)_options.GetTypeInfo(typeof(T)));
         }
-        catch (Exception ex) when (ex is NotSupportedException or InvalidOperationException or JsonException)
+        catch (Exception ex) when (ex is NotSupportedException or InvalidOperationException or JsonException or ArgumentException)
         {
+            // ArgumentException: the readable encoder refuses a string with an unpaired surrogate.
             throw new PersistenceException($"A value of type {typeof(T)} cannot be serialized as JSON: {ex.Message}", ex);
         }
         finally

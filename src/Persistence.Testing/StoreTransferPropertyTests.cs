@@ -165,6 +165,12 @@ public abstract class StoreTransferPropertyTests : IAsyncLifetime
     private async Task MigrateAsync(IStore source, IStore target)
     {
         var report = await source.MigrateAsync(target, new MigrationOptions { BatchSize = 3, TimeProvider = Time }, null, Token);
+        if (!report.Success && report.Unreadable.Count > 0 && report.EntriesCopied == 0)
+        {
+            // Refused up front, naming the records the target cannot hold exactly: the caller checks nothing was written.
+            throw new PersistenceException($"The migration was refused: {string.Join("; ", report.Unreadable.Select(u => $"{u.Collection}/{u.Key}: {u.Reason}"))}");
+        }
+
         Assert.True(report.Success, $"Migration from {source.Name} into {target.Name} failed: {string.Join("; ", report.Errors)}");
         Assert.True(report.Verified, $"Migration from {source.Name} into {target.Name} did not verify.");
     }

@@ -176,25 +176,27 @@ public sealed class SystemTextJsonSerializerTests
     }
 
     [Fact]
-    public void Serialize_LoneSurrogate_WritesTheReplacementCharacterAsValidUtf8()
+    public void Serialize_LoneSurrogate_IsRefusedNamingItInsteadOfWrittenAsSomethingElse()
     {
         // Built here rather than in InlineData: the test framework's serialization of theory data mangles lone surrogates.
-        (string Value, string Expected)[] cases =
+        // A lone surrogate has no UTF-8 form; writing it as U+FFFD would store a value other than the one given.
+        (string Value, string Named)[] cases =
         [
-            ("a\uD800b", "a\uFFFDb"),
-            ("a\uDC00b", "a\uFFFDb"),
-            ("end\uD83D", "end\uFFFD"),
-            ("\uDE00\uD83D", "\uFFFD\uFFFD"),
-            ("😀\uD83D😀", "😀\uFFFD😀"),
+            ("a\uD800b", "U+D800 at index 1"),
+            ("a\uDC00b", "U+DC00 at index 1"),
+            ("end\uD83D", "U+D83D at index 3"),
+            ("\uDE00\uD83D", "U+DE00 at index 0"),
+            ("😀\uD83D😀", "U+D83D at index 2"),
         ];
-        foreach (var (value, expected) in cases)
+        foreach (var (value, named) in cases)
         {
-            value.Length.Should().Be(expected.Length, "one lone surrogate is one replacement character");
-            var payload = Serialize(SystemTextJsonSerializer.Default, value);
-
-            System.Text.Unicode.Utf8.IsValid(payload.Span).Should().BeTrue();
-            Encoding.UTF8.GetString(payload.Span).Should().Be($"\"{expected}\"", "a lone surrogate cannot be written as UTF-8 and becomes U+FFFD, as with System.Text.Json's default encoder");
+            var act = () => Serialize(SystemTextJsonSerializer.Default, value);
+            act.Should().Throw<PersistenceException>().WithMessage($"*unpaired surrogate ({named})*");
+            var asName = () => Serialize(SystemTextJsonSerializer.Default, new Dictionary<string, int> { [value] = 1 });
+            asName.Should().Throw<PersistenceException>().WithMessage("*unpaired surrogate*");
         }
+
+        Encoding.UTF8.GetString(Serialize(SystemTextJsonSerializer.Default, "😀 \uD83D\uDE00").Span).Should().Be("\"😀 😀\"", "a pair is one character");
     }
 
     [Fact]
