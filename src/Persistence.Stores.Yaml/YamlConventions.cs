@@ -10,7 +10,22 @@ namespace Persistence.Stores.Yaml;
 /// <summary>The emitter settings every YAML this package writes shares, so payloads and files are written one way.</summary>
 internal static class YamlConventions
 {
-    public static Emitter CreateEmitter(TextWriter writer) => new(writer, 2, int.MaxValue, false);
+    /// <summary>
+    /// The longest mapping key, in UTF-16 units, written as an implicit (simple) key <c>key: value</c>; a longer one, as
+    /// a multi-line one, is written as an explicit key <c>? key</c> / <c>: value</c>.
+    /// </summary>
+    /// <remarks>
+    /// YAML readers (YamlDotNet, PyYAML, SnakeYAML, libyaml) refuse an implicit key of more than 1024 characters as
+    /// written, but the emitter measures the key before escaping it: in double quotes one unit can take six characters
+    /// (<c>\uFEFF</c>; <c>\x01</c> takes four, an emoji's pair <c>\U0001F600</c> ten), so a 512-unit key could be
+    /// written 3000 characters long and no reader, the store's own included, could read the file back. 170 units are
+    /// at most 2 + 170 × 6 = 1022 characters written in any style.
+    /// </remarks>
+    public const int MaxSimpleKeyLength = (1024 - 2) / 6;
+
+    private static readonly EmitterSettings Settings = new(bestIndent: 2, bestWidth: int.MaxValue, isCanonical: false, maxSimpleKeyLength: MaxSimpleKeyLength);
+
+    public static Emitter CreateEmitter(TextWriter writer) => new(writer, Settings);
 }
 
 /// <summary>
