@@ -18,6 +18,9 @@ internal static partial class PropertyChecks
     /// <summary>The environment variable holding a seed CsCheck printed, to replay a failure.</summary>
     public const string SeedVariable = "PERSISTENCE_PROPERTY_SEED";
 
+    /// <summary>The seed the normal test run samples from, so that it is repeatable.</summary>
+    public const string NormalRunSeed = "0PersistCase";
+
     /// <summary>The number of cases of a property in the normal test run, when the switch is not set.</summary>
     public const int DefaultCases = 100;
 
@@ -42,12 +45,15 @@ internal static partial class PropertyChecks
     /// <returns>A task that completes when every case held.</returns>
     public static async Task RunAsync<T>(Gen<T> gen, Func<T, Task> property, Func<T, string> print, int cases)
     {
-        var seed = Environment.GetEnvironmentVariable(SeedVariable);
+        // The normal run (no switch set) samples from one fixed seed, so a test run gives the same answer every time; the
+        // long run (CasesVariable set) samples from a new seed each time, to explore; SeedVariable replays one.
+        var replay = Environment.GetEnvironmentVariable(SeedVariable);
+        var seed = replay ?? (Environment.GetEnvironmentVariable(CasesVariable) is null ? NormalRunSeed : null);
         try
         {
             await gen.SampleAsync(property, writeLine: null, seed: seed, iter: cases, time: -1, threads: 1, print: print);
         }
-        catch (CsCheckException first) when (seed is null && SeedPattern().Match(first.Message) is { Success: true } found)
+        catch (CsCheckException first) when (replay is null && SeedPattern().Match(first.Message) is { Success: true } found)
         {
             // CsCheck shrinks with the cases it has left; give it more, from the failing seed, so the repro is small.
             try
