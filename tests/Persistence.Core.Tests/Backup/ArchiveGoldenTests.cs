@@ -86,17 +86,9 @@ public sealed class ArchiveGoldenTests
         await store.BackupAsync(archive, new BackupOptions { Compression = BackupCompression.None, TimeProvider = new FakeTimeProvider(At), ChunkSize = 1024 }, null, Token);
         var bytes = archive.ToArray();
 
-        // Unframe the chunks (docs/backup-format.md) and hash what the format says, line by line.
+        // Hash what the format says, line by line, of the unframed record lines.
         var headerLength = ArchiveFormat.PrefixLength + (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(6));
-        var body = new List<byte>();
-        for (var at = headerLength; at < bytes.Length;)
-        {
-            var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(at + 1));
-            body.AddRange(bytes.AsSpan(at + ArchiveFormat.FrameHeaderLength, length).ToArray());
-            at += ArchiveFormat.FrameHeaderLength + length + ArchiveFormat.TagLength;
-        }
-
-        var lines = Encoding.UTF8.GetString(body.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var lines = PlainBody(bytes).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         using var digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         digest.AppendData(bytes.AsSpan(0, headerLength));
         foreach (var line in lines.Where(l => !l.StartsWith("{\"type\":\"entry\"", StringComparison.Ordinal) && !l.StartsWith("{\"type\":\"end\"", StringComparison.Ordinal)))

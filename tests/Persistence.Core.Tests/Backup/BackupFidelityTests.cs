@@ -263,16 +263,6 @@ public sealed class BackupFidelityTests : IDisposable
     {
         using var archive = new MemoryStream();
         await store.BackupAsync(archive, new BackupOptions { Compression = BackupCompression.None, TimeProvider = time }, null, Token);
-        var bytes = archive.ToArray();
-        var headerLength = ArchiveFormat.PrefixLength + (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(6));
-        var body = new List<byte>();
-        for (var at = headerLength; at < bytes.Length;)
-        {
-            var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(at + 1));
-            body.AddRange(bytes.AsSpan(at + ArchiveFormat.FrameHeaderLength, length).ToArray());
-            at += ArchiveFormat.FrameHeaderLength + length + ArchiveFormat.TagLength;
-        }
-
-        return Encoding.UTF8.GetString(body.ToArray()).Split('\n').Where(l => l.StartsWith("{\"type\":\"entry\"", StringComparison.Ordinal)).ToList();
+        return PlainBody(archive.ToArray()).Split('\n').Where(l => l.StartsWith("{\"type\":\"entry\"", StringComparison.Ordinal)).ToList();
     }
 }

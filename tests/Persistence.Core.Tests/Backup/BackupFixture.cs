@@ -31,6 +31,21 @@ internal static class BackupFixture
         await store.BackupAsync(stream, options, null, Token);
         return stream.ToArray();
     }
+
+    /// <summary>The record lines of an unencrypted archive, its chunk frames removed (docs/backup-format.md).</summary>
+    public static string PlainBody(byte[] archive)
+    {
+        var headerLength = ArchiveFormat.PrefixLength + (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(archive.AsSpan(6));
+        var body = new List<byte>();
+        for (var at = headerLength; at < archive.Length;)
+        {
+            var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(archive.AsSpan(at + 1));
+            body.AddRange(archive.AsSpan(at + ArchiveFormat.FrameHeaderLength, length).ToArray());
+            at += ArchiveFormat.FrameHeaderLength + length + ArchiveFormat.TagLength;
+        }
+
+        return System.Text.Encoding.UTF8.GetString(body.ToArray());
+    }
 }
 
 /// <summary>A progress sink that runs synchronously on the reporting thread (Progress&lt;T&gt; posts to the thread pool).</summary>

@@ -17,22 +17,7 @@ public sealed class FileStampTests : IDisposable
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    public static TheoryData<FileLayout, ExternalEditKind> Cases
-    {
-        get
-        {
-            var cases = new TheoryData<FileLayout, ExternalEditKind>();
-            foreach (var layout in new[] { FileLayout.FilePerCollection, FileLayout.SingleFile })
-            {
-                foreach (var kind in Enum.GetValues<ExternalEditKind>())
-                {
-                    cases.Add(layout, kind);
-                }
-            }
-
-            return cases;
-        }
-    }
+    public static TheoryData<FileLayout, ExternalEditKind> Cases => FileStoreExternalEditTests.Cases;
 
     public void Dispose() => _root.Dispose();
 
