@@ -1,7 +1,10 @@
 namespace Persistence;
 
-/// <summary>A store that wraps another one (instrumentation, caching).</summary>
-internal interface IStoreDecorator
+/// <summary>
+/// A store that wraps another one (instrumentation, caching, or a decorator of your own): implement it so that
+/// <see cref="StoreDecorators.Unwrap{TStore}(IStore)"/> can reach the stores behind yours.
+/// </summary>
+public interface IStoreDecorator
 {
     /// <summary>Gets the wrapped store.</summary>
     IStore InnerStore { get; }
@@ -14,7 +17,7 @@ public static class StoreDecorators
     /// Finds <typeparamref name="TStore"/> in the chain that starts at <paramref name="store"/>: the store itself, or a store
     /// wrapped by it (the instrumentation and the cache wrap every store resolved from the service provider).
     /// </summary>
-    /// <typeparam name="TStore">The store type to find, e.g. <c>SqliteStore</c> or <see cref="Caching.CachingStore"/>.</typeparam>
+    /// <typeparam name="TStore">The store type to find, e.g. <c>SqliteStore</c> or <c>CachingStore</c>.</typeparam>
     /// <param name="store">The outermost store.</param>
     /// <returns>The first store of that type in the chain, or <see langword="null"/> when there is none.</returns>
     /// <example><code>var sqlite = provider.GetRequiredService&lt;IStore&gt;().Unwrap&lt;SqliteStore&gt;();</code></example>

@@ -12,9 +12,9 @@ public static class PersistenceBuilderExtensions
     /// is also the unkeyed <see cref="IStore"/>. Store packages build their <c>Add…Store</c> methods on this.
     /// </summary>
     /// <remarks>
-    /// The resolved store is a decorator: it reports metrics and activities (see <c>PersistenceDiagnostics</c>) and, when
-    /// <c>AddCaching</c> names this store, reads through a <c>CachingStore</c>. <c>store.Unwrap&lt;TStore&gt;()</c> reaches the
-    /// concrete store.
+    /// The resolved store is a decorator: it reports metrics and activities (see <c>PersistenceDiagnostics</c>) around the
+    /// decorators added for this name with <see cref="AddStoreDecorator"/> (the cache of <c>AddCaching</c>, for one).
+    /// <c>store.Unwrap&lt;TStore&gt;()</c> reaches the concrete store.
     /// </remarks>
     /// <param name="builder">The builder.</param>
     /// <param name="name">The store's name.</param>
@@ -32,13 +32,34 @@ public static class PersistenceBuilderExtensions
             throw new ArgumentException($"A store named '{name}' is already registered.", nameof(name));
         }
 
-        // Every store is wrapped: by its cache when AddCaching names it, then by the instrumentation (metrics, traces, logs).
+        // Every store is wrapped: by the decorators added for its name, then by the instrumentation (metrics, traces, logs).
         builder.Services.AddKeyedSingleton<IStore>(name, (services, key) => StoreDecoration.Decorate(services, (string)key!, factory(services, (string)key!)));
         if (name == IStoreProvider.DefaultStoreName)
         {
             builder.Services.Replace(ServiceDescriptor.Singleton<IStore>(services => services.GetRequiredKeyedService<IStore>(IStoreProvider.DefaultStoreName)));
         }
 
+        return builder;
+    }
+
+    /// <summary>
+    /// Wraps the store registered under <paramref name="storeName"/> (before or after this call) in a decorator: every
+    /// resolution of that store gets <paramref name="decorate"/>'s result, inside the instrumentation. Decorators added for
+    /// one name apply in the order they were added, the first innermost. A decorator that implements
+    /// <see cref="IStoreDecorator"/> lets <c>Unwrap&lt;TStore&gt;()</c> reach through it.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="storeName">The name of the store to decorate.</param>
+    /// <param name="decorate">Given the services and the store, returns the store that wraps it.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="ArgumentException"><paramref name="storeName"/> is empty.</exception>
+    /// <example><code>services.AddPersistence().AddInMemoryStore().AddStoreDecorator("default", (sp, store) => new AuditingStore(store));</code></example>
+    public static IPersistenceBuilder AddStoreDecorator(this IPersistenceBuilder builder, string storeName, Func<IServiceProvider, IStore, IStore> decorate)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrEmpty(storeName);
+        ArgumentNullException.ThrowIfNull(decorate);
+        builder.Services.AddSingleton(new StoreDecoratorRegistration(storeName, decorate));
         return builder;
     }
 

@@ -37,7 +37,7 @@ public static class StoreExtensions
     {
         ArgumentNullException.ThrowIfNull(store);
         // Pooled: a store copies a payload it keeps, so the buffer is free again once the put returns.
-        using var buffer = new FileStorage.PooledBufferWriter(1024);
+        using var buffer = new PooledBufferWriter(1024);
         store.Serializer.Serialize(buffer, value);
         return await store.PutAsync(collection, key, buffer.WrittenMemory, options, cancellationToken).ConfigureAwait(false);
     }

@@ -1,6 +1,6 @@
 using Persistence.Testing;
 
-namespace Persistence.Core.Tests.Backup;
+namespace Persistence.Backup.Tests;
 
 public sealed class InMemoryStoreBackupConformanceTests : StoreBackupConformanceTests
 {

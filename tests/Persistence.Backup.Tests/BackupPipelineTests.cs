@@ -3,9 +3,9 @@ using System.Text;
 using FluentAssertions;
 using Persistence.Backup;
 using Persistence.Testing;
-using static Persistence.Core.Tests.Backup.BackupFixture;
+using static Persistence.Backup.Tests.BackupFixture;
 
-namespace Persistence.Core.Tests.Backup;
+namespace Persistence.Backup.Tests;
 
 // The backup writes lines on the caller's side while a background stage compresses and seals them; these tests use
 // enough ~1 KB records to pass many buffers between the two, and fail either side half-way.

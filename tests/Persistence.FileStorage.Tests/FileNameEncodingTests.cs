@@ -3,7 +3,7 @@ using System.Text;
 using FluentAssertions;
 using Persistence.FileStorage;
 
-namespace Persistence.Core.Tests.FileStorage;
+namespace Persistence.FileStorage.Tests;
 
 public sealed class FileNameEncodingTests
 {

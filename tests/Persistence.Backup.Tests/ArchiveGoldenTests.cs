@@ -4,9 +4,9 @@ using FluentAssertions;
 using Microsoft.Extensions.Time.Testing;
 using Persistence.Backup;
 using Persistence.Testing;
-using static Persistence.Core.Tests.Backup.BackupFixture;
+using static Persistence.Backup.Tests.BackupFixture;
 
-namespace Persistence.Core.Tests.Backup;
+namespace Persistence.Backup.Tests;
 
 // The archive bytes are the format: a change to how lines are built, hashed, framed or tagged must not change them.
 // The expected values of version 1 were produced by the writer before entry lines were streamed and compressed on a
@@ -58,7 +58,7 @@ public sealed class ArchiveGoldenTests
     public async Task RestoreAsync_OlderVersionArchive_RestoresWhatACurrentArchiveOfTheSameRecordsRestores(string fixture, bool encrypted, int version)
     {
         var key = encrypted ? FixtureKey : null;
-        var v1 = await File.ReadAllBytesAsync(Path.Join(AppContext.BaseDirectory, "Backup", "Fixtures", fixture), Token);
+        var v1 = await File.ReadAllBytesAsync(Path.Join(AppContext.BaseDirectory, "Fixtures", fixture), Token);
         await using var store = await GoldenStoreAsync(20);
         using var v2 = new MemoryStream();
         var written = await store.BackupAsync(v2, new BackupOptions { Encryption = key, TimeProvider = new FakeTimeProvider(At), ChunkSize = 1024 }, null, Token);

@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace Persistence.FileStorage;
+namespace Persistence;
 
 /// <summary>An <see cref="IBufferWriter{T}"/> over arrays rented from <see cref="ArrayPool{T}.Shared"/>.</summary>
 internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable

@@ -3,9 +3,10 @@ using FluentAssertions;
 using Persistence.Backup;
 using Persistence.Stores.Json;
 using Persistence.Testing;
-using static Persistence.Core.Tests.Backup.BackupFixture;
+using Persistence.Core.Tests;
+using static Persistence.Backup.Tests.BackupFixture;
 
-namespace Persistence.Core.Tests.Backup;
+namespace Persistence.Backup.Tests;
 
 /// <summary>
 /// Every record a store accepted comes back unchanged through backup, restore and migration, or is refused before
@@ -200,7 +201,7 @@ public sealed class BackupFidelityTests : IDisposable
     [InlineData("v3-gzip.pbak", 3)]
     public async Task RestoreAsync_GoldenArchiveOfEachVersion_Restores(string fixture, int version)
     {
-        var bytes = await File.ReadAllBytesAsync(Path.Join(AppContext.BaseDirectory, "Backup", "Fixtures", fixture), Token);
+        var bytes = await File.ReadAllBytesAsync(Path.Join(AppContext.BaseDirectory, "Fixtures", fixture), Token);
         await using var target = new InMemoryStore("target", timeProvider: NewTime());
 
         var manifest = await StoreBackup.VerifyAsync(new MemoryStream(bytes), null, Token);

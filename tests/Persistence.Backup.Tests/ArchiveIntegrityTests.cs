@@ -2,9 +2,9 @@ using System.Buffers.Binary;
 using FluentAssertions;
 using Persistence.Backup;
 using Persistence.Testing;
-using static Persistence.Core.Tests.Backup.BackupFixture;
+using static Persistence.Backup.Tests.BackupFixture;
 
-namespace Persistence.Core.Tests.Backup;
+namespace Persistence.Backup.Tests;
 
 // Every damaged archive must give a BackupArchiveException that says why, and a restore of it must write nothing.
 public sealed class ArchiveIntegrityTests : IAsyncLifetime

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 using Persistence.FileStorage;
 using Persistence.Stores.Json;
 
-namespace Persistence.Core.Tests.FileStorage;
+namespace Persistence.FileStorage.Tests;
 
 /// <summary>
 /// The stamp that lets a file store trust its cached copy of a collection file sees every edit that keeps the file's length

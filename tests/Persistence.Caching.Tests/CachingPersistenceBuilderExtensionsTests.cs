@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Persistence.Caching;
 
-namespace Persistence.Core.Tests.Caching;
+namespace Persistence.Caching.Tests;
 
 public sealed class CachingPersistenceBuilderExtensionsTests
 {

@@ -36,7 +36,8 @@ public static class CachingPersistenceBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrEmpty(storeName);
         ArgumentNullException.ThrowIfNull(configure);
-        CachingRegistrations.Of(builder.Services).Add(storeName);
+        builder.AddStoreDecorator(storeName, (services, store) => new CachingStore(
+            store, services.GetRequiredService<IOptionsMonitor<CachingStoreOptions>>().Get(storeName), services.GetService<TimeProvider>()));
         builder.Services.AddOptions<CachingStoreOptions>(storeName).Configure(configure).ValidateOnStart();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CachingStoreOptions>, CachingStoreOptionsValidator>());
         return builder;

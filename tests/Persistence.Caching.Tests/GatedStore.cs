@@ -1,4 +1,4 @@
-namespace Persistence.Core.Tests.Caching;
+namespace Persistence.Caching.Tests;
 
 /// <summary>
 /// Wraps a real store; when armed, a read fetches its record from the wrapped store and then waits at a gate before

@@ -1,7 +1,7 @@
 using Persistence.Caching;
 using Persistence.Testing;
 
-namespace Persistence.Core.Tests.Caching;
+namespace Persistence.Caching.Tests;
 
 /// <summary>A cache in front of a store keeps every rule of the store contract.</summary>
 public sealed class CachingStoreConformanceTests : StoreConformanceTests

@@ -3,9 +3,9 @@ using System.Text;
 using FluentAssertions;
 using Persistence.Backup;
 using Persistence.Tests;
-using static Persistence.Core.Tests.Backup.BackupFixture;
+using static Persistence.Backup.Tests.BackupFixture;
 
-namespace Persistence.Core.Tests.Backup;
+namespace Persistence.Backup.Tests;
 
 /// <summary>
 /// A migration reads the source's next page while the target imports the current one: at most one page ahead, with

@@ -4,7 +4,7 @@ using System.Text.Encodings.Web;
 using FluentAssertions;
 using Persistence.Backup;
 
-namespace Persistence.Core.Tests.Backup;
+namespace Persistence.Backup.Tests;
 
 // Entry lines are what collection checksums are computed over, so the streaming copy of JSON payloads must give the
 // very bytes the document path (ToJson, then JsonElement.WriteTo) gives, or checksums would differ across stores.

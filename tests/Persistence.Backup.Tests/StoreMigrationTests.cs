@@ -2,9 +2,9 @@ using System.Text;
 using FluentAssertions;
 using Persistence.Backup;
 using Persistence.Testing;
-using static Persistence.Core.Tests.Backup.BackupFixture;
+using static Persistence.Backup.Tests.BackupFixture;
 
-namespace Persistence.Core.Tests.Backup;
+namespace Persistence.Backup.Tests;
 
 public sealed class StoreMigrationTests
 {

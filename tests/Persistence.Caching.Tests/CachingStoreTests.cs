@@ -6,7 +6,7 @@ using Microsoft.Extensions.Time.Testing;
 using Persistence.Caching;
 using Persistence.Diagnostics;
 
-namespace Persistence.Core.Tests.Caching;
+namespace Persistence.Caching.Tests;
 
 public sealed class CachingStoreTests : IAsyncLifetime
 {

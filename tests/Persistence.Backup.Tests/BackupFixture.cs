@@ -2,7 +2,7 @@ using Microsoft.Extensions.Time.Testing;
 using Persistence.Backup;
 using Persistence.Testing;
 
-namespace Persistence.Core.Tests.Backup;
+namespace Persistence.Backup.Tests;
 
 /// <summary>Shared helpers of the backup tests: a seeded in-memory source, archives in memory, fast password derivation.</summary>
 internal static class BackupFixture

@@ -2,7 +2,7 @@ using System.Buffers;
 using FluentAssertions;
 using Persistence.FileStorage;
 
-namespace Persistence.Core.Tests.FileStorage;
+namespace Persistence.FileStorage.Tests;
 
 public sealed class FileOperationsTests : IDisposable
 {
