@@ -118,6 +118,11 @@ public sealed class CachingStore : IStore, IPurgeableStore, IStoreDecorator
     }
 
     /// <inheritdoc />
+    /// <remarks>Answered like <see cref="GetAsync"/>: from the cache when it holds the record, within the same staleness.</remarks>
+    public async ValueTask<bool> ExistsAsync(string collection, string key, CancellationToken cancellationToken = default)
+        => await GetAsync(collection, key, cancellationToken).ConfigureAwait(false) is not null;
+
+    /// <inheritdoc />
     public async ValueTask<IReadOnlyList<StoreEntry?>> GetManyAsync(string collection, IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
     {
         StoreNames.ValidateCollection(collection);
@@ -195,6 +200,10 @@ public sealed class CachingStore : IStore, IPurgeableStore, IStoreDecorator
     /// <inheritdoc />
     public IAsyncEnumerable<StoreEntry> ScanAsync(string collection, ScanOptions? options = null, CancellationToken cancellationToken = default)
         => _inner.ScanAsync(collection, options, cancellationToken);
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<string> ListKeysAsync(string collection, ScanOptions? options = null, CancellationToken cancellationToken = default)
+        => _inner.ListKeysAsync(collection, options, cancellationToken);
 
     /// <inheritdoc />
     public IAsyncEnumerable<StoreEntry> QueryAsync(string collection, Query query, CancellationToken cancellationToken = default)

@@ -25,6 +25,14 @@ public interface IStore : IAsyncDisposable
     /// <exception cref="StoreCorruptedException">The record cannot be read.</exception>
     ValueTask<StoreEntry?> GetAsync(string collection, string key, CancellationToken cancellationToken = default);
 
+    /// <summary>Tells whether a live record exists, without reading its payload where the store can.</summary>
+    /// <param name="collection">The collection name.</param>
+    /// <param name="key">The key.</param>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    /// <returns><see langword="true"/> when the record exists and has not expired.</returns>
+    /// <exception cref="ArgumentException">The collection name or key is invalid.</exception>
+    ValueTask<bool> ExistsAsync(string collection, string key, CancellationToken cancellationToken = default);
+
     /// <summary>Reads several records of one collection.</summary>
     /// <param name="collection">The collection name.</param>
     /// <param name="keys">The keys.</param>
@@ -70,6 +78,17 @@ public interface IStore : IAsyncDisposable
     /// <param name="cancellationToken">A token that cancels the enumeration.</param>
     /// <returns>The records.</returns>
     IAsyncEnumerable<StoreEntry> ScanAsync(string collection, ScanOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Lists the keys of the live records of a collection in ascending key order (Unicode code points), with the same
+    /// bounds as <see cref="ScanAsync"/>, without reading payloads where the store can.
+    /// </summary>
+    /// <param name="collection">The collection name.</param>
+    /// <param name="options">Prefix, start-after and limit, or <see langword="null"/> for all.</param>
+    /// <param name="cancellationToken">A token that cancels the enumeration.</param>
+    /// <returns>The keys.</returns>
+    /// <exception cref="ArgumentException">The collection name is invalid.</exception>
+    IAsyncEnumerable<string> ListKeysAsync(string collection, ScanOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>Returns the live records of a collection whose documents match a query, in the query's order.</summary>
     /// <param name="collection">The collection name.</param>

@@ -49,6 +49,14 @@ public abstract class StoreBase : IStore
     }
 
     /// <inheritdoc />
+    public ValueTask<bool> ExistsAsync(string collection, string key, CancellationToken cancellationToken = default)
+    {
+        ValidateName(collection, key);
+        BeginOperation(cancellationToken);
+        return ExistsCoreAsync(collection, key, cancellationToken);
+    }
+
+    /// <inheritdoc />
     public ValueTask<IReadOnlyList<StoreEntry?>> GetManyAsync(string collection, IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
     {
         StoreNames.ValidateCollection(collection);
@@ -99,6 +107,15 @@ public abstract class StoreBase : IStore
         options?.Validate();
         BeginOperation(cancellationToken);
         return ScanCoreAsync(collection, options ?? DefaultScanOptions, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<string> ListKeysAsync(string collection, ScanOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        StoreNames.ValidateCollection(collection);
+        options?.Validate();
+        BeginOperation(cancellationToken);
+        return ListKeysCoreAsync(collection, options ?? DefaultScanOptions, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -174,6 +191,14 @@ public abstract class StoreBase : IStore
     /// <returns>The record, or <see langword="null"/>.</returns>
     protected abstract ValueTask<StoreEntry?> GetCoreAsync(string collection, string key, CancellationToken cancellationToken);
 
+    /// <summary>Tells whether a live record exists; the default reads it. Arguments are already validated.</summary>
+    /// <param name="collection">The collection name.</param>
+    /// <param name="key">The key.</param>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    /// <returns>Whether the record exists and has not expired.</returns>
+    protected virtual async ValueTask<bool> ExistsCoreAsync(string collection, string key, CancellationToken cancellationToken)
+        => await GetCoreAsync(collection, key, cancellationToken).ConfigureAwait(false) is not null;
+
     /// <summary>Reads several records; the default reads them one by one.</summary>
     /// <param name="collection">The collection name.</param>
     /// <param name="keys">The keys (at least one).</param>
@@ -223,6 +248,19 @@ public abstract class StoreBase : IStore
     /// <param name="cancellationToken">A token that cancels the enumeration.</param>
     /// <returns>The records.</returns>
     protected abstract IAsyncEnumerable<StoreEntry> ScanCoreAsync(string collection, ScanOptions options, CancellationToken cancellationToken);
+
+    /// <summary>Lists the keys of live records in key order; the default scans the records. Arguments are already validated.</summary>
+    /// <param name="collection">The collection name.</param>
+    /// <param name="options">The scan bounds.</param>
+    /// <param name="cancellationToken">A token that cancels the enumeration.</param>
+    /// <returns>The keys.</returns>
+    protected virtual async IAsyncEnumerable<string> ListKeysCoreAsync(string collection, ScanOptions options, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var entry in ScanCoreAsync(collection, options, cancellationToken).ConfigureAwait(false))
+        {
+            yield return entry.Key;
+        }
+    }
 
     /// <summary>Runs a query; the default scans the collection and evaluates the query in memory.</summary>
     /// <param name="collection">The collection name.</param>

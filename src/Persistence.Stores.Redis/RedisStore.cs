@@ -92,6 +92,24 @@ public sealed class RedisStore : StoreBase
     }
 
     /// <inheritdoc />
+    /// <remarks>Reads the record's version and expiry only, not its payload.</remarks>
+    protected override async ValueTask<bool> ExistsCoreAsync(string collection, string key, CancellationToken cancellationToken)
+    {
+        RedisValue[] values;
+        try
+        {
+            var database = await DatabaseAsync(cancellationToken).ConfigureAwait(false);
+            values = await Wait(database.HashGetAsync(KeysOf(collection).Entry(key), ExpiryFields), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsRedisFailure(ex))
+        {
+            throw Translate(ex, "read", collection, key);
+        }
+
+        return !values[0].IsNull && !HasExpired(values[1], TimeProvider.GetUtcNow().UtcTicks);
+    }
+
+    /// <inheritdoc />
     protected override async ValueTask<IReadOnlyList<StoreEntry?>> GetManyCoreAsync(string collection, IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keys);

@@ -127,6 +127,8 @@ public abstract partial class StoreConformanceTests
 
         await AssertCancelledAsync(() => Store.GetAsync("items", "existing", cancelled).AsTask(), "GetAsync");
         await AssertCancelledAsync(() => Store.GetManyAsync("items", ["existing"], cancelled).AsTask(), "GetManyAsync");
+        await AssertCancelledAsync(() => Store.ExistsAsync("items", "existing", cancelled).AsTask(), "ExistsAsync");
+        await AssertCancelledAsync(async () => { await foreach (var unused in Store.ListKeysAsync("items", null, cancelled)) { } }, "ListKeysAsync");
         await AssertCancelledAsync(() => Store.PutAsync("items", "new", Utf8("x"), cancellationToken: cancelled).AsTask(), "PutAsync");
         await AssertCancelledAsync(() => Store.PutAsync("items", "existing", Utf8("changed"), cancellationToken: cancelled).AsTask(), "PutAsync over an existing record");
         await AssertCancelledAsync(() => Store.DeleteAsync("items", "existing", cancellationToken: cancelled).AsTask(), "DeleteAsync");
@@ -156,6 +158,8 @@ public abstract partial class StoreConformanceTests
 
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => await Store.GetAsync("items", "k", Token));
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => await Store.GetManyAsync("items", ["k"], Token));
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await Store.ExistsAsync("items", "k", Token));
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => { await foreach (var unused in Store.ListKeysAsync("items", null, Token)) { } });
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => await Store.PutAsync("items", "k", Utf8("y"), cancellationToken: Token));
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => await Store.DeleteAsync("items", "k", cancellationToken: Token));
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => await Store.CommitAsync(new WriteBatch().Put("items", "k", Utf8("y")), Token));

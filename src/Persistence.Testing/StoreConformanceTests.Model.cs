@@ -122,11 +122,13 @@ public abstract partial class StoreConformanceTests
 
                     return "results [" + string.Join(", ", await store.CommitAsync(batch, cancellationToken)) + "]";
                 case ModelStepKind.Get:
-                    return Describe(await store.GetAsync(collection, Key, cancellationToken));
+                    // Each read step asks the payload-free question too: ExistsAsync must agree with the model as GetAsync does.
+                    return Describe(await store.GetAsync(collection, Key, cancellationToken)) + " exists " + await store.ExistsAsync(collection, Key, cancellationToken);
                 case ModelStepKind.GetMany:
                     return "[" + string.Join(", ", (await store.GetManyAsync(collection, Keys, cancellationToken)).Select(Describe)) + "]";
                 case ModelStepKind.Scan:
-                    return await ScanAsync(store, collection, new ScanOptions { Prefix = Prefix, StartAfter = StartAfter, Limit = Limit }, cancellationToken);
+                    var bounds = new ScanOptions { Prefix = Prefix, StartAfter = StartAfter, Limit = Limit };
+                    return await ScanAsync(store, collection, bounds, cancellationToken) + " keys " + await ListKeysAsync(store, collection, bounds, cancellationToken);
                 case ModelStepKind.Count:
                     return "count " + await store.CountAsync(collection, cancellationToken);
                 default:
@@ -193,6 +195,17 @@ public abstract partial class StoreConformanceTests
             }
 
             return "[" + string.Join(", ", entries) + "]";
+        }
+
+        public static async Task<string> ListKeysAsync(IStore store, string collection, ScanOptions? options, CancellationToken cancellationToken)
+        {
+            var keys = new List<string>();
+            await foreach (var key in store.ListKeysAsync(collection, options, cancellationToken))
+            {
+                keys.Add(PropertyChecks.Readable(key));
+            }
+
+            return "[" + string.Join(", ", keys) + "]";
         }
 
         public override string ToString() => Kind switch

@@ -399,40 +399,14 @@ public sealed class StoreBackupTests
     }
 
     /// <summary>Records the scan options every scan is called with.</summary>
-    private sealed class ScanRecordingStore(IStore inner) : IStore
+    private sealed class ScanRecordingStore(IStore inner) : DelegatingStore(inner, disposesInner: false)
     {
         public List<ScanOptions> Scans { get; } = [];
 
-        public string Name => inner.Name;
-
-        public ISerializer Serializer => inner.Serializer;
-
-        public StoreCapabilities Capabilities => inner.Capabilities;
-
-        public ValueTask<IReadOnlyList<long>> CommitAsync(WriteBatch batch, CancellationToken cancellationToken = default) => inner.CommitAsync(batch, cancellationToken);
-
-        public ValueTask<long> CountAsync(string collection, CancellationToken cancellationToken = default) => inner.CountAsync(collection, cancellationToken);
-
-        public ValueTask<bool> DeleteAsync(string collection, string key, long? expectedVersion = null, CancellationToken cancellationToken = default) => inner.DeleteAsync(collection, key, expectedVersion, cancellationToken);
-
-        public ValueTask DisposeAsync() => default;
-
-        public ValueTask<StoreEntry?> GetAsync(string collection, string key, CancellationToken cancellationToken = default) => inner.GetAsync(collection, key, cancellationToken);
-
-        public ValueTask<IReadOnlyList<StoreEntry?>> GetManyAsync(string collection, IReadOnlyList<string> keys, CancellationToken cancellationToken = default) => inner.GetManyAsync(collection, keys, cancellationToken);
-
-        public ValueTask<ImportResult> ImportAsync(IReadOnlyList<StoreEntry> entries, ImportMode mode, CancellationToken cancellationToken = default) => inner.ImportAsync(entries, mode, cancellationToken);
-
-        public IAsyncEnumerable<string> ListCollectionsAsync(CancellationToken cancellationToken = default) => inner.ListCollectionsAsync(cancellationToken);
-
-        public ValueTask<long> PutAsync(string collection, string key, ReadOnlyMemory<byte> payload, PutOptions? options = null, CancellationToken cancellationToken = default) => inner.PutAsync(collection, key, payload, options, cancellationToken);
-
-        public IAsyncEnumerable<StoreEntry> QueryAsync(string collection, Query query, CancellationToken cancellationToken = default) => inner.QueryAsync(collection, query, cancellationToken);
-
-        public IAsyncEnumerable<StoreEntry> ScanAsync(string collection, ScanOptions? options = null, CancellationToken cancellationToken = default)
+        public override IAsyncEnumerable<StoreEntry> ScanAsync(string collection, ScanOptions? options = null, CancellationToken cancellationToken = default)
         {
             Scans.Add(options ?? new ScanOptions());
-            return inner.ScanAsync(collection, options, cancellationToken);
+            return Inner.ScanAsync(collection, options, cancellationToken);
         }
     }
 }

@@ -38,6 +38,12 @@ internal abstract class DelegatingStore(IStore inner, bool disposesInner = true)
     public virtual IAsyncEnumerable<StoreEntry> QueryAsync(string collection, Query query, CancellationToken cancellationToken = default)
         => Inner.QueryAsync(collection, query, cancellationToken);
 
+    public virtual ValueTask<bool> ExistsAsync(string collection, string key, CancellationToken cancellationToken = default)
+        => Inner.ExistsAsync(collection, key, cancellationToken);
+
+    public virtual IAsyncEnumerable<string> ListKeysAsync(string collection, ScanOptions? options = null, CancellationToken cancellationToken = default)
+        => Inner.ListKeysAsync(collection, options, cancellationToken);
+
     public virtual ValueTask<long> CountAsync(string collection, CancellationToken cancellationToken = default)
         => Inner.CountAsync(collection, cancellationToken);
 

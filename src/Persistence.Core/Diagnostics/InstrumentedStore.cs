@@ -37,6 +37,20 @@ internal sealed class InstrumentedStore : IStore, IPurgeableStore, IStoreDecorat
     public ValueTask<StoreEntry?> GetAsync(string collection, string key, CancellationToken cancellationToken = default)
         => PersistenceDiagnostics.IsObserved ? ObservedGetAsync(collection, key, cancellationToken) : _inner.GetAsync(collection, key, cancellationToken);
 
+    public ValueTask<bool> ExistsAsync(string collection, string key, CancellationToken cancellationToken = default)
+        => PersistenceDiagnostics.IsObserved ? ObservedExistsAsync(collection, key, cancellationToken) : _inner.ExistsAsync(collection, key, cancellationToken);
+
+    public IAsyncEnumerable<string> ListKeysAsync(string collection, ScanOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        if (!PersistenceDiagnostics.IsObserved)
+        {
+            return _inner.ListKeysAsync(collection, options, cancellationToken);
+        }
+
+        var source = Begin(() => _inner.ListKeysAsync(collection, options, cancellationToken), "list_keys", collection);
+        return ObserveAsync(source, "list_keys", collection, cancellationToken);
+    }
+
     public ValueTask<IReadOnlyList<StoreEntry?>> GetManyAsync(string collection, IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
         => PersistenceDiagnostics.IsObserved ? ObservedGetManyAsync(collection, keys, cancellationToken) : _inner.GetManyAsync(collection, keys, cancellationToken);
 
@@ -163,6 +177,12 @@ internal sealed class InstrumentedStore : IStore, IPurgeableStore, IStoreDecorat
     {
         var operation = Operation.Start(Name, "commit", null);
         return Observe(Call(operation, () => _inner.CommitAsync(batch, cancellationToken)), operation, static _ => Success);
+    }
+
+    private ValueTask<bool> ObservedExistsAsync(string collection, string key, CancellationToken cancellationToken)
+    {
+        var operation = Operation.Start(Name, "exists", collection);
+        return Observe(Call(operation, () => _inner.ExistsAsync(collection, key, cancellationToken)), operation, static exists => exists ? Success : NotFound);
     }
 
     private ValueTask<long> ObservedCountAsync(string collection, CancellationToken cancellationToken)

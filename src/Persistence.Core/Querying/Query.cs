@@ -160,7 +160,7 @@ public sealed record Query
     /// <summary>Splits a dotted path into its segments.</summary>
     /// <param name="path">The path.</param>
     /// <returns>The segments.</returns>
-    public static string[] SplitPath(string path)
+    internal static string[] SplitPath(string path)
     {
         ValidatePath(path);
         return path.Split('.');

@@ -96,7 +96,7 @@ public static class QueryEvaluator
     /// <param name="x">The first value, <see langword="null"/> when missing.</param>
     /// <param name="y">The second value, <see langword="null"/> when missing.</param>
     /// <returns>Negative, zero or positive.</returns>
-    public static int CompareForOrdering(JsonElement? x, JsonElement? y)
+    internal static int CompareForOrdering(JsonElement? x, JsonElement? y)
     {
         if (x is not { } left)
         {
@@ -346,7 +346,7 @@ public static class QueryEvaluator
     /// <param name="x">The first value.</param>
     /// <param name="y">The second value.</param>
     /// <returns><see langword="true"/> when equal.</returns>
-    public static bool JsonEquals(JsonElement x, JsonElement y)
+    internal static bool JsonEquals(JsonElement x, JsonElement y)
     {
         if (x.ValueKind == JsonValueKind.Number && y.ValueKind == JsonValueKind.Number)
         {

@@ -222,42 +222,16 @@ public sealed class InstrumentedStoreTests : IDisposable
     }
 
     /// <summary>A store whose scans report one unreadable record through <see cref="ScanOptions.OnCorruptedEntry"/>, as file stores do.</summary>
-    private sealed class CorruptionReportingStore(IStore inner) : IStore
+    private sealed class CorruptionReportingStore(IStore inner) : DelegatingStore(inner)
     {
-        public string Name => inner.Name;
-
-        public ISerializer Serializer => inner.Serializer;
-
-        public StoreCapabilities Capabilities => inner.Capabilities;
-
-        public ValueTask<StoreEntry?> GetAsync(string collection, string key, CancellationToken cancellationToken = default) => inner.GetAsync(collection, key, cancellationToken);
-
-        public ValueTask<IReadOnlyList<StoreEntry?>> GetManyAsync(string collection, IReadOnlyList<string> keys, CancellationToken cancellationToken = default) => inner.GetManyAsync(collection, keys, cancellationToken);
-
-        public ValueTask<long> PutAsync(string collection, string key, ReadOnlyMemory<byte> payload, PutOptions? options = null, CancellationToken cancellationToken = default) => inner.PutAsync(collection, key, payload, options, cancellationToken);
-
-        public ValueTask<bool> DeleteAsync(string collection, string key, long? expectedVersion = null, CancellationToken cancellationToken = default) => inner.DeleteAsync(collection, key, expectedVersion, cancellationToken);
-
-        public ValueTask<IReadOnlyList<long>> CommitAsync(WriteBatch batch, CancellationToken cancellationToken = default) => inner.CommitAsync(batch, cancellationToken);
-
-        public async IAsyncEnumerable<StoreEntry> ScanAsync(string collection, ScanOptions? options = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+        public override async IAsyncEnumerable<StoreEntry> ScanAsync(string collection, ScanOptions? options = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
         {
             options?.OnCorruptedEntry?.Invoke(new StoreCorruptedException("The record cannot be read.", "/data/c/bad-key.json", collection, "bad-key"));
-            await foreach (var entry in inner.ScanAsync(collection, options, cancellationToken))
+            await foreach (var entry in Inner.ScanAsync(collection, options, cancellationToken))
             {
                 yield return entry;
             }
         }
-
-        public IAsyncEnumerable<StoreEntry> QueryAsync(string collection, Query query, CancellationToken cancellationToken = default) => inner.QueryAsync(collection, query, cancellationToken);
-
-        public ValueTask<long> CountAsync(string collection, CancellationToken cancellationToken = default) => inner.CountAsync(collection, cancellationToken);
-
-        public IAsyncEnumerable<string> ListCollectionsAsync(CancellationToken cancellationToken = default) => inner.ListCollectionsAsync(cancellationToken);
-
-        public ValueTask<ImportResult> ImportAsync(IReadOnlyList<StoreEntry> entries, ImportMode mode, CancellationToken cancellationToken = default) => inner.ImportAsync(entries, mode, cancellationToken);
-
-        public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 }
 
