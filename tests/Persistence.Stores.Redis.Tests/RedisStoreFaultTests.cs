@@ -96,7 +96,8 @@ public sealed class RedisStoreFaultTests
         await using var store = new RedisStore(new RedisStoreOptions { Configuration = server.EndPoint, OperationTimeout = TimeSpan.FromMilliseconds(300) }, "held");
         await store.PutAsync("items", "registered", Utf8("0"), cancellationToken: Token);
 
-        var asleep = server.CliAsync("debug", "sleep", "2");
+        // Long enough that, on a loaded machine, both writes below are sent (and time out) while the server still sleeps.
+        var asleep = server.CliAsync("debug", "sleep", "5");
         await UntilAsleepAsync(store);
         using (var cancel = new CancellationTokenSource())
         {
