@@ -6,6 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 have_redis() { command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; }
+filter=()
 if ! have_redis; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "Installing redis-server (the Redis tests start real Redis servers)..."
@@ -13,10 +14,16 @@ if ! have_redis; then
     { apt-get update -qq && apt-get install -y -qq redis-server; } >/dev/null 2>&1 || echo "apt-get install redis-server failed"
   fi
   if ! have_redis; then
-    echo "redis-server and redis-cli are required: the Redis tests start real Redis servers and never skip."
-    echo "Install them (Debian/Ubuntu: 'sudo apt-get install redis-server'; or Redis 7 from https://redis.io/download) and run again."
-    echo "0 passed, 1 failed"
-    exit 1
+    if [ "$(uname -s)" != "Linux" ]; then
+      # Windows and macOS runners may have no redis-server: run everything else, and say so.
+      echo "No redis-server on $(uname -s): the tests of category RequiresRedisServer are NOT run here (they always run on Linux)."
+      filter=(--filter "Category!=RequiresRedisServer")
+    else
+      echo "redis-server and redis-cli are required: the Redis tests start real Redis servers and never skip."
+      echo "Install them (Debian/Ubuntu: 'sudo apt-get install redis-server'; or Redis 7 from https://redis.io/download) and run again."
+      echo "0 passed, 1 failed"
+      exit 1
+    fi
   fi
 fi
 
@@ -33,7 +40,7 @@ if [ $build -ne 0 ]; then
 fi
 
 # Each test project writes <project>.trx (tests/Directory.Build.props sets the logger).
-dotnet test Persistence.Libraries.sln -c Release --no-build --nologo --results-directory "$results"
+dotnet test Persistence.Libraries.sln -c Release --no-build --nologo --results-directory "$results" ${filter[@]+"${filter[@]}"}
 status=$?
 
 passed=0

@@ -22,6 +22,9 @@ internal static class FileOperations
     private const int LinuxEnoent = 2;
     private const int LinuxEnotdir = 20;
 
+    // fcntl(2) command of macOS: flush the drive's cache.
+    private const int MacFullFsync = 51;
+
     // Linux's PATH_MAX, terminator included; a longer path takes the managed read, which reports it.
     private const int MaxNativePathLength = 4096;
 
@@ -203,13 +206,13 @@ internal static class FileOperations
 
         try
         {
-            if (NativeMethods.FSync(fd) != 0)
+            if (FlushDescriptor(fd) != 0)
             {
                 var errno = Marshal.GetLastPInvokeError();
 
                 // Some file systems (and some container overlays) do not support fsync on a directory; the rename is
                 // then as durable as that file system makes it.
-                if (errno is not (22 or 95))
+                if (!IsUnsupportedFlush(errno))
                 {
                     throw new IOException($"The directory '{directory}' cannot be flushed to disk (errno {errno}).");
                 }
@@ -220,6 +223,15 @@ internal static class FileOperations
             _ = NativeMethods.Close(fd);
         }
     }
+
+    // On macOS fsync hands the data to the drive, whose cache may still lose it; F_FULLFSYNC asks the drive to write it
+    // through (any descriptor will do: it flushes the drive). Where that fails (some file systems refuse it), fsync.
+    private static int FlushDescriptor(int fd)
+        => OperatingSystem.IsMacOS() && NativeMethods.ControlNoArgument(fd, MacFullFsync) == 0 ? 0 : NativeMethods.FSync(fd);
+
+    // EINVAL is 22 on every Unix; "not supported" is EOPNOTSUPP 95 on Linux, ENOTSUP 45 and EOPNOTSUPP 102 on macOS and the BSDs.
+    internal static bool IsUnsupportedFlush(int errno)
+        => errno == 22 || (OperatingSystem.IsLinux() ? errno == 95 : errno is 45 or 102);
 
     /// <summary>
     /// Reads a whole file of less than <paramref name="buffer"/>'s length with the fewest system calls: on Linux
@@ -237,7 +249,7 @@ internal static class FileOperations
     private static unsafe SmallFileRead TryReadSmallFile(string path, byte[] buffer, out int length)
     {
         length = 0;
-        if (!OperatingSystem.IsLinux() || Encoding.UTF8.GetMaxByteCount(path.Length) >= MaxNativePathLength || path.Contains('\0'))
+        if (!OperatingSystem.IsLinux() || PortableFileCalls.Forced || Encoding.UTF8.GetMaxByteCount(path.Length) >= MaxNativePathLength || path.Contains('\0'))
         {
             return SmallFileRead.NotRead;
         }
@@ -369,6 +381,12 @@ internal static class FileOperations
         [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
         [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
         public static extern int FSync(int fd);
+
+        // fcntl is variadic; F_FULLFSYNC takes no third argument, so none is passed (a variadic argument would go on the
+        // stack on Apple arm64, where a fixed declaration would put it in a register).
+        [DllImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static extern int ControlNoArgument(int fd, int command);
 
         [DllImport("libc", EntryPoint = "close", SetLastError = true)]
         [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]

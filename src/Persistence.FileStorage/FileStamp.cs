@@ -35,7 +35,7 @@ internal readonly record struct FileStamp(bool Exists, long Length, long LastWri
     private const long NanosecondsPerTick = 100;
 
     // Cleared once statx turns out to be missing (an old C library or kernel, a sandbox that forbids it).
-    private static volatile bool s_statxAvailable = OperatingSystem.IsLinux();
+    private static volatile bool s_statxAvailable = OperatingSystem.IsLinux() && !PortableFileCalls.Forced;
 
     /// <summary>Gets whether this stamp, read at <paramref name="readAt"/> (the real clock), proves that any later change will alter it.</summary>
     public bool IsSettledAt(DateTimeOffset readAt)

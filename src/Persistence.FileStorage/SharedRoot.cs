@@ -257,7 +257,7 @@ internal sealed class SharedRoot : IDisposable
     {
         try
         {
-            if (OperatingSystem.IsMacOS())
+            if (!PortableFileCalls.LockByByteRange)
             {
                 // FileStream.Lock is not available on macOS: an exclusive open (flock) of a second file stands in for it.
                 _exclusive = new FileStream(LockPath + ".exclusive", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
@@ -277,7 +277,7 @@ internal sealed class SharedRoot : IDisposable
 
     private void UnlockFile()
     {
-        if (OperatingSystem.IsMacOS())
+        if (!PortableFileCalls.LockByByteRange)
         {
             var exclusive = _exclusive;
             _exclusive = null;

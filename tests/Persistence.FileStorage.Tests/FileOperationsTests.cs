@@ -122,4 +122,23 @@ public sealed class FileOperationsTests : IDisposable
         await all.Should().ThrowAsync<OperationCanceledException>();
         await rented.Should().ThrowAsync<OperationCanceledException>();
     }
+
+    [Fact]
+    public void IsUnsupportedFlush_KnowsThisPlatformsErrnoValues()
+    {
+        FileOperations.IsUnsupportedFlush(22).Should().BeTrue("EINVAL is 22 on every Unix");
+        FileOperations.IsUnsupportedFlush(5).Should().BeFalse("EIO is a real failure");
+        FileOperations.IsUnsupportedFlush(28).Should().BeFalse("ENOSPC is a real failure");
+        if (OperatingSystem.IsLinux())
+        {
+            FileOperations.IsUnsupportedFlush(95).Should().BeTrue("EOPNOTSUPP is 95 on Linux");
+            FileOperations.IsUnsupportedFlush(45).Should().BeFalse("45 is EL2NSYNC on Linux, not ENOTSUP");
+            FileOperations.IsUnsupportedFlush(102).Should().BeFalse("102 is ENETRESET on Linux");
+        }
+        else
+        {
+            FileOperations.IsUnsupportedFlush(45).Should().BeTrue("ENOTSUP is 45 on macOS");
+            FileOperations.IsUnsupportedFlush(102).Should().BeTrue("EOPNOTSUPP is 102 on macOS");
+        }
+    }
 }

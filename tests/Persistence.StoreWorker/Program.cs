@@ -13,6 +13,8 @@
 //                                                    <dir>/round-<round>-<0..files-1>.db at once (as every worker does), puts
 //                                                    "items/w<id>" in each and prints "round <round> ok" or
 //                                                    "round <round> failed <count> <file: exception: message> | ..."
+//   --portable-file-calls <mode> ...                 any mode above with the file engine's portable calls forced (the lock,
+//                                                    reads and file stamps macOS and Windows use), before any store opens
 //   dump <json|yaml|sqlite> <root-or-db> <collection> reads every record: "entry <base64 key> <version> <base64 payload>"
 //                                                    lines, then "done <count>" (the property tests' second process)
 using System.Globalization;
@@ -22,6 +24,12 @@ using Persistence.FileStorage;
 using Persistence.Stores.Json;
 using Persistence.Stores.Sqlite;
 using Persistence.Stores.Yaml;
+
+if (args.Length > 0 && args[0] == "--portable-file-calls")
+{
+    AppContext.SetSwitch("Persistence.FileStorage.PortableFileCalls", true);
+    args = args[1..];
+}
 
 if (args.Length < 2)
 {

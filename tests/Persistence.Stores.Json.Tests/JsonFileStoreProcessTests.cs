@@ -89,6 +89,43 @@ public sealed class JsonFileStoreProcessTests : IDisposable
         }
     }
 
+    // The fallbacks of macOS and Windows, run on Linux: the write lock as an exclusive open of a second file, managed reads
+    // and file stamps. Two processes still exclude each other and a killed writer still loses no acknowledged write.
+    [Theory]
+    [InlineData(FileLayout.FilePerRecord)]
+    [InlineData(FileLayout.FilePerCollection)]
+    public async Task PutAsync_TwoProcessesCasIncrementingWithPortableFileCalls_LoseNoUpdate(FileLayout layout)
+    {
+        const int increments = 40;
+        string[] keys = ["a", "b"];
+        string[] arguments = ["--portable-file-calls", "cas", _root.Path, layout.ToString(), increments.ToString(CultureInfo.InvariantCulture), .. keys];
+        using var first = WorkerProcess.Start(arguments);
+        using var second = WorkerProcess.Start(arguments);
+
+        await first.WaitForAsync("done", TimeSpan.FromSeconds(90));
+        await second.WaitForAsync("done", TimeSpan.FromSeconds(90));
+        first.WaitForExit(StartTimeout).Should().Be(0, first.Errors);
+        second.WaitForExit(StartTimeout).Should().Be(0, second.Errors);
+
+        File.Exists(Path.Join(_root.Path, ".lock.exclusive")).Should().BeTrue("the workers locked by exclusive open, as on macOS");
+        await using var store = StoreFactory.Open(_root.Path, layout);
+        foreach (var key in keys)
+        {
+            var counter = await store.GetAsync("counters", key, TestContext.Current.CancellationToken);
+            StoreFactory.Text(counter).Should().Be((2 * increments).ToString(CultureInfo.InvariantCulture), $"counter '{key}'");
+        }
+    }
+
+    [Fact]
+    public async Task PutAsync_ProcessWithPortableFileCallsKilledMidLoop_EveryAcknowledgedWriteSurvives()
+    {
+        var acknowledged = await RunAndKillAsync("put-loop", FileLayout.FilePerRecord, FileDurability.FlushToDisk, acks: 30, portable: true);
+
+        await using var store = StoreFactory.Open(_root.Path, FileLayout.FilePerRecord);
+        await AssertAcknowledgedAsync(store, acknowledged);
+        AssertNoTemporaryFiles();
+    }
+
     [Fact]
     public async Task PutAsync_AnotherProcessHoldsTheLock_ThrowsUnavailableNamingTheRootAfterTimeout()
     {
@@ -110,9 +147,10 @@ public sealed class JsonFileStoreProcessTests : IDisposable
         (await store.GetAsync("items", "blocked", token)).Should().BeNull();
     }
 
-    private async Task<Dictionary<(string Collection, string Key), long>> RunAndKillAsync(string mode, FileLayout layout, FileDurability durability, int acks)
+    private async Task<Dictionary<(string Collection, string Key), long>> RunAndKillAsync(string mode, FileLayout layout, FileDurability durability, int acks, bool portable = false)
     {
-        using var worker = WorkerProcess.Start(mode, _root.Path, layout.ToString(), durability.ToString());
+        string[] arguments = [mode, _root.Path, layout.ToString(), durability.ToString()];
+        using var worker = WorkerProcess.Start(portable ? ["--portable-file-calls", .. arguments] : arguments);
         await worker.WaitForAsync("ready", StartTimeout);
         for (var i = 0; i < acks; i++)
         {
