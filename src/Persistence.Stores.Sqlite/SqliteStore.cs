@@ -129,6 +129,13 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
     /// Initializes a new instance of the <see cref="SqliteStore"/> class: validates the options, opens (or creates) the
     /// database, applies the schema's forward migrations and creates the declared indexes.
     /// </summary>
+    /// <remarks>
+    /// The constructor does blocking file I/O on the calling thread (the thread that first resolves the store from DI):
+    /// it creates the file's directory, opens the database file (creating it when missing), sets the journal mode and
+    /// checks the schema. When the schema is older than this version's or indexes are declared, it also takes the write
+    /// lock (<c>BEGIN IMMEDIATE</c>, waiting up to <see cref="SqliteStoreOptions.BusyTimeout"/> for another process's write
+    /// transaction), migrates the schema and creates the missing indexes, which on a large database scans the table.
+    /// </remarks>
     /// <param name="options">The options; their values are read once, here.</param>
     /// <param name="name">The store's name.</param>
     /// <param name="timeProvider">The clock for timestamps, expiry and the periodic purge; <see langword="null"/> for <see cref="TimeProvider.System"/>.</param>
