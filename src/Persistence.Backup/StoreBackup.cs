@@ -39,56 +39,15 @@ public static class StoreBackup
         cancellationToken.ThrowIfCancellationRequested();
         var time = options.TimeProvider ?? TimeProvider.System;
         var kind = options.ModifiedSince is null ? BackupKind.Full : BackupKind.Incremental;
-        var header = new ArchiveHeader(
-            ArchiveFormat.CurrentVersion,
-            time.GetUtcNow(),
-            store.Name,
-            store.GetType().Name,
-            store.Serializer.Format,
-            kind,
-            options.ModifiedSince,
-            options.Compression,
-            options.ChunkSize,
-            null);
+        var header = HeaderOf(store, options, time.GetUtcNow(), kind);
         var collections = await CollectionsOfAsync(store, options.Collections, cancellationToken).ConfigureAwait(false);
         var writer = await ArchiveWriter.CreateAsync(destination, header, options.Encryption, options, cancellationToken).ConfigureAwait(false);
-        var serializer = store.Serializer;
         var unreadable = new List<UnreadableEntry>();
-        var onUnreadable = options.OnUnreadableEntry;
-        Action<StoreCorruptedException>? onCorrupted = onUnreadable is null ? null : ex => Skip(unreadable, onUnreadable, ex.Collection ?? string.Empty, ex);
         await using (writer.ConfigureAwait(false))
         {
             foreach (var collection in collections)
             {
-                writer.BeginCollection(collection);
-                long inCollection = 0;
-                await foreach (var page in PagesAsync(store, collection, options.PageSize, onCorrupted, cancellationToken).ConfigureAwait(false))
-                {
-                    foreach (var entry in page)
-                    {
-                        if (options.ModifiedSince is { } since && entry.UpdatedAt < since)
-                        {
-                            continue;
-                        }
-
-                        try
-                        {
-                            writer.WriteEntry(entry, serializer);
-                        }
-                        catch (PersistenceException ex) when (onUnreadable is not null)
-                        {
-                            Skip(unreadable, onUnreadable, collection, new StoreCorruptedException(ex.Message, null, collection, entry.Key, ex));
-                            continue;
-                        }
-
-                        inCollection++;
-                        await writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
-                    }
-
-                    progress?.Report(new BackupProgress(collection, inCollection, writer.TotalEntries));
-                }
-
-                progress?.Report(new BackupProgress(collection, inCollection, writer.TotalEntries));
+                await WriteCollectionAsync(store, writer, collection, options, unreadable, progress, cancellationToken).ConfigureAwait(false);
             }
 
             return await writer.FinishAsync(
@@ -198,53 +157,14 @@ public static class StoreBackup
             // Pass 1: verify everything, and find conflicts where the mode or a dry run needs them, before any write.
             var probe = new ConflictProbe(store, options, selected, now, progress);
             var manifest = await ArchiveReader.ReadAsync(firstPass, options.Decryption, probe.OnEntryAsync, probe.OnCollectionEndAsync, cancellationToken).ConfigureAwait(false);
-            var warnings = new List<string>();
-            if (selected is not null)
-            {
-                foreach (var missing in options.Collections!.Where(c => manifest.Collections.All(m => !string.Equals(m.Name, c, StringComparison.Ordinal))).Distinct(StringComparer.Ordinal))
-                {
-                    warnings.Add($"The archive holds no collection '{missing}'.");
-                }
-            }
-
-            if (probe.Expired > 0)
-            {
-                warnings.Add($"{probe.Expired} archived records had expired and were not restored.");
-            }
-
+            var warnings = WarningsOf(options, selected, manifest, probe);
             var restoredCollections = manifest.Collections.Where(c => selected is null || selected.Contains(c.Name)).Select(c => c.Name).ToArray();
-            if (probe.UnfitCount > 0 && !options.DryRun)
-            {
-                throw new PersistenceException(
-                    $"The restore was refused and nothing was written: {probe.UnfitCount} archived records cannot be held exactly by store '{store.Name}'. {probe.Unfit[0]}");
-            }
-            if (options.Mode == ImportMode.FailOnConflict && probe.Conflicts.Count > 0 && !options.DryRun)
-            {
-                var (collection, key, version) = probe.Conflicts[0];
-                throw new ConcurrencyConflictException(
-                    $"The restore was refused and nothing was written: {probe.ConflictCount} archived records already exist in store '{store.Name}', the first '{collection}/{key}' at version {version}. Use ImportMode.Overwrite or PreserveExisting to restore over them.");
-            }
-
             if (options.DryRun)
             {
-                var errors = options.Mode == ImportMode.FailOnConflict
-                    ? probe.Conflicts.Select(c => $"'{c.Collection}/{c.Key}' already exists (version {c.Version}).").ToList()
-                    : [];
-                errors.AddRange(probe.Unfit);
-                if (probe.UnfitCount > probe.Unfit.Count)
-                {
-                    errors.Add($"... and {probe.UnfitCount - probe.Unfit.Count} more records the store cannot hold exactly.");
-                }
-
-                if (probe.ConflictCount > probe.Conflicts.Count && options.Mode == ImportMode.FailOnConflict)
-                {
-                    errors.Add($"... and {probe.ConflictCount - probe.Conflicts.Count} more existing records.");
-                }
-
-                var wouldSkip = probe.Expired + (options.Mode == ImportMode.PreserveExisting ? probe.ConflictCount : 0);
-                var wouldRestore = (options.Mode == ImportMode.FailOnConflict && probe.ConflictCount > 0) || probe.UnfitCount > 0 ? 0 : probe.Live - (options.Mode == ImportMode.PreserveExisting ? probe.ConflictCount : 0);
-                return new RestoreResult(errors.Count == 0, true, manifest, restoredCollections, wouldRestore, wouldSkip, errors, warnings, time.GetElapsedTime(started));
+                return DryRunResult(options, probe, manifest, restoredCollections, warnings, time.GetElapsedTime(started));
             }
+
+            ThrowIfRefused(store, options, probe);
 
             // Pass 2: write, batch by batch.
             Stream secondPass;
@@ -353,6 +273,120 @@ public static class StoreBackup
 
         unreadable.Add(skipped);
         report(ex);
+    }
+
+    private static ArchiveHeader HeaderOf(IStore store, BackupOptions options, DateTimeOffset createdAt, BackupKind kind)
+        => new(
+            ArchiveFormat.CurrentVersion,
+            createdAt,
+            store.Name,
+            store.GetType().Name,
+            store.Serializer.Format,
+            kind,
+            options.ModifiedSince,
+            options.Compression,
+            options.ChunkSize,
+            null);
+
+    // Writes one collection's records page by page, skipping (with OnUnreadableEntry) those that cannot be read or archived.
+    private static async Task WriteCollectionAsync(
+        IStore store,
+        ArchiveWriter writer,
+        string collection,
+        BackupOptions options,
+        List<UnreadableEntry> unreadable,
+        IProgress<BackupProgress>? progress,
+        CancellationToken cancellationToken)
+    {
+        var serializer = store.Serializer;
+        var onUnreadable = options.OnUnreadableEntry;
+        Action<StoreCorruptedException>? onCorrupted = onUnreadable is null ? null : ex => Skip(unreadable, onUnreadable, ex.Collection ?? string.Empty, ex);
+        writer.BeginCollection(collection);
+        long inCollection = 0;
+        await foreach (var page in PagesAsync(store, collection, options.PageSize, onCorrupted, cancellationToken).ConfigureAwait(false))
+        {
+            foreach (var entry in page)
+            {
+                if (options.ModifiedSince is { } since && entry.UpdatedAt < since)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    writer.WriteEntry(entry, serializer);
+                }
+                catch (PersistenceException ex) when (onUnreadable is not null)
+                {
+                    Skip(unreadable, onUnreadable, collection, new StoreCorruptedException(ex.Message, null, collection, entry.Key, ex));
+                    continue;
+                }
+
+                inCollection++;
+                await writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            progress?.Report(new BackupProgress(collection, inCollection, writer.TotalEntries));
+        }
+
+        progress?.Report(new BackupProgress(collection, inCollection, writer.TotalEntries));
+    }
+
+    private static List<string> WarningsOf(RestoreOptions options, HashSet<string>? selected, BackupManifest manifest, ConflictProbe probe)
+    {
+        var warnings = new List<string>();
+        if (selected is not null)
+        {
+            foreach (var missing in options.Collections!.Where(c => manifest.Collections.All(m => !string.Equals(m.Name, c, StringComparison.Ordinal))).Distinct(StringComparer.Ordinal))
+            {
+                warnings.Add($"The archive holds no collection '{missing}'.");
+            }
+        }
+
+        if (probe.Expired > 0)
+        {
+            warnings.Add($"{probe.Expired} archived records had expired and were not restored.");
+        }
+
+        return warnings;
+    }
+
+    // A restore that pass 1 found cannot be done whole writes nothing.
+    private static void ThrowIfRefused(IStore store, RestoreOptions options, ConflictProbe probe)
+    {
+        if (probe.UnfitCount > 0)
+        {
+            throw new PersistenceException(
+                $"The restore was refused and nothing was written: {probe.UnfitCount} archived records cannot be held exactly by store '{store.Name}'. {probe.Unfit[0]}");
+        }
+
+        if (options.Mode == ImportMode.FailOnConflict && probe.Conflicts.Count > 0)
+        {
+            var (collection, key, version) = probe.Conflicts[0];
+            throw new ConcurrencyConflictException(
+                $"The restore was refused and nothing was written: {probe.ConflictCount} archived records already exist in store '{store.Name}', the first '{collection}/{key}' at version {version}. Use ImportMode.Overwrite or PreserveExisting to restore over them.");
+        }
+    }
+
+    private static RestoreResult DryRunResult(RestoreOptions options, ConflictProbe probe, BackupManifest manifest, string[] restoredCollections, List<string> warnings, TimeSpan elapsed)
+    {
+        var errors = options.Mode == ImportMode.FailOnConflict
+            ? probe.Conflicts.Select(c => $"'{c.Collection}/{c.Key}' already exists (version {c.Version}).").ToList()
+            : [];
+        errors.AddRange(probe.Unfit);
+        if (probe.UnfitCount > probe.Unfit.Count)
+        {
+            errors.Add($"... and {probe.UnfitCount - probe.Unfit.Count} more records the store cannot hold exactly.");
+        }
+
+        if (probe.ConflictCount > probe.Conflicts.Count && options.Mode == ImportMode.FailOnConflict)
+        {
+            errors.Add($"... and {probe.ConflictCount - probe.Conflicts.Count} more existing records.");
+        }
+
+        var wouldSkip = probe.Expired + (options.Mode == ImportMode.PreserveExisting ? probe.ConflictCount : 0);
+        var wouldRestore = (options.Mode == ImportMode.FailOnConflict && probe.ConflictCount > 0) || probe.UnfitCount > 0 ? 0 : probe.Live - (options.Mode == ImportMode.PreserveExisting ? probe.ConflictCount : 0);
+        return new RestoreResult(errors.Count == 0, true, manifest, restoredCollections, wouldRestore, wouldSkip, errors, warnings, elapsed);
     }
 
     private static FileStream CreateSpool(string? directory)

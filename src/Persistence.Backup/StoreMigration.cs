@@ -49,14 +49,7 @@ public static class StoreMigration
         var time = options.TimeProvider ?? TimeProvider.System;
         var started = time.GetTimestamp();
 
-        BackupManifest? targetBackup = null;
-        if (options.TargetBackup is { } backupStream)
-        {
-            progress?.Report(new MigrationProgress(MigrationPhase.BackingUpTarget, string.Empty, 0, 0));
-            var backupOptions = (options.TargetBackupOptions ?? new BackupOptions()) with { Collections = null, ModifiedSince = null };
-            targetBackup = await target.BackupAsync(backupStream, backupOptions, null, cancellationToken).ConfigureAwait(false);
-        }
-
+        var targetBackup = await BackUpTargetAsync(target, options, progress, cancellationToken).ConfigureAwait(false);
         var collections = await StoreBackup.CollectionsOfAsync(source, options.Collections, cancellationToken).ConfigureAwait(false);
         var transcode = !string.Equals(source.Serializer.Format, target.Serializer.Format, StringComparison.OrdinalIgnoreCase);
         var unreadable = new List<UnreadableEntry>();
@@ -69,14 +62,7 @@ public static class StoreMigration
             var unfit = await PrecheckAsync(source, target, collections, options, transcode, progress, cancellationToken).ConfigureAwait(false);
             if (unfit.Count > 0 && onUnreadable is null)
             {
-                var refused = unfit.Take(MaxListed).Select(u => u.Reason).ToList();
-                if (unfit.Count > MaxListed)
-                {
-                    refused.Add($"... and {unfit.Count - MaxListed} more records that cannot be migrated exactly.");
-                }
-
-                refused.Insert(0, $"The migration was refused and nothing was written: {unfit.Count} records of store '{source.Name}' cannot be held exactly by store '{target.Name}'. Set MigrationOptions.OnUnreadableEntry to migrate the others without them.");
-                return new MigrationReport(false, [], 0, 0, transcode, null, targetBackup, refused, time.GetElapsedTime(started)) { Unreadable = unfit };
+                return Refused(source, target, unfit, transcode, targetBackup, time.GetElapsedTime(started));
             }
 
             foreach (var record in unfit)
@@ -94,92 +80,172 @@ public static class StoreMigration
         long skipped = 0;
         foreach (var collection in collections)
         {
-            long collectionCopied = 0;
-            long collectionSkipped = 0;
-            await foreach (var page in ReadAheadAsync(StoreBackup.PagesAsync(source, collection, options.BatchSize, onCorrupted, cancellationToken), cancellationToken).ConfigureAwait(false))
-            {
-                var batch = new List<StoreEntry>(page.Count);
-                foreach (var read in page)
-                {
-                    var entry = read;
-                    if (leftOut.Count > 0 && leftOut.Contains((collection, entry.Key)))
-                    {
-                        continue;
-                    }
-
-                    try
-                    {
-                        if (transcode)
-                        {
-                            // The precheck read every record back through the target's serializer; a record changed since
-                            // then that no longer converts fails here, named.
-                            var document = EntryTranscoder.SourceDocument(source.Serializer, target.Serializer, entry);
-                            entry = entry with { Payload = EntryTranscoder.Transcode(target.Serializer, entry.Collection, entry.Key, document, check: false) };
-                            if (options.Verify)
-                            {
-                                hasher.Append(lines.AppendEntry(entry, document));
-                                lines.Clear();
-                            }
-                        }
-                        else if (options.Verify)
-                        {
-                            // Same format on both sides: the bytes are copied as they are, and the line is written straight
-                            // from the payload (no document), carrying it as it is where its document would not.
-                            hasher.Append(lines.AppendEntry(entry, source.Serializer));
-                            lines.Clear();
-                        }
-                    }
-                    catch (PersistenceException ex) when (onUnreadable is not null)
-                    {
-                        StoreBackup.Skip(unreadable, onUnreadable, collection, new StoreCorruptedException(ex.Message, null, collection, entry.Key, ex));
-                        continue;
-                    }
-
-                    if (!options.Verify)
-                    {
-                        hasher.Append(ReadOnlySpan<byte>.Empty);
-                    }
-
-                    batch.Add(entry);
-                }
-
-                if (batch.Count > 0)
-                {
-                    var result = await target.ImportAsync(batch, options.Mode, cancellationToken).ConfigureAwait(false);
-                    collectionCopied += result.Imported;
-                    collectionSkipped += result.Skipped;
-                    copied += result.Imported;
-                    skipped += result.Skipped;
-                }
-
-                progress?.Report(new MigrationProgress(MigrationPhase.Copying, collection, copied, skipped));
-            }
-
-            var (sourceSha, sourceCount) = hasher.Finish();
-            reports.Add(new CollectionMigrationReport(collection, collectionCopied, collectionSkipped, sourceCount, null, options.Verify ? sourceSha : null, null));
+            var pages = ReadAheadAsync(StoreBackup.PagesAsync(source, collection, options.BatchSize, onCorrupted, cancellationToken), cancellationToken);
+            var report = await CopyCollectionAsync(source, target, collection, pages, options, transcode, leftOut, unreadable, lines, hasher, (copied, skipped), progress, cancellationToken).ConfigureAwait(false);
+            reports.Add(report);
+            copied += report.Copied;
+            skipped += report.Skipped;
         }
 
         var errors = new List<string>();
         bool? verified = null;
         if (options.Verify)
         {
-            for (var i = 0; i < reports.Count; i++)
-            {
-                progress?.Report(new MigrationProgress(MigrationPhase.Verifying, reports[i].Name, copied, skipped));
-                var (targetSha, targetCount) = await ChecksumAsync(target, reports[i].Name, options.BatchSize, lines, hasher, !transcode, cancellationToken).ConfigureAwait(false);
-                reports[i] = reports[i] with { TargetCount = targetCount, TargetSha256 = targetSha };
-                if (!reports[i].Verified)
-                {
-                    errors.Add(targetCount != reports[i].SourceCount
-                        ? $"Collection '{reports[i].Name}' has {reports[i].SourceCount} records in the source but {targetCount} in the target."
-                        : $"Collection '{reports[i].Name}' has the same count in both stores but its checksums differ: some records differ.");
-                }
-            }
-
+            await VerifyTargetAsync(target, reports, errors, options, lines, hasher, transcode, copied, skipped, progress, cancellationToken).ConfigureAwait(false);
             verified = errors.Count == 0;
         }
 
         return new MigrationReport(errors.Count == 0, reports, copied, skipped, transcode, verified, targetBackup, errors, time.GetElapsedTime(started)) { Unreadable = unreadable.ToArray() };
+    }
+
+    private static async ValueTask<BackupManifest?> BackUpTargetAsync(IStore target, MigrationOptions options, IProgress<MigrationProgress>? progress, CancellationToken cancellationToken)
+    {
+        if (options.TargetBackup is not { } backupStream)
+        {
+            return null;
+        }
+
+        progress?.Report(new MigrationProgress(MigrationPhase.BackingUpTarget, string.Empty, 0, 0));
+        var backupOptions = (options.TargetBackupOptions ?? new BackupOptions()) with { Collections = null, ModifiedSince = null };
+        return await target.BackupAsync(backupStream, backupOptions, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static MigrationReport Refused(IStore source, IStore target, List<UnreadableEntry> unfit, bool transcode, BackupManifest? targetBackup, TimeSpan elapsed)
+    {
+        var refused = unfit.Take(MaxListed).Select(u => u.Reason).ToList();
+        if (unfit.Count > MaxListed)
+        {
+            refused.Add($"... and {unfit.Count - MaxListed} more records that cannot be migrated exactly.");
+        }
+
+        refused.Insert(0, $"The migration was refused and nothing was written: {unfit.Count} records of store '{source.Name}' cannot be held exactly by store '{target.Name}'. Set MigrationOptions.OnUnreadableEntry to migrate the others without them.");
+        return new MigrationReport(false, [], 0, 0, transcode, null, targetBackup, refused, elapsed) { Unreadable = unfit };
+    }
+
+    // Copies one collection batch by batch; progress reports the totals so far, those of earlier collections included.
+    private static async ValueTask<CollectionMigrationReport> CopyCollectionAsync(
+        IStore source,
+        IStore target,
+        string collection,
+        IAsyncEnumerable<List<StoreEntry>> pages,
+        MigrationOptions options,
+        bool transcode,
+        HashSet<(string Collection, string Key)> leftOut,
+        List<UnreadableEntry> unreadable,
+        EntryLineWriter lines,
+        CollectionHasher hasher,
+        (long Copied, long Skipped) before,
+        IProgress<MigrationProgress>? progress,
+        CancellationToken cancellationToken)
+    {
+        long collectionCopied = 0;
+        long collectionSkipped = 0;
+        await foreach (var page in pages.ConfigureAwait(false))
+        {
+            var batch = BatchOf(source, target, collection, page, options, transcode, leftOut, unreadable, lines, hasher);
+            if (batch.Count > 0)
+            {
+                var result = await target.ImportAsync(batch, options.Mode, cancellationToken).ConfigureAwait(false);
+                collectionCopied += result.Imported;
+                collectionSkipped += result.Skipped;
+            }
+
+            progress?.Report(new MigrationProgress(MigrationPhase.Copying, collection, before.Copied + collectionCopied, before.Skipped + collectionSkipped));
+        }
+
+        var (sourceSha, sourceCount) = hasher.Finish();
+        return new CollectionMigrationReport(collection, collectionCopied, collectionSkipped, sourceCount, null, options.Verify ? sourceSha : null, null);
+    }
+
+    // Turns a page of source records into the batch to import: converted to the target's format when the formats differ,
+    // each hashed for the verification, those left out by the precheck or failing to convert (with OnUnreadableEntry) skipped.
+    private static List<StoreEntry> BatchOf(
+        IStore source,
+        IStore target,
+        string collection,
+        List<StoreEntry> page,
+        MigrationOptions options,
+        bool transcode,
+        HashSet<(string Collection, string Key)> leftOut,
+        List<UnreadableEntry> unreadable,
+        EntryLineWriter lines,
+        CollectionHasher hasher)
+    {
+        var onUnreadable = options.OnUnreadableEntry;
+        var batch = new List<StoreEntry>(page.Count);
+        foreach (var read in page)
+        {
+            var entry = read;
+            if (leftOut.Count > 0 && leftOut.Contains((collection, entry.Key)))
+            {
+                continue;
+            }
+
+            try
+            {
+                if (transcode)
+                {
+                    // The precheck read every record back through the target's serializer; a record changed since
+                    // then that no longer converts fails here, named.
+                    var document = EntryTranscoder.SourceDocument(source.Serializer, target.Serializer, entry);
+                    entry = entry with { Payload = EntryTranscoder.Transcode(target.Serializer, entry.Collection, entry.Key, document, check: false) };
+                    if (options.Verify)
+                    {
+                        hasher.Append(lines.AppendEntry(entry, document));
+                        lines.Clear();
+                    }
+                }
+                else if (options.Verify)
+                {
+                    // Same format on both sides: the bytes are copied as they are, and the line is written straight
+                    // from the payload (no document), carrying it as it is where its document would not.
+                    hasher.Append(lines.AppendEntry(entry, source.Serializer));
+                    lines.Clear();
+                }
+            }
+            catch (PersistenceException ex) when (onUnreadable is not null)
+            {
+                StoreBackup.Skip(unreadable, onUnreadable, collection, new StoreCorruptedException(ex.Message, null, collection, entry.Key, ex));
+                continue;
+            }
+
+            if (!options.Verify)
+            {
+                hasher.Append(ReadOnlySpan<byte>.Empty);
+            }
+
+            batch.Add(entry);
+        }
+
+        return batch;
+    }
+
+    // Reads every migrated collection back from the target and compares its count and checksum with the source's.
+    private static async ValueTask VerifyTargetAsync(
+        IStore target,
+        List<CollectionMigrationReport> reports,
+        List<string> errors,
+        MigrationOptions options,
+        EntryLineWriter lines,
+        CollectionHasher hasher,
+        bool transcode,
+        long copied,
+        long skipped,
+        IProgress<MigrationProgress>? progress,
+        CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < reports.Count; i++)
+        {
+            progress?.Report(new MigrationProgress(MigrationPhase.Verifying, reports[i].Name, copied, skipped));
+            var (targetSha, targetCount) = await ChecksumAsync(target, reports[i].Name, options.BatchSize, lines, hasher, !transcode, cancellationToken).ConfigureAwait(false);
+            reports[i] = reports[i] with { TargetCount = targetCount, TargetSha256 = targetSha };
+            if (!reports[i].Verified)
+            {
+                errors.Add(targetCount != reports[i].SourceCount
+                    ? $"Collection '{reports[i].Name}' has {reports[i].SourceCount} records in the source but {targetCount} in the target."
+                    : $"Collection '{reports[i].Name}' has the same count in both stores but its checksums differ: some records differ.");
+            }
+        }
     }
 
     /// <summary>Computes a collection's count and checksum over the neutral JSON of its records, as a backup archives them.</summary>

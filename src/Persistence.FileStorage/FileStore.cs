@@ -33,6 +33,12 @@ public abstract class FileStore : StoreBase, IPurgeableStore
 
     /// <summary>Initializes a new instance of the <see cref="FileStore"/> class: validates the options, creates the root
     /// directory and its lock file, and completes a batch a crashed writer left behind.</summary>
+    /// <remarks>
+    /// The constructor does blocking file I/O on the calling thread (the thread that first resolves the store from DI): it
+    /// creates the root directory and opens its lock file. When a journal left by a crashed writer is there, it waits for
+    /// the write lock (up to <see cref="FileStoreOptions.LockTimeout"/>) and replays the journal; otherwise, when the lock is
+    /// free, it deletes temporary files a crashed writer left. It reads no records.
+    /// </remarks>
     /// <param name="options">The options; their values are copied.</param>
     /// <param name="format">
     /// The on-disk format of the records. When <paramref name="serializer"/> is binary (<see cref="ISerializer.IsBinary"/>),

@@ -19,6 +19,11 @@ public sealed class JsonFileStore : FileStore
     /// Initializes a new instance of the <see cref="JsonFileStore"/> class: validates the options, creates the root
     /// directory, and completes a batch that a crashed writer left behind.
     /// </summary>
+    /// <remarks>
+    /// The constructor does blocking file I/O on the calling thread: it creates the root directory and opens its lock
+    /// file, and when a crashed writer left a journal, waits for the write lock (up to
+    /// <see cref="Persistence.FileStorage.FileStoreOptions.LockTimeout"/>) and replays it. It reads no records.
+    /// </remarks>
     /// <param name="options">The options; their values are read once, here.</param>
     /// <param name="name">The store's name.</param>
     /// <param name="timeProvider">The clock for timestamps and expiry; <see langword="null"/> for <see cref="TimeProvider.System"/>.</param>

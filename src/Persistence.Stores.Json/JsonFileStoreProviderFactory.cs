@@ -1,31 +1,18 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace Persistence.Stores.Json;
 
 /// <summary>The <c>json</c> provider: a <see cref="JsonFileStore"/> whose settings bind onto <see cref="JsonFileStoreOptions"/>; its URI is <c>json:./data</c>.</summary>
-internal sealed class JsonFileStoreProviderFactory : IStoreProviderFactory
+internal sealed class JsonFileStoreProviderFactory() : StoreProviderFactory<JsonFileStoreOptions>(
+    "json", "JSON file store", nameof(JsonFileStoreOptions.RootPath), "a directory: write json:./data")
 {
-    public string Name => "json";
+    public static JsonFileStoreProviderFactory Instance { get; } = new();
 
-    public IReadOnlyList<string> RequiredKeys { get; } = [nameof(JsonFileStoreOptions.RootPath)];
+    protected override void Bind(IConfiguration settings, JsonFileStoreOptions options) => settings.Bind(options);
 
-    public IReadOnlyDictionary<string, string?> ParseLocation(string location)
-    {
-        ArgumentNullException.ThrowIfNull(location);
-        return location.Length > 0
-            ? new Dictionary<string, string?> { [nameof(JsonFileStoreOptions.RootPath)] = location }
-            : throw new ArgumentException("The json provider needs a directory: write json:./data.", nameof(location));
-    }
+    protected override IStore CreateStore(IServiceProvider services, string storeName, JsonFileStoreOptions options)
+        => new JsonFileStore(options, storeName, services.GetService<TimeProvider>());
 
-    public IStore Create(string storeName, IConfiguration settings, IServiceProvider services)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(storeName);
-        ArgumentNullException.ThrowIfNull(settings);
-        ArgumentNullException.ThrowIfNull(services);
-        var options = services.GetRequiredService<IOptionsFactory<JsonFileStoreOptions>>().Create(storeName);
-        settings.Bind(options);
-        return new JsonFileStore(options, storeName, services.GetService<TimeProvider>());
-    }
+    protected override IReadOnlyList<string> GetValidationErrors(JsonFileStoreOptions options) => options.GetValidationErrors();
 }

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 using Persistence;
 using Persistence.Stores.Json;
 
@@ -29,7 +27,7 @@ public static class JsonPersistenceBuilderExtensions
     /// <summary>
     /// Adds a named <see cref="JsonFileStore"/>: a keyed <see cref="IStore"/> singleton, also found through
     /// <see cref="IStoreProvider"/>; the store named <c>default</c> is the unkeyed <see cref="IStore"/>. Its options are the
-    /// named options <paramref name="name"/>, validated when the store is first resolved.
+    /// named options <paramref name="name"/>, validated when the host starts and when the store is first resolved.
     /// </summary>
     /// <param name="builder">The builder.</param>
     /// <param name="name">The store's name.</param>
@@ -39,16 +37,7 @@ public static class JsonPersistenceBuilderExtensions
     public static IPersistenceBuilder AddJsonFileStore(this IPersistenceBuilder builder, string name, Action<JsonFileStoreOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        ArgumentException.ThrowIfNullOrEmpty(name);
-        ArgumentNullException.ThrowIfNull(configure);
-        builder.AddJsonFileStoreProvider();
-        builder.Services.AddOptions<JsonFileStoreOptions>(name).Configure(configure);
-        builder.Services.AddSingleton<IValidateOptions<JsonFileStoreOptions>>(new JsonFileStoreOptionsValidator(name));
-        return builder.AddStore(name, static (services, storeName) =>
-        {
-            var options = services.GetRequiredService<IOptionsMonitor<JsonFileStoreOptions>>().Get(storeName);
-            return new JsonFileStore(options, storeName, services.GetService<TimeProvider>());
-        });
+        return builder.AddStore(name, configure, JsonFileStoreProviderFactory.Instance);
     }
 
     /// <summary>
@@ -62,23 +51,6 @@ public static class JsonPersistenceBuilderExtensions
     public static IPersistenceBuilder AddJsonFileStoreProvider(this IPersistenceBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IStoreProviderFactory, JsonFileStoreProviderFactory>());
-        return builder;
-    }
-
-    private sealed class JsonFileStoreOptionsValidator(string name) : IValidateOptions<JsonFileStoreOptions>
-    {
-        public ValidateOptionsResult Validate(string? optionsName, JsonFileStoreOptions options)
-        {
-            if (!string.Equals(optionsName, name, StringComparison.Ordinal))
-            {
-                return ValidateOptionsResult.Skip;
-            }
-
-            var errors = options.GetValidationErrors();
-            return errors.Count == 0
-                ? ValidateOptionsResult.Success
-                : ValidateOptionsResult.Fail(errors.Select(error => $"JSON file store '{name}': {error}"));
-        }
+        return builder.AddStoreProvider(JsonFileStoreProviderFactory.Instance);
     }
 }

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 using Persistence;
 using Persistence.Stores.Redis;
 using StackExchange.Redis;
@@ -31,7 +29,7 @@ public static class RedisPersistenceBuilderExtensions
     /// <summary>
     /// Adds a named <see cref="RedisStore"/>: a keyed <see cref="IStore"/> singleton, also found through
     /// <see cref="IStoreProvider"/>; the store named <c>default</c> is the unkeyed <see cref="IStore"/>. Its options are the
-    /// named options <paramref name="name"/>, validated when the store is first resolved. When neither
+    /// named options <paramref name="name"/>, validated when the host starts and when the store is first resolved. When neither
     /// <see cref="RedisStoreOptions.Configuration"/> nor <see cref="RedisStoreOptions.ConnectionMultiplexer"/> is set, the
     /// store uses the <see cref="IConnectionMultiplexer"/> registered in the services under the key
     /// <paramref name="name"/>, else the unkeyed one, and leaves it to the application to dispose.
@@ -44,24 +42,15 @@ public static class RedisPersistenceBuilderExtensions
     public static IPersistenceBuilder AddRedisStore(this IPersistenceBuilder builder, string name, Action<RedisStoreOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        ArgumentException.ThrowIfNullOrEmpty(name);
-        ArgumentNullException.ThrowIfNull(configure);
-        builder.AddRedisStoreProvider();
-        builder.Services.AddOptions<RedisStoreOptions>(name)
-            .Configure(configure)
-            .PostConfigure<IServiceProvider>((options, services) =>
-            {
-                if (string.IsNullOrWhiteSpace(options.Configuration) && options.ConnectionMultiplexer is null)
-                {
-                    options.ConnectionMultiplexer = services.GetKeyedService<IConnectionMultiplexer>(name) ?? services.GetService<IConnectionMultiplexer>();
-                }
-            });
-        builder.Services.AddSingleton<IValidateOptions<RedisStoreOptions>>(new RedisStoreOptionsValidator(name));
-        return builder.AddStore(name, static (services, storeName) =>
+        builder.AddStore(name, configure, RedisStoreProviderFactory.Instance);
+        builder.Services.AddOptions<RedisStoreOptions>(name).PostConfigure<IServiceProvider>((options, services) =>
         {
-            var options = services.GetRequiredService<IOptionsMonitor<RedisStoreOptions>>().Get(storeName);
-            return new RedisStore(options, storeName, services.GetService<TimeProvider>());
+            if (string.IsNullOrWhiteSpace(options.Configuration) && options.ConnectionMultiplexer is null)
+            {
+                options.ConnectionMultiplexer = services.GetKeyedService<IConnectionMultiplexer>(name) ?? services.GetService<IConnectionMultiplexer>();
+            }
         });
+        return builder;
     }
 
     /// <summary>
@@ -75,23 +64,6 @@ public static class RedisPersistenceBuilderExtensions
     public static IPersistenceBuilder AddRedisStoreProvider(this IPersistenceBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IStoreProviderFactory, RedisStoreProviderFactory>());
-        return builder;
-    }
-
-    private sealed class RedisStoreOptionsValidator(string name) : IValidateOptions<RedisStoreOptions>
-    {
-        public ValidateOptionsResult Validate(string? optionsName, RedisStoreOptions options)
-        {
-            if (!string.Equals(optionsName, name, StringComparison.Ordinal))
-            {
-                return ValidateOptionsResult.Skip;
-            }
-
-            var errors = options.GetValidationErrors();
-            return errors.Count == 0
-                ? ValidateOptionsResult.Success
-                : ValidateOptionsResult.Fail(errors.Select(error => $"Redis store '{name}': {error}"));
-        }
+        return builder.AddStoreProvider(RedisStoreProviderFactory.Instance);
     }
 }

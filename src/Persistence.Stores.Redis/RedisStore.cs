@@ -41,6 +41,13 @@ public sealed class RedisStore : StoreBase
     private Task<IDatabase>? _connecting;
 
     /// <summary>Initializes a new instance of the <see cref="RedisStore"/> class. It connects on first use, not here.</summary>
+    /// <remarks>
+    /// The constructor does no I/O and never blocks. With <see cref="RedisStoreOptions.Configuration"/>, the first operation
+    /// starts <c>ConnectionMultiplexer.ConnectAsync</c> on a thread-pool task and every operation waits for it at most
+    /// <see cref="RedisStoreOptions.OperationTimeout"/>; an unreachable server fails those operations with
+    /// <see cref="StoreUnavailableException"/> while the connection keeps retrying in the background. With
+    /// <see cref="RedisStoreOptions.ConnectionMultiplexer"/>, the store uses that connection as it is.
+    /// </remarks>
     /// <param name="options">The options; their values are read once, here.</param>
     /// <param name="name">The store's name.</param>
     /// <param name="timeProvider">The clock for timestamps and expiry; <see langword="null"/> for <see cref="TimeProvider.System"/>.</param>

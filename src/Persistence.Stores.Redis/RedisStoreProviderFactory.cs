@@ -1,31 +1,18 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace Persistence.Stores.Redis;
 
 /// <summary>The <c>redis</c> provider: a <see cref="RedisStore"/> whose settings bind onto <see cref="RedisStoreOptions"/>; its URI is <c>redis:localhost:6379</c>.</summary>
-internal sealed class RedisStoreProviderFactory : IStoreProviderFactory
+internal sealed class RedisStoreProviderFactory() : StoreProviderFactory<RedisStoreOptions>(
+    "redis", "Redis store", nameof(RedisStoreOptions.Configuration), "a StackExchange.Redis configuration string: write redis:localhost:6379")
 {
-    public string Name => "redis";
+    public static RedisStoreProviderFactory Instance { get; } = new();
 
-    public IReadOnlyList<string> RequiredKeys { get; } = [nameof(RedisStoreOptions.Configuration)];
+    protected override void Bind(IConfiguration settings, RedisStoreOptions options) => settings.Bind(options);
 
-    public IReadOnlyDictionary<string, string?> ParseLocation(string location)
-    {
-        ArgumentNullException.ThrowIfNull(location);
-        return location.Length > 0
-            ? new Dictionary<string, string?> { [nameof(RedisStoreOptions.Configuration)] = location }
-            : throw new ArgumentException("The redis provider needs a StackExchange.Redis configuration string: write redis:localhost:6379.", nameof(location));
-    }
+    protected override IStore CreateStore(IServiceProvider services, string storeName, RedisStoreOptions options)
+        => new RedisStore(options, storeName, services.GetService<TimeProvider>());
 
-    public IStore Create(string storeName, IConfiguration settings, IServiceProvider services)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(storeName);
-        ArgumentNullException.ThrowIfNull(settings);
-        ArgumentNullException.ThrowIfNull(services);
-        var options = services.GetRequiredService<IOptionsFactory<RedisStoreOptions>>().Create(storeName);
-        settings.Bind(options);
-        return new RedisStore(options, storeName, services.GetService<TimeProvider>());
-    }
+    protected override IReadOnlyList<string> GetValidationErrors(RedisStoreOptions options) => options.GetValidationErrors();
 }

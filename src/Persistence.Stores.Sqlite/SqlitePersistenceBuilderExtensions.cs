@@ -1,5 +1,3 @@
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 using Persistence;
 using Persistence.Stores.Sqlite;
 
@@ -29,7 +27,7 @@ public static class SqlitePersistenceBuilderExtensions
     /// <summary>
     /// Adds a named <see cref="SqliteStore"/>: a keyed <see cref="IStore"/> singleton, also found through
     /// <see cref="IStoreProvider"/>; the store named <c>default</c> is the unkeyed <see cref="IStore"/>. Its options are the
-    /// named options <paramref name="name"/>, validated when the store is first resolved.
+    /// named options <paramref name="name"/>, validated when the host starts and when the store is first resolved.
     /// </summary>
     /// <param name="builder">The builder.</param>
     /// <param name="name">The store's name.</param>
@@ -39,16 +37,7 @@ public static class SqlitePersistenceBuilderExtensions
     public static IPersistenceBuilder AddSqliteStore(this IPersistenceBuilder builder, string name, Action<SqliteStoreOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        ArgumentException.ThrowIfNullOrEmpty(name);
-        ArgumentNullException.ThrowIfNull(configure);
-        builder.AddSqliteStoreProvider();
-        builder.Services.AddOptions<SqliteStoreOptions>(name).Configure(configure);
-        builder.Services.AddSingleton<IValidateOptions<SqliteStoreOptions>>(new SqliteStoreOptionsValidator(name));
-        return builder.AddStore(name, static (services, storeName) =>
-        {
-            var options = services.GetRequiredService<IOptionsMonitor<SqliteStoreOptions>>().Get(storeName);
-            return new SqliteStore(options, storeName, services.GetService<TimeProvider>());
-        });
+        return builder.AddStore(name, configure, SqliteStoreProviderFactory.Instance);
     }
 
     /// <summary>
@@ -62,23 +51,6 @@ public static class SqlitePersistenceBuilderExtensions
     public static IPersistenceBuilder AddSqliteStoreProvider(this IPersistenceBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IStoreProviderFactory, SqliteStoreProviderFactory>());
-        return builder;
-    }
-
-    private sealed class SqliteStoreOptionsValidator(string name) : IValidateOptions<SqliteStoreOptions>
-    {
-        public ValidateOptionsResult Validate(string? optionsName, SqliteStoreOptions options)
-        {
-            if (!string.Equals(optionsName, name, StringComparison.Ordinal))
-            {
-                return ValidateOptionsResult.Skip;
-            }
-
-            var errors = options.GetValidationErrors();
-            return errors.Count == 0
-                ? ValidateOptionsResult.Success
-                : ValidateOptionsResult.Fail(errors.Select(error => $"SQLite store '{name}': {error}"));
-        }
+        return builder.AddStoreProvider(SqliteStoreProviderFactory.Instance);
     }
 }

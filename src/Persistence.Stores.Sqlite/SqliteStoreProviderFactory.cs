@@ -1,31 +1,18 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace Persistence.Stores.Sqlite;
 
 /// <summary>The <c>sqlite</c> provider: a <see cref="SqliteStore"/> whose settings bind onto <see cref="SqliteStoreOptions"/>; its URI is <c>sqlite:./app.db</c>.</summary>
-internal sealed class SqliteStoreProviderFactory : IStoreProviderFactory
+internal sealed class SqliteStoreProviderFactory() : StoreProviderFactory<SqliteStoreOptions>(
+    "sqlite", "SQLite store", nameof(SqliteStoreOptions.DataSource), "a database file path: write sqlite:./app.db")
 {
-    public string Name => "sqlite";
+    public static SqliteStoreProviderFactory Instance { get; } = new();
 
-    public IReadOnlyList<string> RequiredKeys { get; } = [nameof(SqliteStoreOptions.DataSource)];
+    protected override void Bind(IConfiguration settings, SqliteStoreOptions options) => settings.Bind(options);
 
-    public IReadOnlyDictionary<string, string?> ParseLocation(string location)
-    {
-        ArgumentNullException.ThrowIfNull(location);
-        return location.Length > 0
-            ? new Dictionary<string, string?> { [nameof(SqliteStoreOptions.DataSource)] = location }
-            : throw new ArgumentException("The sqlite provider needs a database file path: write sqlite:./app.db.", nameof(location));
-    }
+    protected override IStore CreateStore(IServiceProvider services, string storeName, SqliteStoreOptions options)
+        => new SqliteStore(options, storeName, services.GetService<TimeProvider>());
 
-    public IStore Create(string storeName, IConfiguration settings, IServiceProvider services)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(storeName);
-        ArgumentNullException.ThrowIfNull(settings);
-        ArgumentNullException.ThrowIfNull(services);
-        var options = services.GetRequiredService<IOptionsFactory<SqliteStoreOptions>>().Create(storeName);
-        settings.Bind(options);
-        return new SqliteStore(options, storeName, services.GetService<TimeProvider>());
-    }
+    protected override IReadOnlyList<string> GetValidationErrors(SqliteStoreOptions options) => options.GetValidationErrors();
 }

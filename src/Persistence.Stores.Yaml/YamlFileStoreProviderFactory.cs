@@ -1,31 +1,18 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace Persistence.Stores.Yaml;
 
 /// <summary>The <c>yaml</c> provider: a <see cref="YamlFileStore"/> whose settings bind onto <see cref="YamlFileStoreOptions"/>; its URI is <c>yaml:./config</c>.</summary>
-internal sealed class YamlFileStoreProviderFactory : IStoreProviderFactory
+internal sealed class YamlFileStoreProviderFactory() : StoreProviderFactory<YamlFileStoreOptions>(
+    "yaml", "YAML file store", nameof(YamlFileStoreOptions.RootPath), "a directory: write yaml:./config")
 {
-    public string Name => "yaml";
+    public static YamlFileStoreProviderFactory Instance { get; } = new();
 
-    public IReadOnlyList<string> RequiredKeys { get; } = [nameof(YamlFileStoreOptions.RootPath)];
+    protected override void Bind(IConfiguration settings, YamlFileStoreOptions options) => settings.Bind(options);
 
-    public IReadOnlyDictionary<string, string?> ParseLocation(string location)
-    {
-        ArgumentNullException.ThrowIfNull(location);
-        return location.Length > 0
-            ? new Dictionary<string, string?> { [nameof(YamlFileStoreOptions.RootPath)] = location }
-            : throw new ArgumentException("The yaml provider needs a directory: write yaml:./config.", nameof(location));
-    }
+    protected override IStore CreateStore(IServiceProvider services, string storeName, YamlFileStoreOptions options)
+        => new YamlFileStore(options, storeName, services.GetService<TimeProvider>());
 
-    public IStore Create(string storeName, IConfiguration settings, IServiceProvider services)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(storeName);
-        ArgumentNullException.ThrowIfNull(settings);
-        ArgumentNullException.ThrowIfNull(services);
-        var options = services.GetRequiredService<IOptionsFactory<YamlFileStoreOptions>>().Create(storeName);
-        settings.Bind(options);
-        return new YamlFileStore(options, storeName, services.GetService<TimeProvider>());
-    }
+    protected override IReadOnlyList<string> GetValidationErrors(YamlFileStoreOptions options) => options.GetValidationErrors();
 }

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 using Persistence;
 using Persistence.Stores.Yaml;
 
@@ -29,7 +27,7 @@ public static class YamlPersistenceBuilderExtensions
     /// <summary>
     /// Adds a named <see cref="YamlFileStore"/>: a keyed <see cref="IStore"/> singleton, also found through
     /// <see cref="IStoreProvider"/>; the store named <c>default</c> is the unkeyed <see cref="IStore"/>. Its options are the
-    /// named options <paramref name="name"/>, validated when the store is first resolved.
+    /// named options <paramref name="name"/>, validated when the host starts and when the store is first resolved.
     /// </summary>
     /// <param name="builder">The builder.</param>
     /// <param name="name">The store's name.</param>
@@ -39,16 +37,7 @@ public static class YamlPersistenceBuilderExtensions
     public static IPersistenceBuilder AddYamlFileStore(this IPersistenceBuilder builder, string name, Action<YamlFileStoreOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        ArgumentException.ThrowIfNullOrEmpty(name);
-        ArgumentNullException.ThrowIfNull(configure);
-        builder.AddYamlFileStoreProvider();
-        builder.Services.AddOptions<YamlFileStoreOptions>(name).Configure(configure);
-        builder.Services.AddSingleton<IValidateOptions<YamlFileStoreOptions>>(new YamlFileStoreOptionsValidator(name));
-        return builder.AddStore(name, static (services, storeName) =>
-        {
-            var options = services.GetRequiredService<IOptionsMonitor<YamlFileStoreOptions>>().Get(storeName);
-            return new YamlFileStore(options, storeName, services.GetService<TimeProvider>());
-        });
+        return builder.AddStore(name, configure, YamlFileStoreProviderFactory.Instance);
     }
 
     /// <summary>
@@ -62,23 +51,6 @@ public static class YamlPersistenceBuilderExtensions
     public static IPersistenceBuilder AddYamlFileStoreProvider(this IPersistenceBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IStoreProviderFactory, YamlFileStoreProviderFactory>());
-        return builder;
-    }
-
-    private sealed class YamlFileStoreOptionsValidator(string name) : IValidateOptions<YamlFileStoreOptions>
-    {
-        public ValidateOptionsResult Validate(string? optionsName, YamlFileStoreOptions options)
-        {
-            if (!string.Equals(optionsName, name, StringComparison.Ordinal))
-            {
-                return ValidateOptionsResult.Skip;
-            }
-
-            var errors = options.GetValidationErrors();
-            return errors.Count == 0
-                ? ValidateOptionsResult.Success
-                : ValidateOptionsResult.Fail(errors.Select(error => $"YAML file store '{name}': {error}"));
-        }
+        return builder.AddStoreProvider(YamlFileStoreProviderFactory.Instance);
     }
 }

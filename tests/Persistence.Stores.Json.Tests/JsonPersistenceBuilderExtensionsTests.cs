@@ -91,6 +91,19 @@ public sealed class JsonPersistenceBuilderExtensionsTests : IDisposable
     }
 
     [Fact]
+    public async Task AddJsonFileStore_InvalidOptions_FailAtHostStart()
+    {
+        var services = new ServiceCollection();
+        services.AddPersistence().AddJsonFileStore(o => o.RootPath = _root.Path).AddJsonFileStore("broken", o => o.LockTimeout = TimeSpan.Zero);
+        await using var provider = services.BuildServiceProvider();
+
+        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+
+        var thrown = act.Should().Throw<OptionsValidationException>().Which;
+        thrown.Message.Should().Contain("JSON file store 'broken'").And.Contain("RootPath").And.Contain("LockTimeout").And.NotContain("'default'");
+    }
+
+    [Fact]
     public async Task AddJsonFileStore_NoConfigure_UsesNamedOptionsConfiguredElsewhere()
     {
         var services = new ServiceCollection();

@@ -85,6 +85,20 @@ public sealed class RedisPersistenceBuilderExtensionsTests(StandaloneRedisFixtur
     }
 
     [Fact]
+    public async Task AddRedisStore_InvalidOptions_FailAtHostStartWithoutConnecting()
+    {
+        var services = new ServiceCollection();
+        services.AddPersistence().AddRedisStore("cache", o => o.KeyPrefix = "bad prefix");
+        await using var provider = services.BuildServiceProvider();
+
+        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>()
+            .Which.Failures.Should().Contain(f => f.Contains("Redis store 'cache'", StringComparison.Ordinal) && f.Contains("Configuration is required", StringComparison.Ordinal))
+            .And.Contain(f => f.Contains("KeyPrefix", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void AddRedisStore_SameNameTwice_Throws()
     {
         var builder = new ServiceCollection().AddPersistence().AddRedisStore(o => o.Configuration = "localhost");

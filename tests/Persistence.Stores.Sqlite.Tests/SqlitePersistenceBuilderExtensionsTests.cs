@@ -70,6 +70,20 @@ public sealed class SqlitePersistenceBuilderExtensionsTests : IDisposable
     }
 
     [Fact]
+    public async Task AddSqliteStore_InvalidOptions_FailAtHostStart()
+    {
+        var services = new ServiceCollection();
+        services.AddPersistence().AddSqliteStore(o => o.DataSource = _root.Combine("main.db")).AddSqliteStore("broken", o => o.BusyTimeout = TimeSpan.Zero);
+        await using var provider = services.BuildServiceProvider();
+
+        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>().WithMessage("*SQLite store 'broken'*DataSource*BusyTimeout*")
+            .Which.Message.Should().NotContain("'default'");
+        File.Exists(_root.Combine("main.db")).Should().BeFalse("validation does not open any store");
+    }
+
+    [Fact]
     public void AddSqliteStore_SameNameTwice_Throws()
     {
         var builder = new ServiceCollection().AddPersistence().AddSqliteStore(o => o.DataSource = "a.db");

@@ -75,6 +75,19 @@ public sealed class YamlPersistenceBuilderExtensionsTests : IDisposable
     }
 
     [Fact]
+    public async Task AddYamlFileStore_InvalidOptions_FailAtHostStart()
+    {
+        var services = new ServiceCollection();
+        services.AddPersistence().AddYamlFileStore("broken", o => o.SerializerOptions = new YamlSerializerOptions { MaxNodes = 0 });
+        await using var provider = services.BuildServiceProvider();
+
+        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+
+        var thrown = act.Should().Throw<OptionsValidationException>().Which;
+        thrown.Message.Should().Contain("YAML file store 'broken'").And.Contain("RootPath is required").And.Contain("MaxNodes 0");
+    }
+
+    [Fact]
     public void AddYamlFileStore_SameNameTwice_Throws()
     {
         var builder = new ServiceCollection().AddPersistence().AddYamlFileStore(o => o.RootPath = _root.Path);

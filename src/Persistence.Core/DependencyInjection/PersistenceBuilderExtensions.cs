@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Persistence;
 using Persistence.Diagnostics;
 
@@ -43,6 +44,51 @@ public static class PersistenceBuilderExtensions
     }
 
     /// <summary>
+    /// Registers a named store of a provider that takes an options class: the store (as <see cref="AddStore(IPersistenceBuilder, string, Func{IServiceProvider, string, IStore})"/>),
+    /// the provider (as <see cref="AddStoreProvider"/>) and the named options <paramref name="name"/>, configured by
+    /// <paramref name="configure"/> and validated by <see cref="StoreProviderFactory{TOptions}.GetValidationErrors"/> when the
+    /// host starts (<c>ValidateOnStart</c>) and when the store is first resolved. Store packages build their
+    /// <c>Add…Store(name, configure)</c> methods on this.
+    /// </summary>
+    /// <typeparam name="TOptions">The store's options class.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <param name="name">The store's name.</param>
+    /// <param name="configure">Sets the options.</param>
+    /// <param name="provider">The store package's provider, which creates the store.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty or already registered.</exception>
+    /// <example><code>builder.AddStore(name, configure, SqliteStoreProviderFactory.Instance);</code></example>
+    public static IPersistenceBuilder AddStore<TOptions>(this IPersistenceBuilder builder, string name, Action<TOptions> configure, StoreProviderFactory<TOptions> provider)
+        where TOptions : class
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(configure);
+        ArgumentNullException.ThrowIfNull(provider);
+        builder.AddStore(name, (services, storeName) =>
+            provider.CreateStore(services, storeName, services.GetRequiredService<IOptionsMonitor<TOptions>>().Get(storeName)));
+        builder.AddStoreProvider(provider);
+        builder.Services.AddOptions<TOptions>(name).Configure(configure).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<TOptions>>(new NamedStoreOptionsValidator<TOptions>(name, provider));
+        return builder;
+    }
+
+    /// <summary>
+    /// Registers a store provider, so that <c>AddPersistence(IConfiguration)</c> and <see cref="IStoreFactory"/> can create
+    /// its stores; registering the same provider type again is a no-op.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="provider">The provider, a thread-safe singleton.</param>
+    /// <returns>The builder.</returns>
+    public static IPersistenceBuilder AddStoreProvider(this IPersistenceBuilder builder, IStoreProviderFactory provider)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(provider);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton(provider));
+        return builder;
+    }
+
+    /// <summary>
     /// Wraps the store registered under <paramref name="storeName"/> (before or after this call) in a decorator: every
     /// resolution of that store gets <paramref name="decorate"/>'s result, inside the instrumentation. Decorators added for
     /// one name apply in the order they were added, the first innermost. A decorator that implements
@@ -76,24 +122,48 @@ public static class PersistenceBuilderExtensions
     public static IPersistenceBuilder AddInMemoryStore(this IPersistenceBuilder builder, string name)
         => builder.AddStore(name, (services, storeName) => new InMemoryStore(storeName, timeProvider: services.GetService<TimeProvider>()));
 
-    /// <summary>Registers an <see cref="IRepository{T}"/> over a collection of a registered store.</summary>
+    /// <summary>
+    /// Registers an <see cref="IRepository{T}"/> over a collection of a registered store, as a keyed singleton under the
+    /// store's name (<c>GetRequiredKeyedService&lt;IRepository&lt;T&gt;&gt;(storeName)</c>). The unkeyed
+    /// <see cref="IRepository{T}"/> is the one over the default store, or, while none is registered for it, the first one
+    /// registered.
+    /// </summary>
     /// <typeparam name="T">The entity type.</typeparam>
     /// <param name="builder">The builder.</param>
     /// <param name="collection">The collection that holds the entities.</param>
     /// <param name="keySelector">Gives an entity's key.</param>
     /// <param name="storeName">The store's name; <see langword="null"/> for the default store.</param>
     /// <returns>The builder.</returns>
-    /// <exception cref="ArgumentException"><paramref name="collection"/> is not a valid collection name.</exception>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="collection"/> is not a valid collection name, <paramref name="storeName"/> is empty, or an
+    /// <see cref="IRepository{T}"/> of the same <typeparamref name="T"/> is already registered for that store.
+    /// </exception>
     public static IPersistenceBuilder AddRepository<T>(this IPersistenceBuilder builder, string collection, Func<T, string> keySelector, string? storeName = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         StoreNames.ValidateCollection(collection);
         ArgumentNullException.ThrowIfNull(keySelector);
-        builder.Services.AddSingleton<IRepository<T>>(services =>
+        if (storeName is not null)
         {
-            var store = services.GetRequiredService<IStoreProvider>().GetStore(storeName ?? IStoreProvider.DefaultStoreName);
-            return store.Repository(collection, keySelector);
-        });
+            ArgumentException.ThrowIfNullOrEmpty(storeName);
+        }
+
+        var name = storeName ?? IStoreProvider.DefaultStoreName;
+        var registry = RegistryOf(builder.Services);
+        if (!registry.AddPerStore(name, typeof(IRepository<T>), out var first))
+        {
+            throw new ArgumentException(
+                $"An IRepository<{typeof(T).Name}> is already registered for store '{name}'; register each entity type once per store.",
+                nameof(storeName));
+        }
+
+        builder.Services.AddKeyedSingleton<IRepository<T>>(name, (services, key) =>
+            services.GetRequiredService<IStoreProvider>().GetStore((string)key!).Repository(collection, keySelector));
+        if (first || name == IStoreProvider.DefaultStoreName)
+        {
+            builder.Services.Replace(ServiceDescriptor.Singleton<IRepository<T>>(services => services.GetRequiredKeyedService<IRepository<T>>(name)));
+        }
+
         return builder;
     }
 

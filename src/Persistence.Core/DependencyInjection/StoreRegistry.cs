@@ -6,6 +6,7 @@ namespace Persistence;
 internal sealed class StoreRegistry
 {
     private readonly List<string> _names = [];
+    private readonly HashSet<(string Store, Type Service)> _perStore = [];
 
     public IReadOnlyList<string> Names => _names;
 
@@ -18,6 +19,17 @@ internal sealed class StoreRegistry
 
         _names.Add(name);
         return true;
+    }
+
+    /// <summary>Records a service registered per store (a repository, a manager) for the store <paramref name="store"/>.</summary>
+    /// <param name="store">The store's name.</param>
+    /// <param name="service">The service type.</param>
+    /// <param name="first">Whether it is the first registration of that service type, for any store.</param>
+    /// <returns><see langword="false"/> when that store already has that service.</returns>
+    public bool AddPerStore(string store, Type service, out bool first)
+    {
+        first = !_perStore.Any(r => r.Service == service);
+        return _perStore.Add((store, service));
     }
 }
 

@@ -79,6 +79,48 @@ public sealed class ManagerBuilderExtensionsTests
     }
 
     [Fact]
+    public async Task AddStateManager_PerStore_ResolvesAKeyedManagerOverEachStore()
+    {
+        var services = new ServiceCollection();
+        services.AddPersistence().AddInMemoryStore().AddInMemoryStore("app")
+            .AddStateManager()
+            .AddStateManager("app", o => o.Collection = "session")
+            .AddStateManager("default", null);
+        await using var provider = services.BuildServiceProvider(validateScopes: true);
+
+        var app = provider.GetRequiredKeyedService<StateManager>("app");
+        await app.SaveStateAsync("s", new GameState { Score = 1 }, Ct);
+
+        app.Store.Should().BeSameAs(provider.GetRequiredKeyedService<IStore>("app"));
+        provider.GetRequiredKeyedService<StateManager>("default").Store.Should().BeSameAs(provider.GetRequiredService<IStore>());
+        provider.GetRequiredService<StateManager>().Store.Should().BeSameAs(provider.GetRequiredService<IStore>());
+        (await app.Store.CountAsync("session", Ct)).Should().Be(1);
+        (await provider.GetRequiredService<IStore>().CountAsync("session", Ct)).Should().Be(0);
+    }
+
+    [Fact]
+    public void AddManagers_SameStoreTwice_Throw()
+    {
+        var builder = new ServiceCollection().AddPersistence().AddInMemoryStore("app").AddStateManager("app", null).AddConfigManager("app", null);
+
+        FluentActions.Invoking(() => builder.AddStateManager("app", null)).Should().Throw<ArgumentException>().WithMessage("*state manager*'app'*");
+        FluentActions.Invoking(() => builder.AddConfigManager("app", null)).Should().Throw<ArgumentException>().WithMessage("*config manager*'app'*");
+    }
+
+    [Fact]
+    public async Task AddConfigManager_PerStore_InvalidOptions_FailAtHostStart()
+    {
+        var services = new ServiceCollection();
+        services.AddPersistence().AddInMemoryStore("app").AddConfigManager("app", o => o.MaxUpdateAttempts = 0);
+        await using var provider = services.BuildServiceProvider();
+
+        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>().WithMessage("*Config manager of store 'app'*MaxUpdateAttempts is 0*");
+        FluentActions.Invoking(() => provider.GetRequiredKeyedService<ConfigManager>("app")).Should().Throw<OptionsValidationException>();
+    }
+
+    [Fact]
     public async Task AddConfigManager_Defaults_UsesTheDefaultStoreAndTheRegisteredLogger()
     {
         var logger = new RecordingLogger<ConfigManager>();

@@ -184,6 +184,50 @@ public sealed class PersistenceBuilderExtensionsTests
     }
 
     [Fact]
+    public async Task AddRepository_TwoStores_EachIsKeyedByItsStoreAndTheDefaultIsUnkeyed()
+    {
+        var services = new ServiceCollection();
+        services.AddPersistence().AddInMemoryStore("catalog").AddInMemoryStore()
+            .AddRepository<Widget>("widgets", w => w.Id, "catalog")
+            .AddRepository<Widget>("widgets", w => w.Id);
+        await using var provider = services.BuildServiceProvider(validateScopes: true);
+
+        var catalog = provider.GetRequiredKeyedService<IRepository<Widget>>("catalog");
+        var byDefault = provider.GetRequiredKeyedService<IRepository<Widget>>("default");
+
+        catalog.Store.Should().BeSameAs(provider.GetRequiredKeyedService<IStore>("catalog"));
+        byDefault.Store.Should().BeSameAs(provider.GetRequiredService<IStore>());
+        provider.GetRequiredService<IRepository<Widget>>().Should().BeSameAs(byDefault);
+        provider.GetServices<IRepository<Widget>>().Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task AddRepository_NamedStoresOnly_TheFirstIsUnkeyed()
+    {
+        var services = new ServiceCollection();
+        services.AddPersistence().AddInMemoryStore("a").AddInMemoryStore("b")
+            .AddRepository<Widget>("widgets", w => w.Id, "a")
+            .AddRepository<Widget>("widgets", w => w.Id, "b");
+        await using var provider = services.BuildServiceProvider();
+
+        provider.GetRequiredService<IRepository<Widget>>().Should().BeSameAs(provider.GetRequiredKeyedService<IRepository<Widget>>("a"));
+        provider.GetRequiredKeyedService<IRepository<Widget>>("b").Store.Name.Should().Be("b");
+    }
+
+    [Theory]
+    [InlineData(null, "default")]
+    [InlineData("default", "default")]
+    [InlineData("catalog", "catalog")]
+    public void AddRepository_SameTypeTwiceForOneStore_Throws(string? storeName, string expected)
+    {
+        var builder = new ServiceCollection().AddPersistence().AddInMemoryStore().AddInMemoryStore("catalog")
+            .AddRepository<Widget>("widgets", w => w.Id, storeName == "default" ? null : storeName);
+
+        FluentActions.Invoking(() => builder.AddRepository<Widget>("other", w => w.Id, storeName))
+            .Should().Throw<ArgumentException>().WithMessage($"*IRepository<Widget>*'{expected}'*");
+    }
+
+    [Fact]
     public async Task AddInMemoryStore_UsesTimeProviderRegisteredBefore()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));

@@ -1,0 +1,234 @@
+using Microsoft.Data.Sqlite;
+
+namespace Persistence.Stores.Sqlite;
+
+public sealed partial class SqliteStore
+{
+    /// <summary>Deletes every expired record now (they are invisible already) and returns how many were deleted.</summary>
+    /// <param name="cancellationToken">A token that cancels the operation before it starts.</param>
+    /// <returns>The number of records deleted.</returns>
+    /// <exception cref="ObjectDisposedException">The store has been disposed.</exception>
+    /// <exception cref="StoreUnavailableException">Another process kept the database locked past the busy timeout.</exception>
+    public async ValueTask<long> PurgeExpiredAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfDisposed();
+            return Purge();
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    protected override ValueTask<long> PutCoreAsync(string collection, string key, ReadOnlyMemory<byte> payload, PutOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (!_writeLock.Wait(0, cancellationToken))
+        {
+            return PutSlowAsync(collection, key, payload, options, cancellationToken);
+        }
+
+        try
+        {
+            ThrowIfDisposed();
+            return new ValueTask<long>(Put(collection, key, payload, options));
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask<bool> DeleteCoreAsync(string collection, string key, long? expectedVersion, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfDisposed();
+            return Delete(collection, key, expectedVersion);
+        }
+        catch (SqliteException ex)
+        {
+            throw Fail(ex, collection, key);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private async ValueTask<long> PutSlowAsync(string collection, string key, ReadOnlyMemory<byte> payload, PutOptions options, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfDisposed();
+            return Put(collection, key, payload, options);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private long Put(string collection, string key, ReadOnlyMemory<byte> payload, PutOptions options)
+    {
+        var now = Now();
+        try
+        {
+            var put = options.ExpectedVersion is null or 0
+                ? _writer.RowStatement(options.ExpectedVersion is null ? UpsertSql : CreateSql, "$c", "$k", "$p", "$now", "$exp", "$json")
+                : _writer.RowStatement(UpdateSql, "$c", "$k", "$p", "$now", "$exp", "$json", "$v");
+            put.BindText(0, collection);
+            put.BindText(1, key);
+            put.BindBlob(2, payload.Span);
+            put.BindInt64(3, now);
+            put.BindInt64(4, Ticks(ExpiryOf(Time(now), options.TimeToLive)));
+            put.BindInt64(5, IsPlain(flags: null, 0, payload) ? 1 : 0);
+            if (options.ExpectedVersion is > 0)
+            {
+                put.BindInt64(6, options.ExpectedVersion.Value);
+            }
+
+            if (put.ExecuteInt64() is { } version)
+            {
+                return version;
+            }
+
+            // Nothing written: the expected version did not match. Writers of this store are queued, so this read is current.
+            var actual = LiveVersion(collection, key, now)?.Version;
+            EnsureExpectedVersion(collection, key, options.ExpectedVersion, actual);
+            throw new ConcurrencyConflictException(collection, key, options.ExpectedVersion!.Value, actual);
+        }
+        catch (SqliteException ex)
+        {
+            throw Fail(ex, collection, key);
+        }
+    }
+
+    private bool Delete(string collection, string key, long? expectedVersion)
+    {
+        var now = Now();
+        if (expectedVersion is null)
+        {
+            var command = _writer.Command(DeleteSql, "$c", "$k");
+            command.Parameters[0].Value = collection;
+            command.Parameters[1].Value = key;
+            using var reader = command.ExecuteReader();
+
+            // A deleted expired record was already gone for readers: it is reclaimed, and reported as missing.
+            return reader.Read() && (reader.IsDBNull(1) || reader.GetInt64(1) > now);
+        }
+
+        if (expectedVersion == 0)
+        {
+            EnsureExpectedVersion(collection, key, 0, LiveVersion(collection, key, now)?.Version);
+            return false;
+        }
+
+        var delete = _writer.Command(DeleteVersionSql, "$c", "$k", "$v", "$now");
+        delete.Parameters[0].Value = collection;
+        delete.Parameters[1].Value = key;
+        delete.Parameters[2].Value = expectedVersion.Value;
+        delete.Parameters[3].Value = now;
+        if (delete.ExecuteScalar() is long)
+        {
+            return true;
+        }
+
+        var actual = LiveVersion(collection, key, now)?.Version;
+        throw new ConcurrencyConflictException(collection, key, expectedVersion.Value, actual);
+    }
+
+    private (long Version, long CreatedAt)? LiveVersion(string collection, string key, long now)
+    {
+        var command = _writer.Command(VersionSql, "$c", "$k", "$now");
+        command.Parameters[0].Value = collection;
+        command.Parameters[1].Value = key;
+        command.Parameters[2].Value = now;
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? (reader.GetInt64(0), reader.GetInt64(1)) : null;
+    }
+
+    private T InTransaction<T>(Func<T> work)
+    {
+        try
+        {
+            _writer.Command("BEGIN IMMEDIATE").ExecuteNonQuery();
+        }
+        catch (SqliteException ex)
+        {
+            throw Fail(ex);
+        }
+
+        try
+        {
+            var result = work();
+            _writer.Command("COMMIT").ExecuteNonQuery();
+            return result;
+        }
+        catch (Exception ex)
+        {
+            try
+            {
+                _writer.Command("ROLLBACK").ExecuteNonQuery();
+            }
+            catch (SqliteException)
+            {
+                // SQLite rolls back by itself after some errors; the original error is the one to report.
+            }
+
+            if (ex is SqliteException sqlite)
+            {
+                throw Fail(sqlite);
+            }
+
+            throw;
+        }
+    }
+
+    private long Purge()
+    {
+        try
+        {
+            var command = _writer.Command(PurgeSql, "$now");
+            command.Parameters[0].Value = Now();
+            return command.ExecuteNonQuery();
+        }
+        catch (SqliteException ex)
+        {
+            throw Fail(ex);
+        }
+    }
+
+    private void PurgeInBackground()
+    {
+        // A timer callback has no caller to report to: a busy or closing store is purged on the next tick instead.
+        if (IsDisposed || !_writeLock.Wait(0))
+        {
+            return;
+        }
+
+        try
+        {
+            if (!IsDisposed)
+            {
+                Purge();
+            }
+        }
+        catch (PersistenceException)
+        {
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+}
