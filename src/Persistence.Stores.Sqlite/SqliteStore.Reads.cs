@@ -81,7 +81,44 @@ public sealed partial class SqliteStore
     }
 
     /// <inheritdoc />
-    protected override async IAsyncEnumerable<StoreEntry> ScanCoreAsync(string collection, ScanOptions options, [EnumeratorCancellation] CancellationToken cancellationToken)
+    protected override IAsyncEnumerable<StoreEntry> ScanCoreAsync(string collection, ScanOptions options, CancellationToken cancellationToken)
+        => ScanInKeyOrderAsync(collection, options, ScanSql, ReadEntry, static entry => entry.Key, cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>Reads the key column only.</remarks>
+    protected override IAsyncEnumerable<string> ListKeysCoreAsync(string collection, ScanOptions options, CancellationToken cancellationToken)
+        => ScanInKeyOrderAsync(collection, options, ScanKeysSql, static (reader, _) => reader.GetString(0), static key => key, cancellationToken);
+
+    /// <inheritdoc />
+    protected override ValueTask<bool> ExistsCoreAsync(string collection, string key, CancellationToken cancellationToken)
+    {
+        var session = RentReader();
+        try
+        {
+            var command = session.Command(ExistsSql, "$c", "$k", "$now");
+            command.Parameters[0].Value = collection;
+            command.Parameters[1].Value = key;
+            command.Parameters[2].Value = Now();
+            return new ValueTask<bool>((long)command.ExecuteScalar()! != 0);
+        }
+        catch (SqliteException ex)
+        {
+            throw Fail(ex, collection, key);
+        }
+        finally
+        {
+            ReturnReader(session);
+        }
+    }
+
+    // Pages through a collection in key order with one of the scan statements, applying the bounds SQL cannot hold.
+    private async IAsyncEnumerable<T> ScanInKeyOrderAsync<T>(
+        string collection,
+        ScanOptions options,
+        string sql,
+        Func<SqliteDataReader, string, T> read,
+        Func<T, string> keyOf,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
 
@@ -93,20 +130,21 @@ public sealed partial class SqliteStore
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var page = ReadPage(collection, after, from);
-            foreach (var entry in page)
+            var page = ReadPage(collection, after, from, sql, read);
+            foreach (var item in page)
             {
-                if (from.Length > 0 && !entry.Key.StartsWith(from, StringComparison.Ordinal))
+                var key = keyOf(item);
+                if (from.Length > 0 && !key.StartsWith(from, StringComparison.Ordinal))
                 {
                     yield break;
                 }
 
-                if (!options.Includes(entry.Key))
+                if (!options.Includes(key))
                 {
                     continue;
                 }
 
-                yield return entry;
+                yield return item;
                 if (++returned == options.Limit)
                 {
                     yield break;
@@ -118,7 +156,7 @@ public sealed partial class SqliteStore
                 yield break;
             }
 
-            after = page[^1].Key;
+            after = keyOf(page[^1]);
             await Task.Yield();
         }
     }
@@ -237,13 +275,13 @@ public sealed partial class SqliteStore
         return prefix;
     }
 
-    private List<StoreEntry> ReadPage(string collection, string after, string from)
+    private List<T> ReadPage<T>(string collection, string after, string from, string sql, Func<SqliteDataReader, string, T> read)
     {
-        var page = new List<StoreEntry>();
+        var page = new List<T>();
         var session = RentReader();
         try
         {
-            var command = session.Command(ScanSql, "$c", "$after", "$from", "$now", "$limit");
+            var command = session.Command(sql, "$c", "$after", "$from", "$now", "$limit");
             command.Parameters[0].Value = collection;
             command.Parameters[1].Value = after;
             command.Parameters[2].Value = from;
@@ -252,7 +290,7 @@ public sealed partial class SqliteStore
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                page.Add(ReadEntry(reader, collection));
+                page.Add(read(reader, collection));
             }
 
             return page;

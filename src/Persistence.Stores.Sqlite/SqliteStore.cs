@@ -29,6 +29,8 @@ public sealed partial class SqliteStore : StoreBase, IPurgeableStore
     private const string GetSql = "SELECT payload, version, created_at, updated_at, expires_at FROM entries WHERE collection = $c AND key = $k AND " + Live;
     private const string GetManySql = "SELECT " + EntryColumns + " FROM entries WHERE collection = $c AND key IN (SELECT value FROM json_each(CAST($keys AS TEXT))) AND " + Live;
     private const string ScanSql = "SELECT " + EntryColumns + " FROM entries WHERE collection = $c AND key > $after AND key >= $from AND " + Live + " ORDER BY key LIMIT $limit";
+    private const string ScanKeysSql = "SELECT key FROM entries WHERE collection = $c AND key > $after AND key >= $from AND " + Live + " ORDER BY key LIMIT $limit";
+    private const string ExistsSql = "SELECT EXISTS (SELECT 1 FROM entries WHERE collection = $c AND key = $k AND " + Live + ")";
     private const string CountSql = "SELECT count(*) FROM entries WHERE collection = $c AND " + Live;
     private const string NextCollectionSql = "SELECT collection FROM entries WHERE collection > $after ORDER BY collection LIMIT 1";
     private const string HasLiveSql = "SELECT EXISTS (SELECT 1 FROM entries WHERE collection = $c AND " + Live + ")";
