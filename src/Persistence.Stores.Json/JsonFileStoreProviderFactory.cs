@@ -26,6 +26,6 @@ internal sealed class JsonFileStoreProviderFactory : IStoreProviderFactory
         ArgumentNullException.ThrowIfNull(services);
         var options = services.GetRequiredService<IOptionsFactory<JsonFileStoreOptions>>().Create(storeName);
         settings.Bind(options);
-        return new JsonFileStore(options, storeName, services.GetService<TimeProvider>());
+        return new JsonFileStore(options, storeName, services.GetService<TimeProvider>(), services.GetService<Microsoft.Extensions.Logging.ILoggerFactory>());
     }
 }

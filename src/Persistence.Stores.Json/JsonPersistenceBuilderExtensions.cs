@@ -47,7 +47,7 @@ public static class JsonPersistenceBuilderExtensions
         return builder.AddStore(name, static (services, storeName) =>
         {
             var options = services.GetRequiredService<IOptionsMonitor<JsonFileStoreOptions>>().Get(storeName);
-            return new JsonFileStore(options, storeName, services.GetService<TimeProvider>());
+            return new JsonFileStore(options, storeName, services.GetService<TimeProvider>(), services.GetService<Microsoft.Extensions.Logging.ILoggerFactory>());
         });
     }
 

@@ -47,7 +47,7 @@ public static class SqlitePersistenceBuilderExtensions
         return builder.AddStore(name, static (services, storeName) =>
         {
             var options = services.GetRequiredService<IOptionsMonitor<SqliteStoreOptions>>().Get(storeName);
-            return new SqliteStore(options, storeName, services.GetService<TimeProvider>());
+            return new SqliteStore(options, storeName, services.GetService<TimeProvider>(), services.GetService<Microsoft.Extensions.Logging.ILoggerFactory>());
         });
     }
 

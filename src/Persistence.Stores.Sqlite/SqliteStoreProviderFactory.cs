@@ -26,6 +26,6 @@ internal sealed class SqliteStoreProviderFactory : IStoreProviderFactory
         ArgumentNullException.ThrowIfNull(services);
         var options = services.GetRequiredService<IOptionsFactory<SqliteStoreOptions>>().Create(storeName);
         settings.Bind(options);
-        return new SqliteStore(options, storeName, services.GetService<TimeProvider>());
+        return new SqliteStore(options, storeName, services.GetService<TimeProvider>(), services.GetService<Microsoft.Extensions.Logging.ILoggerFactory>());
     }
 }

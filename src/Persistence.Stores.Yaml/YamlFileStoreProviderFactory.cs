@@ -26,6 +26,6 @@ internal sealed class YamlFileStoreProviderFactory : IStoreProviderFactory
         ArgumentNullException.ThrowIfNull(services);
         var options = services.GetRequiredService<IOptionsFactory<YamlFileStoreOptions>>().Create(storeName);
         settings.Bind(options);
-        return new YamlFileStore(options, storeName, services.GetService<TimeProvider>());
+        return new YamlFileStore(options, storeName, services.GetService<TimeProvider>(), services.GetService<Microsoft.Extensions.Logging.ILoggerFactory>());
     }
 }

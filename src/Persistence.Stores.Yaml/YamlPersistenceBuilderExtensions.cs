@@ -47,7 +47,7 @@ public static class YamlPersistenceBuilderExtensions
         return builder.AddStore(name, static (services, storeName) =>
         {
             var options = services.GetRequiredService<IOptionsMonitor<YamlFileStoreOptions>>().Get(storeName);
-            return new YamlFileStore(options, storeName, services.GetService<TimeProvider>());
+            return new YamlFileStore(options, storeName, services.GetService<TimeProvider>(), services.GetService<Microsoft.Extensions.Logging.ILoggerFactory>());
         });
     }
 
