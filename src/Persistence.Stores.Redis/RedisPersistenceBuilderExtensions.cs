@@ -60,7 +60,7 @@ public static class RedisPersistenceBuilderExtensions
         return builder.AddStore(name, static (services, storeName) =>
         {
             var options = services.GetRequiredService<IOptionsMonitor<RedisStoreOptions>>().Get(storeName);
-            return new RedisStore(options, storeName, services.GetService<TimeProvider>());
+            return new RedisStore(options, storeName, services.GetService<TimeProvider>(), services.GetService<Microsoft.Extensions.Logging.ILoggerFactory>());
         });
     }
 

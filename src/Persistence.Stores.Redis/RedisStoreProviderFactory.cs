@@ -26,6 +26,6 @@ internal sealed class RedisStoreProviderFactory : IStoreProviderFactory
         ArgumentNullException.ThrowIfNull(services);
         var options = services.GetRequiredService<IOptionsFactory<RedisStoreOptions>>().Create(storeName);
         settings.Bind(options);
-        return new RedisStore(options, storeName, services.GetService<TimeProvider>());
+        return new RedisStore(options, storeName, services.GetService<TimeProvider>(), services.GetService<Microsoft.Extensions.Logging.ILoggerFactory>());
     }
 }
