@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Persistence.Diagnostics;
 
 namespace Persistence;
 
@@ -6,7 +7,7 @@ namespace Persistence;
 /// The reference store: keeps every record in process memory, nothing survives the process. For tests and for
 /// apps that want a throwaway store with the same semantics as the durable ones.
 /// </summary>
-public sealed class InMemoryStore : StoreBase
+public sealed class InMemoryStore : StoreBase, IStoreTelemetryInfo
 {
     private readonly Dictionary<string, CollectionEntries> _collections = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
@@ -22,6 +23,9 @@ public sealed class InMemoryStore : StoreBase
 
     /// <inheritdoc />
     public override StoreCapabilities Capabilities => StoreCapabilities.None;
+
+    /// <inheritdoc />
+    string IStoreTelemetryInfo.DbSystemName => "persistence.memory";
 
     /// <inheritdoc />
     protected override ValueTask<StoreEntry?> GetCoreAsync(string collection, string key, CancellationToken cancellationToken)

@@ -1,4 +1,8 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Persistence.Diagnostics;
 
 namespace Persistence.FileStorage;
 
@@ -24,11 +28,15 @@ namespace Persistence.FileStorage;
 /// durability; <see cref="FileDurability.FlushToDisk"/> also survives a power loss.
 /// </para>
 /// </remarks>
-public abstract class FileStore : StoreBase, IPurgeableStore
+public abstract class FileStore : StoreBase, IPurgeableStore, IStoreTelemetryInfo
 {
+    /// <summary>A wait for the write lock at least this long is logged as a warning (event 6202).</summary>
+    internal static readonly TimeSpan DefaultLockWaitWarningThreshold = TimeSpan.FromSeconds(1);
+
     private readonly LayoutEngine _layout;
     private readonly TimeSpan _lockTimeout;
     private readonly bool _flushToDisk;
+    private readonly ILogger _logger;
     private int _released;
 
     /// <summary>Initializes a new instance of the <see cref="FileStore"/> class: validates the options, creates the root
@@ -47,13 +55,18 @@ public abstract class FileStore : StoreBase, IPurgeableStore
     /// <param name="serializer">The serializer of the payloads.</param>
     /// <param name="name">The store's name.</param>
     /// <param name="timeProvider">The clock for timestamps and expiry; <see langword="null"/> for <see cref="TimeProvider.System"/>.</param>
+    /// <param name="loggerFactory">
+    /// The source of the store's logger (category: the store's type name): journal replays after a crash, long waits for
+    /// the write lock and lock timeouts; <see langword="null"/> logs nothing.
+    /// </param>
     /// <exception cref="ArgumentException">The options are invalid or <paramref name="name"/> is empty.</exception>
     /// <exception cref="StoreCorruptedException">A journal left by a crashed writer cannot be read.</exception>
     /// <exception cref="StoreUnavailableException">A journal must be completed but the write lock is held for longer than the lock timeout.</exception>
     /// <exception cref="IOException">The root directory or its lock file cannot be created.</exception>
-    protected FileStore(FileStoreOptions options, FileRecordFormat format, ISerializer serializer, string name, TimeProvider? timeProvider)
+    protected FileStore(FileStoreOptions options, FileRecordFormat format, ISerializer serializer, string name, TimeProvider? timeProvider, ILoggerFactory? loggerFactory = null)
         : base(name, serializer, timeProvider)
     {
+        _logger = loggerFactory?.CreateLogger(GetType()) ?? NullLogger.Instance;
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(format);
         options.Validate();
@@ -111,6 +124,21 @@ public abstract class FileStore : StoreBase, IPurgeableStore
     internal SharedRoot Root { get; }
 
     internal bool FlushToDisk => _flushToDisk;
+
+    /// <summary>Gets or sets how long a wait for the write lock may take before it is logged as a warning; tests lower it.</summary>
+    internal TimeSpan LockWaitWarningThreshold { get; set; } = DefaultLockWaitWarningThreshold;
+
+    /// <summary>
+    /// Gets the OpenTelemetry <c>db.system.name</c> of the store: <c>persistence.json</c>, <c>persistence.yaml</c>, or
+    /// <c>persistence.files</c> for a file store of your own that does not override it.
+    /// </summary>
+    protected virtual string DbSystemName => "persistence.files";
+
+    /// <inheritdoc />
+    string IStoreTelemetryInfo.DbSystemName => DbSystemName;
+
+    /// <inheritdoc />
+    string? IStoreTelemetryInfo.DbNamespace => RootPath;
 
     /// <summary>
     /// Gets or sets the real clock that file systems stamp files with, against which a file's change time is judged
@@ -326,12 +354,24 @@ public abstract class FileStore : StoreBase, IPurgeableStore
     /// <summary>Takes the write lock and completes a journal a crashed writer left.</summary>
     internal async ValueTask<SharedRoot.WriteLock> LockAsync(CancellationToken cancellationToken)
     {
-        var writeLock = await Root.LockAsync(_lockTimeout, cancellationToken).ConfigureAwait(false);
+        var started = Stopwatch.GetTimestamp();
+        SharedRoot.WriteLock writeLock;
+        try
+        {
+            writeLock = await Root.LockAsync(_lockTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StoreUnavailableException ex)
+        {
+            Log.LockTimedOut(_logger, Name, Root.LockPath, _lockTimeout.TotalMilliseconds, ex);
+            throw;
+        }
+
+        NoteLockWait(started);
         try
         {
             if (File.Exists(Root.JournalPath))
             {
-                Journal.Recover(Root, _flushToDisk);
+                Recover();
             }
         }
         catch
@@ -469,9 +509,25 @@ public abstract class FileStore : StoreBase, IPurgeableStore
     {
         if (File.Exists(Root.JournalPath))
         {
-            using var writeLock = Root.LockSynchronously(_lockTimeout);
-            Journal.Recover(Root, _flushToDisk);
-            RemoveOrphanTempFiles();
+            var started = Stopwatch.GetTimestamp();
+            SharedRoot.WriteLock writeLock;
+            try
+            {
+                writeLock = Root.LockSynchronously(_lockTimeout);
+            }
+            catch (StoreUnavailableException ex)
+            {
+                Log.LockTimedOut(_logger, Name, Root.LockPath, _lockTimeout.TotalMilliseconds, ex);
+                throw;
+            }
+
+            using (writeLock)
+            {
+                NoteLockWait(started);
+                Recover();
+                RemoveOrphanTempFiles();
+            }
+
             return;
         }
 
@@ -485,6 +541,25 @@ public abstract class FileStore : StoreBase, IPurgeableStore
                     RemoveOrphanTempFiles();
                 }
             }
+        }
+    }
+
+    // Completes a crashed writer's journal; an operator wants to know that a crash happened and was repaired.
+    private void Recover()
+    {
+        var steps = Journal.Recover(Root, _flushToDisk);
+        if (steps >= 0)
+        {
+            Log.JournalReplayed(_logger, Name, Root.JournalPath, steps);
+        }
+    }
+
+    private void NoteLockWait(long started)
+    {
+        var waited = Stopwatch.GetElapsedTime(started);
+        if (waited >= LockWaitWarningThreshold)
+        {
+            Log.LockWaitedLong(_logger, Name, Root.LockPath, waited.TotalMilliseconds);
         }
     }
 

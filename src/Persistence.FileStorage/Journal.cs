@@ -167,8 +167,8 @@ internal static class Journal
     }
 
     /// <summary>Completes the journal left by a writer that stopped after its commit point; call under the write lock.</summary>
-    /// <returns><see langword="true"/> when a journal was found and applied.</returns>
-    public static bool Recover(SharedRoot root, bool flushToDisk)
+    /// <returns>The number of steps of the journal that was found and applied, or -1 when there was none.</returns>
+    public static int Recover(SharedRoot root, bool flushToDisk)
     {
         byte[] content;
         try
@@ -177,20 +177,20 @@ internal static class Journal
         }
         catch (FileNotFoundException)
         {
-            return false;
+            return -1;
         }
 
         try
         {
-            Apply(root, Parse(root.RootPath, root.JournalPath, content), flushToDisk);
+            var steps = Parse(root.RootPath, root.JournalPath, content);
+            Apply(root, steps, flushToDisk);
+            return steps.Count;
         }
         finally
         {
             // The journal's paths are rebuilt from relative names: every cached listing of the root is distrusted.
             root.NoteChangedAnywhere();
         }
-
-        return true;
     }
 
     private static string Relative(string rootPath, string path) => Path.GetRelativePath(rootPath, path).Replace('\\', '/');

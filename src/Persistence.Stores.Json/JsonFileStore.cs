@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Persistence.FileStorage;
 
 namespace Persistence.Stores.Json;
@@ -27,15 +28,20 @@ public sealed class JsonFileStore : FileStore
     /// <param name="options">The options; their values are read once, here.</param>
     /// <param name="name">The store's name.</param>
     /// <param name="timeProvider">The clock for timestamps and expiry; <see langword="null"/> for <see cref="TimeProvider.System"/>.</param>
+    /// <param name="loggerFactory">The source of the store's logger (journal replays, lock waits, see <c>docs/observability.md</c>); <see langword="null"/> logs nothing.</param>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">The options are invalid (the message lists why) or <paramref name="name"/> is empty.</exception>
     /// <exception cref="StoreCorruptedException">A journal left by a crashed writer cannot be read.</exception>
     /// <exception cref="StoreUnavailableException">A journal must be completed but another process holds the write lock.</exception>
     /// <exception cref="IOException">The root directory cannot be created.</exception>
-    public JsonFileStore(JsonFileStoreOptions options, string name = "default", TimeProvider? timeProvider = null)
-        : base(options, new JsonFileRecordFormat(NotNull(options).WriteIndented), SerializerOf(options), name, timeProvider)
+    public JsonFileStore(JsonFileStoreOptions options, string name = "default", TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
+        : base(options, new JsonFileRecordFormat(NotNull(options).WriteIndented), SerializerOf(options), name, timeProvider, loggerFactory)
     {
     }
+
+    /// <inheritdoc />
+    /// <remarks><c>persistence.json</c>, a custom value of the OpenTelemetry database conventions.</remarks>
+    protected override string DbSystemName => "persistence.json";
 
     private static JsonFileStoreOptions NotNull(JsonFileStoreOptions options)
     {

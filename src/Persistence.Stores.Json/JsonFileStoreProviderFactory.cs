@@ -12,7 +12,7 @@ internal sealed class JsonFileStoreProviderFactory() : StoreProviderFactory<Json
     protected override void Bind(IConfiguration settings, JsonFileStoreOptions options) => settings.Bind(options);
 
     protected override IStore CreateStore(IServiceProvider services, string storeName, JsonFileStoreOptions options)
-        => new JsonFileStore(options, storeName, services.GetService<TimeProvider>());
+        => new JsonFileStore(options, storeName, services.GetService<TimeProvider>(), services.GetService<Microsoft.Extensions.Logging.ILoggerFactory>());
 
     protected override IReadOnlyList<string> GetValidationErrors(JsonFileStoreOptions options) => options.GetValidationErrors();
 }

@@ -249,14 +249,14 @@ internal sealed class RedisScript
     /// before the caller's wait for a reply runs out. Redis refuses a script it would have to split before running any
     /// of it, so running it again is safe.
     /// </summary>
-    public async Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisKey[] keys, RedisValue[] values)
+    public async Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisKey[] keys, RedisValue[] values, RedisStore? store = null)
     {
         var started = Stopwatch.GetTimestamp();
         for (var attempt = 0; ; attempt++)
         {
             try
             {
-                return await EvaluateOnceAsync(database, keys, values).ConfigureAwait(false);
+                return await EvaluateOnceAsync(database, keys, values, store).ConfigureAwait(false);
             }
             catch (RedisServerException ex) when (ex.Message.StartsWith("TRYAGAIN", StringComparison.Ordinal))
             {
@@ -281,7 +281,7 @@ internal sealed class RedisScript
         return TimeSpan.FromMilliseconds(pause - Random.Shared.Next(pause / 2));
     }
 
-    private async Task<RedisResult> EvaluateOnceAsync(IDatabaseAsync database, RedisKey[] keys, RedisValue[] values)
+    private async Task<RedisResult> EvaluateOnceAsync(IDatabaseAsync database, RedisKey[] keys, RedisValue[] values, RedisStore? store)
     {
         try
         {
@@ -289,6 +289,7 @@ internal sealed class RedisScript
         }
         catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
         {
+            store?.ScriptReloaded(Name);
             return await database.ScriptEvaluateAsync(Text, keys, values).ConfigureAwait(false);
         }
     }

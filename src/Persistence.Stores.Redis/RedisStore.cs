@@ -1,6 +1,10 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Net;
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Persistence.Diagnostics;
 using StackExchange.Redis;
 
 namespace Persistence.Stores.Redis;
@@ -17,7 +21,7 @@ namespace Persistence.Stores.Redis;
 /// await store.PutAsync("settings", "theme", new Theme("dark"));
 /// </code>
 /// </example>
-public sealed class RedisStore : StoreBase
+public sealed class RedisStore : StoreBase, IStoreTelemetryInfo
 {
     private const int ImportChunkSize = 1000;
     private const int ReclaimBatch = 64;
@@ -36,6 +40,10 @@ public sealed class RedisStore : StoreBase
     private readonly Lock _connectGate = new();
     private readonly ConcurrentDictionary<string, RedisCollectionKeys> _keys = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _registered = new(StringComparer.Ordinal);
+    private readonly ILogger _logger;
+    private readonly string? _serverAddress;
+    private readonly int? _serverPort;
+    private readonly string _databaseIndex;
     private IConnectionMultiplexer? _connection;
     private IDatabase? _database;
     private Task<IDatabase>? _connecting;
@@ -51,12 +59,18 @@ public sealed class RedisStore : StoreBase
     /// <param name="options">The options; their values are read once, here.</param>
     /// <param name="name">The store's name.</param>
     /// <param name="timeProvider">The clock for timestamps and expiry; <see langword="null"/> for <see cref="TimeProvider.System"/>.</param>
+    /// <param name="loggerFactory">
+    /// The source of the store's logger (category <c>Persistence.Stores.Redis.RedisStore</c>): lost and restored connections
+    /// and scripts reloaded after NOSCRIPT (see <c>docs/observability.md</c>); <see langword="null"/> logs nothing. The
+    /// configuration string, which may hold a password, is never logged.
+    /// </param>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">The options are invalid (the message lists why) or <paramref name="name"/> is empty.</exception>
-    public RedisStore(RedisStoreOptions options, string name = "default", TimeProvider? timeProvider = null)
+    public RedisStore(RedisStoreOptions options, string name = "default", TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
         : base(name, SerializerOf(options), timeProvider)
     {
         options.Validate();
+        _logger = loggerFactory?.CreateLogger<RedisStore>() ?? NullLogger<RedisStore>.Instance;
         _prefix = options.KeyPrefix;
         _configuration = options.ConnectionMultiplexer is null ? options.Configuration : null;
         _operationTimeout = options.OperationTimeout;
@@ -71,8 +85,31 @@ public sealed class RedisStore : StoreBase
         if (options.ConnectionMultiplexer is { } connection)
         {
             Attach(connection);
+            (_serverAddress, _serverPort) = Describe(connection.GetEndPoints().FirstOrDefault());
+            _databaseIndex = Math.Max(0, _database!.Database).ToString(CultureInfo.InvariantCulture);
+        }
+        else
+        {
+            var parsed = ConfigurationOptions.Parse(options.Configuration!);
+            (_serverAddress, _serverPort) = Describe(parsed.EndPoints.FirstOrDefault());
+            _databaseIndex = (parsed.DefaultDatabase ?? 0).ToString(CultureInfo.InvariantCulture);
         }
     }
+
+    /// <inheritdoc />
+    string IStoreTelemetryInfo.DbSystemName => "redis";
+
+    /// <inheritdoc />
+    string? IStoreTelemetryInfo.DbNamespace => _databaseIndex;
+
+    /// <inheritdoc />
+    string? IStoreTelemetryInfo.ServerAddress => _serverAddress;
+
+    /// <inheritdoc />
+    int? IStoreTelemetryInfo.ServerPort => _serverPort;
+
+    /// <summary>Logs that a server answered NOSCRIPT and a script was sent again (event 6403).</summary>
+    internal void ScriptReloaded(string script) => Log.ScriptReloaded(_logger, Name, script);
 
     /// <inheritdoc />
     public override StoreCapabilities Capabilities => _capabilities;
@@ -165,7 +202,7 @@ public sealed class RedisStore : StoreBase
         {
             var database = await DatabaseAsync(cancellationToken).ConfigureAwait(false);
             await RegisterAsync(database, collection, cancellationToken).ConfigureAwait(false);
-            result = (long)await Wait(RedisScripts.Put.EvaluateAsync(database, [keys.Entry(key), keys.Index, keys.Expiring], values), cancellationToken).ConfigureAwait(false);
+            result = (long)await Wait(RedisScripts.Put.EvaluateAsync(database, [keys.Entry(key), keys.Index, keys.Expiring], values, this), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsRedisFailure(ex))
         {
@@ -189,7 +226,7 @@ public sealed class RedisStore : StoreBase
         try
         {
             var database = await DatabaseAsync(cancellationToken).ConfigureAwait(false);
-            result = (long)await Wait(RedisScripts.Delete.EvaluateAsync(database, [keys.Entry(key), keys.Index, keys.Expiring], values), cancellationToken).ConfigureAwait(false);
+            result = (long)await Wait(RedisScripts.Delete.EvaluateAsync(database, [keys.Entry(key), keys.Index, keys.Expiring], values, this), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsRedisFailure(ex))
         {
@@ -245,7 +282,7 @@ public sealed class RedisStore : StoreBase
                 }
             }
 
-            result = await Wait(RedisScripts.Commit.EvaluateAsync(database, keys, values), cancellationToken).ConfigureAwait(false);
+            result = await Wait(RedisScripts.Commit.EvaluateAsync(database, keys, values, this), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsRedisFailure(ex))
         {
@@ -321,7 +358,7 @@ public sealed class RedisStore : StoreBase
         try
         {
             var database = await DatabaseAsync(cancellationToken).ConfigureAwait(false);
-            var counted = (RedisResult[])(await Wait(RedisScripts.Count.EvaluateAsync(database, [keys.Index, keys.Expiring], [nowMs]), cancellationToken).ConfigureAwait(false))!;
+            var counted = (RedisResult[])(await Wait(RedisScripts.Count.EvaluateAsync(database, [keys.Index, keys.Expiring], [nowMs], this), cancellationToken).ConfigureAwait(false))!;
             var total = (long)counted[0];
             var expired = (long)counted[1];
             if (counted.Length > 2)
@@ -442,7 +479,7 @@ public sealed class RedisStore : StoreBase
                     SetExpiry(values, at + 5, entry.ExpiresAt, left);
                 }
 
-                var result = (long[])(await Wait(RedisScripts.Import.EvaluateAsync(database, keys, values), cancellationToken).ConfigureAwait(false))!;
+                var result = (long[])(await Wait(RedisScripts.Import.EvaluateAsync(database, keys, values, this), cancellationToken).ConfigureAwait(false))!;
                 if (result.Length == 3 && result[0] == -1)
                 {
                     var conflict = chunk[(int)result[1] - 1];
@@ -475,8 +512,8 @@ public sealed class RedisStore : StoreBase
 
         if (connection is not null)
         {
-            connection.ConnectionFailed -= OnConnectionChanged;
-            connection.ConnectionRestored -= OnConnectionChanged;
+            connection.ConnectionFailed -= OnConnectionFailed;
+            connection.ConnectionRestored -= OnConnectionRestored;
             if (_configuration is not null)
             {
                 await connection.DisposeAsync().ConfigureAwait(false);
@@ -655,7 +692,7 @@ public sealed class RedisStore : StoreBase
             values[i + 1] = members[i];
         }
 
-        return Wait(RedisScripts.Cleanup.EvaluateAsync(database, scriptKeys, values), cancellationToken);
+        return Wait(RedisScripts.Cleanup.EvaluateAsync(database, scriptKeys, values, this), cancellationToken);
     }
 
     private async Task ReclaimExpiredAsync(IDatabaseAsync database, RedisCollectionKeys keys, long nowTicks, long nowMs, CancellationToken cancellationToken)
@@ -800,14 +837,43 @@ public sealed class RedisStore : StoreBase
     private void Attach(IConnectionMultiplexer connection)
     {
         _connection = connection;
-        connection.ConnectionFailed += OnConnectionChanged;
-        connection.ConnectionRestored += OnConnectionChanged;
+        connection.ConnectionFailed += OnConnectionFailed;
+        connection.ConnectionRestored += OnConnectionRestored;
         Volatile.Write(ref _database, connection.GetDatabase());
     }
 
     // A server that comes back may have lost data (no persistence): register collections again on the next write.
     // Clearing on failure too means no write can slip between the reconnection and a late "restored" event.
-    private void OnConnectionChanged(object? sender, ConnectionFailedEventArgs e) => _registered.Clear();
+    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
+    {
+        _registered.Clear();
+        var endPoint = Format(e.EndPoint);
+        Log.ConnectionFailed(_logger, Name, e.ConnectionType, endPoint, e.FailureType);
+    }
+
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
+    {
+        _registered.Clear();
+        var endPoint = Format(e.EndPoint);
+        Log.ConnectionRestored(_logger, Name, e.ConnectionType, endPoint);
+    }
+
+    private static string Format(EndPoint? endPoint)
+        => endPoint switch
+        {
+            null => "(unknown)",
+            DnsEndPoint dns => $"{dns.Host}:{dns.Port}",
+            _ => endPoint.ToString() ?? "(unknown)",
+        };
+
+    private static (string? Address, int? Port) Describe(EndPoint? endPoint)
+        => endPoint switch
+        {
+            DnsEndPoint dns => (dns.Host, dns.Port),
+            IPEndPoint ip => (ip.Address.ToString(), ip.Port),
+            null => (null, null),
+            _ => (endPoint.ToString(), null),
+        };
 
     private static bool IsRedisFailure(Exception ex) => ex is RedisException or TimeoutException or RedisCommandException;
 

@@ -12,7 +12,7 @@ internal sealed class RedisStoreProviderFactory() : StoreProviderFactory<RedisSt
     protected override void Bind(IConfiguration settings, RedisStoreOptions options) => settings.Bind(options);
 
     protected override IStore CreateStore(IServiceProvider services, string storeName, RedisStoreOptions options)
-        => new RedisStore(options, storeName, services.GetService<TimeProvider>());
+        => new RedisStore(options, storeName, services.GetService<TimeProvider>(), services.GetService<Microsoft.Extensions.Logging.ILoggerFactory>());
 
     protected override IReadOnlyList<string> GetValidationErrors(RedisStoreOptions options) => options.GetValidationErrors();
 }

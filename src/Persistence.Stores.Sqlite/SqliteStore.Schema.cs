@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 
@@ -38,7 +39,9 @@ public sealed partial class SqliteStore
             {
                 // BEGIN IMMEDIATE waits for other processes' write transactions (the busy timeout applies), and the
                 // schema is read again under the write lock: another process may have created or migrated it since.
+                var waitStarted = Stopwatch.GetTimestamp();
                 SqliteSchema.Execute(connection, "BEGIN IMMEDIATE");
+                NoteLockWait(waitStarted);
                 try
                 {
                     state = SqliteSchema.Inspect(connection, inTransaction: true);
@@ -61,6 +64,15 @@ public sealed partial class SqliteStore
                     }
 
                     SqliteSchema.Execute(connection, "COMMIT");
+                    if (state.Version == 0)
+                    {
+                        Log.SchemaCreated(_logger, Name, DataSource, SqliteSchema.CurrentVersion);
+                    }
+                    else if (state.Version < SqliteSchema.CurrentVersion)
+                    {
+                        Log.SchemaMigrated(_logger, Name, DataSource, state.Version, SqliteSchema.CurrentVersion);
+                    }
+
                     SqliteSchema.Execute(connection, "PRAGMA optimize = 0x10002");
                 }
                 catch

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Data.Sqlite;
 
 namespace Persistence.Stores.Sqlite;
@@ -161,7 +162,10 @@ public sealed partial class SqliteStore
     {
         try
         {
+            // BEGIN IMMEDIATE takes the database's write lock, waiting (up to the busy timeout) while another process holds it.
+            var started = Stopwatch.GetTimestamp();
             _writer.Command("BEGIN IMMEDIATE").ExecuteNonQuery();
+            NoteLockWait(started);
         }
         catch (SqliteException ex)
         {
@@ -208,6 +212,15 @@ public sealed partial class SqliteStore
         }
     }
 
+    private void NoteLockWait(long started)
+    {
+        var waited = Stopwatch.GetElapsedTime(started);
+        if (waited >= LockWaitWarningThreshold)
+        {
+            Log.LockWaitedLong(_logger, Name, DataSource, waited.TotalMilliseconds);
+        }
+    }
+
     private void PurgeInBackground()
     {
         // A timer callback has no caller to report to: a busy or closing store is purged on the next tick instead.
@@ -220,11 +233,18 @@ public sealed partial class SqliteStore
         {
             if (!IsDisposed)
             {
-                Purge();
+                var started = Stopwatch.GetTimestamp();
+                var purged = Purge();
+                var elapsed = Stopwatch.GetElapsedTime(started);
+                if (purged > 0)
+                {
+                    Log.BackgroundPurge(_logger, Name, purged, elapsed.TotalMilliseconds);
+                }
             }
         }
-        catch (PersistenceException)
+        catch (PersistenceException ex)
         {
+            Log.BackgroundPurgeFailed(_logger, Name, ex);
         }
         finally
         {

@@ -1,6 +1,10 @@
+using System.Diagnostics;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Persistence.Diagnostics;
 
 namespace Persistence.Stores.Sqlite;
 
@@ -19,8 +23,11 @@ namespace Persistence.Stores.Sqlite;
 /// await store.PutAsync("templates", "t1", new Template("active"));
 /// </code>
 /// </example>
-public sealed partial class SqliteStore : StoreBase, IPurgeableStore
+public sealed partial class SqliteStore : StoreBase, IPurgeableStore, IStoreTelemetryInfo
 {
+    /// <summary>A wait for the database's write lock at least this long is logged as a warning (event 6304).</summary>
+    internal static readonly TimeSpan DefaultLockWaitWarningThreshold = TimeSpan.FromSeconds(1);
+
     private const int MaxPooledReaders = 16;
     private const int PageSize = 512;
     private const string Live = "(expires_at IS NULL OR expires_at > $now)";
@@ -123,6 +130,7 @@ public sealed partial class SqliteStore : StoreBase, IPurgeableStore
     private readonly int _cacheSizeKilobytes;
     private readonly long _mmapSizeBytes;
     private readonly int _busyTimeoutMilliseconds;
+    private readonly ILogger _logger;
 
     /// <summary>
     /// Initializes a new instance of the <see cref="SqliteStore"/> class: validates the options, opens (or creates) the
@@ -138,15 +146,21 @@ public sealed partial class SqliteStore : StoreBase, IPurgeableStore
     /// <param name="options">The options; their values are read once, here.</param>
     /// <param name="name">The store's name.</param>
     /// <param name="timeProvider">The clock for timestamps, expiry and the periodic purge; <see langword="null"/> for <see cref="TimeProvider.System"/>.</param>
+    /// <param name="loggerFactory">
+    /// The source of the store's logger (category <c>Persistence.Stores.Sqlite.SqliteStore</c>): schema creation and
+    /// migration, long waits for the database's write lock, busy timeouts and background purges (see
+    /// <c>docs/observability.md</c>); <see langword="null"/> logs nothing.
+    /// </param>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">The options are invalid (the message lists why) or <paramref name="name"/> is empty.</exception>
     /// <exception cref="StoreCorruptedException">The file is not a SQLite database or is damaged; it is left as it was.</exception>
     /// <exception cref="PersistenceException">The file was written by a newer schema or belongs to another application; it is left as it was.</exception>
     /// <exception cref="StoreUnavailableException">The file cannot be opened, or another process kept it locked past the busy timeout.</exception>
-    public SqliteStore(SqliteStoreOptions options, string name = "default", TimeProvider? timeProvider = null)
+    public SqliteStore(SqliteStoreOptions options, string name = "default", TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
         : base(name, SerializerOf(options), timeProvider)
     {
         options.Validate();
+        _logger = loggerFactory?.CreateLogger<SqliteStore>() ?? NullLogger<SqliteStore>.Instance;
         DataSource = Path.GetFullPath(options.DataSource);
         JournalMode = options.JournalMode;
         Synchronous = options.Synchronous;
@@ -193,6 +207,15 @@ public sealed partial class SqliteStore : StoreBase, IPurgeableStore
 
     /// <summary>Gets the document path indexes the store created.</summary>
     public IReadOnlyList<SqliteDocumentIndex> Indexes { get; }
+
+    /// <inheritdoc />
+    string IStoreTelemetryInfo.DbSystemName => "sqlite";
+
+    /// <inheritdoc />
+    string? IStoreTelemetryInfo.DbNamespace => DataSource;
+
+    /// <summary>Gets or sets how long a wait for the database's write lock may take before it is logged; tests lower it.</summary>
+    internal TimeSpan LockWaitWarningThreshold { get; set; } = DefaultLockWaitWarningThreshold;
 
     /// <inheritdoc />
     /// <remarks><see cref="StoreCapabilities.NativeQuery"/> is set when the serializer writes JSON.</remarks>
@@ -259,6 +282,11 @@ public sealed partial class SqliteStore : StoreBase, IPurgeableStore
 
     private PersistenceException Fail(SqliteException ex, string? collection = null, string? key = null)
     {
+        if (ex.SqliteErrorCode is SQLitePCL.raw.SQLITE_BUSY or SQLitePCL.raw.SQLITE_LOCKED)
+        {
+            Log.BusyTimeout(_logger, Name, DataSource, BusyTimeout.TotalMilliseconds, ex);
+        }
+
         var what = key is not null ? $" reading or writing '{collection}/{key}'" : collection is not null ? $" on collection '{collection}'" : string.Empty;
         return ex.SqliteErrorCode switch
         {

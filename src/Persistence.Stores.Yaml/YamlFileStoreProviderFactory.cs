@@ -12,7 +12,7 @@ internal sealed class YamlFileStoreProviderFactory() : StoreProviderFactory<Yaml
     protected override void Bind(IConfiguration settings, YamlFileStoreOptions options) => settings.Bind(options);
 
     protected override IStore CreateStore(IServiceProvider services, string storeName, YamlFileStoreOptions options)
-        => new YamlFileStore(options, storeName, services.GetService<TimeProvider>());
+        => new YamlFileStore(options, storeName, services.GetService<TimeProvider>(), services.GetService<Microsoft.Extensions.Logging.ILoggerFactory>());
 
     protected override IReadOnlyList<string> GetValidationErrors(YamlFileStoreOptions options) => options.GetValidationErrors();
 }

@@ -58,6 +58,56 @@ public sealed class JsonFileStoreDiagnosticsTests : IDisposable
             .Which.Message.Should().Contain("purged 2 expired entries");
     }
 
+    [Fact]
+    public async Task AddJsonFileStore_JournalLeftByACrashedWriter_TheStoreLogsTheReplayThroughTheContainersLoggerFactory()
+    {
+        await using (var seed = Build())
+        {
+            await seed.GetRequiredService<IStore>().PutAsync("items", "a", StoreFactory.Utf8("1"), cancellationToken: Token);
+        }
+
+        await File.WriteAllTextAsync(_root.Combine(".journal"), "persistence-journal 1\ndelete items/a.json\ncommit 1\n", Token);
+        await using var provider = Build();
+
+        (await provider.GetRequiredService<IStore>().GetAsync("items", "a", Token)).Should().BeNull();
+        _logs.Entries.Should().ContainSingle(e => e.Level == LogLevel.Warning && e.EventId.Id == 6201)
+            .Which.Message.Should().Contain(_root.Combine(".journal"));
+    }
+
+    [Fact]
+    public async Task Activities_OfAJsonFileStore_NameTheSystemAndTheRoot()
+    {
+        var name = "json-" + Guid.NewGuid().ToString("N");
+        var stopped = new List<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == Persistence.Diagnostics.PersistenceDiagnostics.ActivitySourceName,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity =>
+            {
+                if (Equals(activity.GetTagItem("persistence.store"), name))
+                {
+                    lock (stopped)
+                    {
+                        stopped.Add(activity);
+                    }
+                }
+            },
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        var services = new ServiceCollection();
+        services.AddPersistence().AddJsonFileStore(name, o => o.RootPath = _root.Path);
+        await using var provider = services.BuildServiceProvider();
+
+        var store = provider.GetRequiredKeyedService<IStore>(name);
+        await store.GetAsync("items", "a", Token);
+
+        var activity = stopped.Should().ContainSingle().Subject;
+        activity.Kind.Should().Be(System.Diagnostics.ActivityKind.Internal);
+        activity.GetTagItem("db.system.name").Should().Be("persistence.json");
+        activity.GetTagItem("db.namespace").Should().Be(store.Unwrap<JsonFileStore>()!.RootPath);
+    }
+
     private ServiceProvider Build()
     {
         var services = new ServiceCollection();

@@ -17,6 +17,7 @@ internal sealed class InstrumentedStore : IStore, IPurgeableStore, IStoreDecorat
 
     private readonly IStore _inner;
     private readonly ILogger _logger;
+    private readonly StoreTelemetry _telemetry;
     private int _disposed;
 
     public InstrumentedStore(IStore inner, ILogger? logger = null)
@@ -24,6 +25,7 @@ internal sealed class InstrumentedStore : IStore, IPurgeableStore, IStoreDecorat
         ArgumentNullException.ThrowIfNull(inner);
         _inner = inner;
         _logger = logger ?? NullLogger.Instance;
+        _telemetry = StoreTelemetry.Of(inner);
     }
 
     public string Name => _inner.Name;
@@ -126,12 +128,14 @@ internal sealed class InstrumentedStore : IStore, IPurgeableStore, IStoreDecorat
             return 0;
         }
 
-        var operation = Operation.Start(Name, "purge", null);
+        var operation = Operation.Start(_telemetry, "purge", null);
+        var started = Stopwatch.GetTimestamp();
         try
         {
             var count = await purgeable.PurgeExpiredAsync(cancellationToken).ConfigureAwait(false);
+            var elapsed = Stopwatch.GetElapsedTime(started);
             operation.End(Success);
-            Log.ExpiredEntriesPurged(_logger, Name, count);
+            Log.ExpiredEntriesPurged(_logger, Name, count, elapsed.TotalMilliseconds);
             return count;
         }
         catch (Exception ex)
@@ -151,49 +155,49 @@ internal sealed class InstrumentedStore : IStore, IPurgeableStore, IStoreDecorat
 
     private ValueTask<StoreEntry?> ObservedGetAsync(string collection, string key, CancellationToken cancellationToken)
     {
-        var operation = Operation.Start(Name, "get", collection);
+        var operation = Operation.Start(_telemetry, "get", collection);
         return Observe(Call(operation, () => _inner.GetAsync(collection, key, cancellationToken)), operation, static entry => entry is null ? NotFound : Success);
     }
 
     private ValueTask<IReadOnlyList<StoreEntry?>> ObservedGetManyAsync(string collection, IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
-        var operation = Operation.Start(Name, "get_many", collection);
+        var operation = Operation.Start(_telemetry, "get_many", collection);
         return Observe(Call(operation, () => _inner.GetManyAsync(collection, keys, cancellationToken)), operation, static _ => Success);
     }
 
     private ValueTask<long> ObservedPutAsync(string collection, string key, ReadOnlyMemory<byte> payload, PutOptions? options, CancellationToken cancellationToken)
     {
-        var operation = Operation.Start(Name, "put", collection);
+        var operation = Operation.Start(_telemetry, "put", collection);
         return Observe(Call(operation, () => _inner.PutAsync(collection, key, payload, options, cancellationToken)), operation, static _ => Success);
     }
 
     private ValueTask<bool> ObservedDeleteAsync(string collection, string key, long? expectedVersion, CancellationToken cancellationToken)
     {
-        var operation = Operation.Start(Name, "delete", collection);
+        var operation = Operation.Start(_telemetry, "delete", collection);
         return Observe(Call(operation, () => _inner.DeleteAsync(collection, key, expectedVersion, cancellationToken)), operation, static deleted => deleted ? Success : NotFound);
     }
 
     private ValueTask<IReadOnlyList<long>> ObservedCommitAsync(WriteBatch batch, CancellationToken cancellationToken)
     {
-        var operation = Operation.Start(Name, "commit", null);
+        var operation = Operation.Start(_telemetry, "commit", null);
         return Observe(Call(operation, () => _inner.CommitAsync(batch, cancellationToken)), operation, static _ => Success);
     }
 
     private ValueTask<bool> ObservedExistsAsync(string collection, string key, CancellationToken cancellationToken)
     {
-        var operation = Operation.Start(Name, "exists", collection);
+        var operation = Operation.Start(_telemetry, "exists", collection);
         return Observe(Call(operation, () => _inner.ExistsAsync(collection, key, cancellationToken)), operation, static exists => exists ? Success : NotFound);
     }
 
     private ValueTask<long> ObservedCountAsync(string collection, CancellationToken cancellationToken)
     {
-        var operation = Operation.Start(Name, "count", collection);
+        var operation = Operation.Start(_telemetry, "count", collection);
         return Observe(Call(operation, () => _inner.CountAsync(collection, cancellationToken)), operation, static _ => Success);
     }
 
     private ValueTask<ImportResult> ObservedImportAsync(IReadOnlyList<StoreEntry> entries, ImportMode mode, CancellationToken cancellationToken)
     {
-        var operation = Operation.Start(Name, "import", null);
+        var operation = Operation.Start(_telemetry, "import", null);
         return Observe(Call(operation, () => _inner.ImportAsync(entries, mode, cancellationToken)), operation, static _ => Success);
     }
 
@@ -235,14 +239,14 @@ internal sealed class InstrumentedStore : IStore, IPurgeableStore, IStoreDecorat
         }
         catch (Exception ex)
         {
-            Operation.Start(Name, name, collection).Fail(ex);
+            Operation.Start(_telemetry, name, collection).Fail(ex);
             throw;
         }
     }
 
     private async IAsyncEnumerable<T> ObserveAsync<T>(IAsyncEnumerable<T> source, string name, string? collection, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var operation = Operation.Start(Name, name, collection);
+        var operation = Operation.Start(_telemetry, name, collection);
         Exception? failure = null;
         IAsyncEnumerator<T>? enumerator = null;
         try
@@ -296,43 +300,106 @@ internal sealed class InstrumentedStore : IStore, IPurgeableStore, IStoreDecorat
         }
     }
 
+    /// <summary>
+    /// What every operation of one store reports about the database (OpenTelemetry database conventions), read once from
+    /// the first <see cref="IStoreTelemetryInfo"/> in the chain of decorators.
+    /// </summary>
+    private sealed class StoreTelemetry
+    {
+        private StoreTelemetry(string store, IStoreTelemetryInfo? info)
+        {
+            Store = store;
+            System = info?.DbSystemName is { Length: > 0 } system ? system : PersistenceDiagnostics.OtherSystem;
+            Namespace = info?.DbNamespace;
+            ServerAddress = info?.ServerAddress;
+            ServerPort = ServerAddress is null ? null : info?.ServerPort;
+
+            // A store that talks to a server is a database client; in-process stores (files, SQLite, memory) do their
+            // work inside the application, so their operations are internal spans.
+            Kind = ServerAddress is null ? ActivityKind.Internal : ActivityKind.Client;
+        }
+
+        public string Store { get; }
+
+        public string System { get; }
+
+        public string? Namespace { get; }
+
+        public string? ServerAddress { get; }
+
+        public int? ServerPort { get; }
+
+        public ActivityKind Kind { get; }
+
+        public static StoreTelemetry Of(IStore store)
+        {
+            for (IStore? current = store; current is not null; current = (current as IStoreDecorator)?.InnerStore)
+            {
+                if (current is IStoreTelemetryInfo info)
+                {
+                    return new StoreTelemetry(store.Name, info);
+                }
+            }
+
+            return new StoreTelemetry(store.Name, null);
+        }
+    }
+
     /// <summary>One observed operation: its activity (when sampled) and its start time.</summary>
     private readonly struct Operation
     {
-        private readonly string _store;
+        private readonly StoreTelemetry _telemetry;
         private readonly string _name;
+        private readonly string? _collection;
         private readonly Activity? _activity;
         private readonly long _started;
 
-        private Operation(string store, string name, Activity? activity)
+        private Operation(StoreTelemetry telemetry, string name, string? collection, Activity? activity)
         {
-            _store = store;
+            _telemetry = telemetry;
             _name = name;
+            _collection = collection;
             _activity = activity;
             _started = Stopwatch.GetTimestamp();
         }
 
-        public static Operation Start(string store, string name, string? collection)
+        public static Operation Start(StoreTelemetry telemetry, string name, string? collection)
         {
+            // The span name of the database conventions: "{db.operation.name} {db.collection.name}", or the operation alone.
             var activity = PersistenceDiagnostics.Source.HasListeners()
-                ? PersistenceDiagnostics.Source.StartActivity($"persistence {name}", ActivityKind.Internal)
+                ? PersistenceDiagnostics.Source.StartActivity(collection is null ? name : $"{name} {collection}", telemetry.Kind)
                 : null;
             if (activity is { IsAllDataRequested: true })
             {
-                activity.SetTag(PersistenceDiagnostics.StoreTag, store);
+                activity.SetTag(PersistenceDiagnostics.StoreTag, telemetry.Store);
+                activity.SetTag(PersistenceDiagnostics.DbSystemTag, telemetry.System);
                 activity.SetTag(PersistenceDiagnostics.OperationTag, name);
                 if (collection is not null)
                 {
                     activity.SetTag(PersistenceDiagnostics.CollectionTag, collection);
                 }
+
+                if (telemetry.Namespace is not null)
+                {
+                    activity.SetTag(PersistenceDiagnostics.NamespaceTag, telemetry.Namespace);
+                }
+
+                if (telemetry.ServerAddress is not null)
+                {
+                    activity.SetTag(PersistenceDiagnostics.ServerAddressTag, telemetry.ServerAddress);
+                    if (telemetry.ServerPort is { } port)
+                    {
+                        activity.SetTag(PersistenceDiagnostics.ServerPortTag, port);
+                    }
+                }
             }
 
-            return new Operation(store, name, activity);
+            return new Operation(telemetry, name, collection, activity);
         }
 
         public void End(string outcome)
         {
-            Record(outcome);
+            Record(outcome, null);
             if (_activity is not null)
             {
                 _activity.SetTag(PersistenceDiagnostics.OutcomeTag, outcome);
@@ -348,18 +415,19 @@ internal sealed class InstrumentedStore : IStore, IPurgeableStore, IStoreDecorat
                 OperationCanceledException => "canceled",
                 _ => "error",
             };
-            Record(outcome);
+            var errorType = exception.GetType().FullName;
+            Record(outcome, errorType);
             if (_activity is not null)
             {
                 _activity.SetTag(PersistenceDiagnostics.OutcomeTag, outcome);
-                _activity.SetTag("error.type", exception.GetType().FullName);
+                _activity.SetTag(PersistenceDiagnostics.ErrorTypeTag, errorType);
                 _activity.SetStatus(ActivityStatusCode.Error, exception.Message);
                 _activity.AddException(exception);
                 _activity.Dispose();
             }
         }
 
-        private void Record(string outcome)
+        private void Record(string outcome, string? errorType)
         {
             if (!PersistenceDiagnostics.Operations.Enabled && !PersistenceDiagnostics.Duration.Enabled)
             {
@@ -368,10 +436,35 @@ internal sealed class InstrumentedStore : IStore, IPurgeableStore, IStoreDecorat
 
             var tags = new TagList
             {
-                { PersistenceDiagnostics.StoreTag, _store },
+                { PersistenceDiagnostics.StoreTag, _telemetry.Store },
+                { PersistenceDiagnostics.DbSystemTag, _telemetry.System },
                 { PersistenceDiagnostics.OperationTag, _name },
                 { PersistenceDiagnostics.OutcomeTag, outcome },
             };
+            if (_collection is not null)
+            {
+                tags.Add(PersistenceDiagnostics.CollectionTag, _collection);
+            }
+
+            if (_telemetry.Namespace is not null)
+            {
+                tags.Add(PersistenceDiagnostics.NamespaceTag, _telemetry.Namespace);
+            }
+
+            if (_telemetry.ServerAddress is not null)
+            {
+                tags.Add(PersistenceDiagnostics.ServerAddressTag, _telemetry.ServerAddress);
+                if (_telemetry.ServerPort is { } port)
+                {
+                    tags.Add(PersistenceDiagnostics.ServerPortTag, port);
+                }
+            }
+
+            if (errorType is not null)
+            {
+                tags.Add(PersistenceDiagnostics.ErrorTypeTag, errorType);
+            }
+
             PersistenceDiagnostics.Operations.Add(1, tags);
             PersistenceDiagnostics.Duration.Record(Stopwatch.GetElapsedTime(_started).TotalSeconds, tags);
         }

@@ -10,6 +10,6 @@ internal static partial class Log
     public static partial void CorruptedEntrySkipped(ILogger logger, string store, string collection, string? key, string? path, string reason);
 
     [LoggerMessage(EventId = 6102, Level = LogLevel.Information,
-        Message = "Store '{Store}' purged {Count} expired entries.")]
-    public static partial void ExpiredEntriesPurged(ILogger logger, string store, long count);
+        Message = "Store '{Store}' purged {Count} expired entries in {ElapsedMilliseconds:0.#} ms.")]
+    public static partial void ExpiredEntriesPurged(ILogger logger, string store, long count, double elapsedMilliseconds);
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Reflection;
 
 namespace Persistence.Diagnostics;
 
@@ -19,8 +20,12 @@ public static class PersistenceDiagnostics
     /// <summary>The counter of store operations, tagged with store, operation and outcome.</summary>
     public const string OperationCountName = "persistence.operation.count";
 
-    /// <summary>The histogram of store operation durations in seconds, tagged with store, operation and outcome.</summary>
-    public const string OperationDurationName = "persistence.operation.duration";
+    /// <summary>
+    /// The histogram of store operation durations in seconds, the OpenTelemetry database client metric
+    /// <c>db.client.operation.duration</c> (it was <c>persistence.operation.duration</c> before), with the convention's
+    /// bucket boundaries as advice. Tagged like <see cref="OperationCountName"/>.
+    /// </summary>
+    public const string OperationDurationName = "db.client.operation.duration";
 
     /// <summary>The counter of cache hits, tagged with store.</summary>
     public const string CacheHitsName = "persistence.cache.hits";
@@ -38,10 +43,11 @@ public static class PersistenceDiagnostics
     public const string StoreTag = "persistence.store";
 
     /// <summary>
-    /// The tag that names the operation: <c>get</c>, <c>get_many</c>, <c>put</c>, <c>delete</c>, <c>commit</c>,
-    /// <c>scan</c>, <c>query</c>, <c>count</c>, <c>list_collections</c>, <c>import</c>, <c>purge</c>.
+    /// The OpenTelemetry tag that names the operation, <c>db.operation.name</c> (it was <c>persistence.operation</c>
+    /// before): <c>get</c>, <c>get_many</c>, <c>put</c>, <c>delete</c>, <c>commit</c>, <c>scan</c>, <c>query</c>,
+    /// <c>count</c>, <c>list_collections</c>, <c>import</c>, <c>purge</c>.
     /// </summary>
-    public const string OperationTag = "persistence.operation";
+    public const string OperationTag = "db.operation.name";
 
     /// <summary>
     /// The tag that gives the outcome: <c>success</c>; <c>not_found</c> (a get that found nothing, a delete of a missing
@@ -49,18 +55,50 @@ public static class PersistenceDiagnostics
     /// </summary>
     public const string OutcomeTag = "persistence.outcome";
 
-    /// <summary>The activity tag that names the collection, when the operation has one.</summary>
-    public const string CollectionTag = "persistence.collection";
+    /// <summary>
+    /// The OpenTelemetry tag that names the collection, <c>db.collection.name</c> (it was <c>persistence.collection</c>
+    /// before), on activities and operation metrics when the operation has one.
+    /// </summary>
+    public const string CollectionTag = "db.collection.name";
 
-    internal static readonly ActivitySource Source = new(ActivitySourceName);
+    /// <summary>
+    /// The OpenTelemetry tag that names the database system, <c>db.system.name</c>: <c>sqlite</c>, <c>redis</c>,
+    /// <c>persistence.json</c>, <c>persistence.yaml</c>, <c>persistence.memory</c>, what a store of your own states through
+    /// <see cref="IStoreTelemetryInfo"/>, or <c>persistence.other</c>.
+    /// </summary>
+    public const string DbSystemTag = "db.system.name";
 
-    internal static readonly Meter Meter = new(MeterName);
+    /// <summary>The OpenTelemetry tag <c>db.namespace</c>: the database file, root directory or Redis database index.</summary>
+    public const string NamespaceTag = "db.namespace";
+
+    /// <summary>The OpenTelemetry tag <c>error.type</c>: the full name of the exception type of a failed operation.</summary>
+    public const string ErrorTypeTag = "error.type";
+
+    /// <summary>The OpenTelemetry tag <c>server.address</c> of a store that talks to a server (Redis).</summary>
+    public const string ServerAddressTag = "server.address";
+
+    /// <summary>The OpenTelemetry tag <c>server.port</c> of a store that talks to a server (Redis).</summary>
+    public const string ServerPortTag = "server.port";
+
+    /// <summary>The <c>db.system.name</c> of a store that does not implement <see cref="IStoreTelemetryInfo"/>.</summary>
+    internal const string OtherSystem = "persistence.other";
+
+    /// <summary>Gets the version of the meter and the activity source: the informational version of Persistence.Core.</summary>
+    internal static readonly string? Version = typeof(PersistenceDiagnostics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
+
+    internal static readonly ActivitySource Source = new(ActivitySourceName, Version);
+
+    internal static readonly Meter Meter = new(MeterName, Version);
 
     internal static readonly Counter<long> Operations = Meter.CreateCounter<long>(
         OperationCountName, "{operation}", "Store operations, by store, operation and outcome.");
 
     internal static readonly Histogram<double> Duration = Meter.CreateHistogram<double>(
-        OperationDurationName, "s", "Duration of store operations, by store, operation and outcome.");
+        OperationDurationName,
+        "s",
+        "Duration of database client operations.",
+        tags: null,
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10] });
 
     internal static readonly Counter<long> CacheHits = Meter.CreateCounter<long>(
         CacheHitsName, "{hit}", "Reads served from a CachingStore's cache.");

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Reflection;
 using System.Text;
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
@@ -93,7 +94,9 @@ public sealed class InstrumentedStoreTests : IDisposable
         activities.Select(a => a.GetTagItem(PersistenceDiagnostics.OperationTag)).Should().Equal("put", "commit", "scan", "count");
         activities.Should().OnlyContain(a => a.Status != ActivityStatusCode.Error && a.Duration >= TimeSpan.Zero);
         activities[0].GetTagItem(PersistenceDiagnostics.CollectionTag).Should().Be("orders");
-        activities[0].DisplayName.Should().Be("persistence put");
+        activities[0].DisplayName.Should().Be("put orders", "the span name of the database conventions");
+        activities[1].DisplayName.Should().Be("commit");
+        activities.Should().OnlyContain(a => a.Kind == ActivityKind.Internal, "an in-memory store works in process");
         activities[1].GetTagItem(PersistenceDiagnostics.CollectionTag).Should().BeNull();
     }
 
@@ -171,6 +174,114 @@ public sealed class InstrumentedStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Operations_CarryTheDatabaseAttributesOfTheConventions()
+    {
+        await using var store = new InstrumentedStore(new InMemoryStore(_name));
+
+        await store.PutAsync("orders", "k", Bytes("v"), cancellationToken: Token);
+        await store.CommitAsync(new WriteBatch().Put("orders", "j", Bytes("w")), Token);
+
+        var counts = Measurements(PersistenceDiagnostics.OperationCountName);
+        counts.Should().HaveCount(2).And.OnlyContain(m => (string?)m.Tags[PersistenceDiagnostics.DbSystemTag] == "persistence.memory");
+        counts[0].Tags[PersistenceDiagnostics.CollectionTag].Should().Be("orders");
+        counts[1].Tags.Should().NotContainKey(PersistenceDiagnostics.CollectionTag, "a batch has no single collection");
+        counts.Should().OnlyContain(m => !m.Tags.ContainsKey(PersistenceDiagnostics.ErrorTypeTag) && !m.Tags.ContainsKey(PersistenceDiagnostics.ServerAddressTag));
+        var durations = Measurements("db.client.operation.duration");
+        durations.Should().HaveCount(2);
+        durations[0].Tags.Should().Contain(new Dictionary<string, object?>
+        {
+            ["db.system.name"] = "persistence.memory",
+            ["db.operation.name"] = "put",
+            ["db.collection.name"] = "orders",
+            ["persistence.outcome"] = "success",
+        });
+        var activity = Stopped()[0];
+        activity.GetTagItem("db.system.name").Should().Be("persistence.memory");
+        activity.GetTagItem("db.operation.name").Should().Be("put");
+        activity.GetTagItem("db.collection.name").Should().Be("orders");
+    }
+
+    [Fact]
+    public async Task Operation_Fails_MetricsCarryTheErrorType()
+    {
+        await using var store = new InstrumentedStore(new InMemoryStore(_name));
+        await store.PutAsync("c", "k", Bytes("v"), cancellationToken: Token);
+
+        var conflict = async () => await store.PutAsync("c", "k", Bytes("w"), new PutOptions { ExpectedVersion = 5 }, Token);
+        await conflict.Should().ThrowAsync<ConcurrencyConflictException>();
+
+        Measurements(PersistenceDiagnostics.OperationDurationName).Select(m => m.Tags.GetValueOrDefault("error.type"))
+            .Should().Equal(new object?[] { null, typeof(ConcurrencyConflictException).FullName });
+        Stopped()[1].GetTagItem("error.type").Should().Be(typeof(ConcurrencyConflictException).FullName);
+    }
+
+    [Fact]
+    public void Instruments_FollowTheDatabaseClientConventions()
+    {
+        var published = new List<Instrument>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, _) =>
+            {
+                if (instrument.Meter.Name == PersistenceDiagnostics.MeterName)
+                {
+                    published.Add(instrument);
+                }
+            },
+        };
+        listener.Start();
+
+        var duration = published.OfType<Histogram<double>>().Should().ContainSingle(i => i.Name == "db.client.operation.duration").Subject;
+        duration.Unit.Should().Be("s");
+        duration.Advice!.HistogramBucketBoundaries.Should().Equal(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10);
+        var version = typeof(PersistenceDiagnostics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion;
+        duration.Meter.Version.Should().NotBeNullOrEmpty().And.Be(version);
+        PersistenceDiagnostics.Source.Version.Should().Be(version);
+    }
+
+    [Fact]
+    public async Task StoreStatesAServer_ActivitiesAreClientSpansWithServerAttributes()
+    {
+        var inner = new DescribedStore(new InMemoryStore(_name), "redis", "3", "cache.local", 6380);
+        await using var store = new InstrumentedStore(new PassThroughDecorator(inner));
+
+        await store.GetAsync("c", "k", Token);
+
+        var activity = Stopped().Should().ContainSingle().Subject;
+        activity.Kind.Should().Be(ActivityKind.Client);
+        activity.DisplayName.Should().Be("get c");
+        activity.GetTagItem("db.system.name").Should().Be("redis", "the description is found behind a decorator");
+        activity.GetTagItem("db.namespace").Should().Be("3");
+        activity.GetTagItem("server.address").Should().Be("cache.local");
+        activity.GetTagItem("server.port").Should().Be(6380);
+        Measurements(PersistenceDiagnostics.OperationDurationName).Should().ContainSingle()
+            .Which.Tags.Should().Contain("server.address", "cache.local").And.Contain("server.port", 6380).And.Contain("db.namespace", "3");
+    }
+
+    [Fact]
+    public async Task StoreStatesNothing_SystemIsPersistenceOther()
+    {
+        await using var store = new InstrumentedStore(new CorruptionReportingStore(new InMemoryStore(_name)));
+
+        await store.GetAsync("c", "k", Token);
+
+        Stopped().Should().ContainSingle().Which.GetTagItem("db.system.name").Should().Be("persistence.other");
+    }
+
+    [Fact]
+    public async Task PurgeExpiredAsync_LogsTheCountAndDuration()
+    {
+        var logger = new RecordingLogger();
+        await using var store = new InstrumentedStore(new PurgingStore(new InMemoryStore(_name), 3), logger);
+
+        (await store.PurgeExpiredAsync(Token)).Should().Be(3);
+
+        logger.Entries.Should().ContainSingle(e => e.Level == LogLevel.Information && e.EventId.Id == 6102)
+            .Which.Message.Should().Contain(_name).And.Contain("purged 3 expired entries in").And.EndWith(" ms.");
+        Outcomes(PersistenceDiagnostics.OperationCountName).Should().Equal(("purge", "success"));
+    }
+
+    [Fact]
     public async Task PurgeExpiredAsync_StoreWithoutPurge_ReturnsZeroAndLogsNothing()
     {
         var logger = new RecordingLogger();
@@ -219,6 +330,31 @@ public sealed class InstrumentedStoreTests : IDisposable
         {
             return [.. _stopped];
         }
+    }
+
+    /// <summary>A store that describes its database, as the stores of the family do.</summary>
+    private sealed class DescribedStore(IStore inner, string system, string? ns, string? address, int? port)
+        : PassThroughDecorator(inner), IStoreTelemetryInfo
+    {
+        public string DbSystemName => system;
+
+        public string? DbNamespace => ns;
+
+        public string? ServerAddress => address;
+
+        public int? ServerPort => port;
+    }
+
+    /// <summary>A store that purges a fixed number of records.</summary>
+    private sealed class PurgingStore(IStore inner, long purged) : PassThroughDecorator(inner), IPurgeableStore
+    {
+        public ValueTask<long> PurgeExpiredAsync(CancellationToken cancellationToken = default) => new(purged);
+    }
+
+    /// <summary>A decorator that adds nothing.</summary>
+    private class PassThroughDecorator(IStore inner) : DelegatingStore(inner), IStoreDecorator
+    {
+        public IStore InnerStore => Inner;
     }
 
     /// <summary>A store whose scans report one unreadable record through <see cref="ScanOptions.OnCorruptedEntry"/>, as file stores do.</summary>
