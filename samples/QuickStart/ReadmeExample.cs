@@ -3,12 +3,14 @@ using Persistence;
 
 namespace QuickStart;
 
-// The quick start of README.md, compiled here so it stays true (a test compares the two).
+// The quick start of README.md, compiled here so it stays true (a test compares the two: the README's using lines are
+// this file's, the rest is the region below; args stands for a console app's top-level args).
 public static class ReadmeExample
 {
-    public static async Task<string> RunAsync(string dataPath)
+    public static async Task<string> RunAsync(string[] args)
     {
         // <readme>
+        var dataPath = args.Length > 0 ? args[0] : "data";
         var services = new ServiceCollection();
         services.AddPersistence()
             .AddJsonFileStore(o => o.RootPath = dataPath)

@@ -35,13 +35,17 @@ public sealed class QuickStartSampleTests
         var readme = File.ReadAllText(Path.Join(root, "README.md"));
         var block = Between(readme, "<!-- quickstart:begin -->", "<!-- quickstart:end -->");
         var readmeLines = Normalize(block).Where(line => !line.StartsWith("```", StringComparison.Ordinal)).ToList();
+        var readmeUsings = readmeLines.TakeWhile(line => line.StartsWith("using ", StringComparison.Ordinal)).ToList();
 
         var source = File.ReadAllText(Path.Join(root, "samples", "QuickStart", "ReadmeExample.cs"));
         var region = Between(source, "// <readme>", "// </readme>");
         var sourceLines = Normalize(region).ToList();
+        var sourceUsings = Normalize(source).Where(line => line.StartsWith("using ", StringComparison.Ordinal)).ToList();
 
         sourceLines.Should().NotBeEmpty();
-        readmeLines.Should().Equal(sourceLines, "README.md's quick start must be the code compiled in samples/QuickStart/ReadmeExample.cs");
+        readmeUsings.Should().NotBeEmpty("the quick start shows the using lines a new console app needs");
+        readmeUsings.Should().Equal(sourceUsings, "README.md's quick start must open the namespaces samples/QuickStart/ReadmeExample.cs opens");
+        readmeLines.Skip(readmeUsings.Count).Should().Equal(sourceLines, "README.md's quick start must be the code compiled in samples/QuickStart/ReadmeExample.cs");
     }
 
     [Fact]
@@ -49,7 +53,7 @@ public sealed class QuickStartSampleTests
     {
         using var directory = new TempDirectory();
 
-        var key = await ReadmeExample.RunAsync(directory.Path);
+        var key = await ReadmeExample.RunAsync([directory.Path]);
 
         key.Should().Be("c-1");
         await using var store = new JsonFileStore(new JsonFileStoreOptions { RootPath = directory.Path });
