@@ -25,7 +25,7 @@ internal sealed class JsonFileStoreProviderFactory : IStoreProviderFactory
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(services);
         var options = services.GetRequiredService<IOptionsFactory<JsonFileStoreOptions>>().Create(storeName);
-        settings.Bind(options);
+        JsonFileStoreSettings.Bind(settings, options);
         return new JsonFileStore(options, storeName, services.GetService<TimeProvider>());
     }
 }

@@ -25,7 +25,7 @@ internal sealed class RedisStoreProviderFactory : IStoreProviderFactory
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(services);
         var options = services.GetRequiredService<IOptionsFactory<RedisStoreOptions>>().Create(storeName);
-        settings.Bind(options);
+        RedisStoreSettings.Bind(settings, options);
         return new RedisStore(options, storeName, services.GetService<TimeProvider>());
     }
 }

@@ -539,7 +539,7 @@ public sealed class SqliteStore : StoreBase, IPurgeableStore
     private static ISerializer SerializerOf(SqliteStoreOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return options.Serializer ?? SystemTextJsonSerializer.Default;
+        return options.Serializer ?? DefaultSerializer;
     }
 
     private static DateTimeOffset Time(long ticks) => new(ticks, TimeSpan.Zero);
