@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Persistence.FileStorage;
 
 namespace Persistence.Stores.Yaml;
@@ -27,11 +28,15 @@ public sealed class YamlFileStore : FileStore
     /// <exception cref="StoreCorruptedException">A journal left by a crashed writer cannot be read.</exception>
     /// <exception cref="StoreUnavailableException">A journal must be completed but another process holds the write lock.</exception>
     /// <exception cref="IOException">The root directory cannot be created.</exception>
+    [RequiresUnreferencedCode(YamlSerializer.ReflectionMessage)]
+    [RequiresDynamicCode(YamlSerializer.ReflectionMessage)]
     public YamlFileStore(YamlFileStoreOptions options, string name = "default", TimeProvider? timeProvider = null)
         : base(options, new YamlFileRecordFormat(), SerializerOf(options), name, timeProvider)
     {
     }
 
+    [RequiresUnreferencedCode(YamlSerializer.ReflectionMessage)]
+    [RequiresDynamicCode(YamlSerializer.ReflectionMessage)]
     private static ISerializer SerializerOf(YamlFileStoreOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
