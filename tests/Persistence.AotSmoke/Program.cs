@@ -79,6 +79,15 @@ static async Task Exercise(string name, IStore store)
     }
 
     Console.WriteLine($"{name}: query total>10 {string.Join(',', big)}");
+
+    // A sequence type with no generated metadata in the library: converted item by item, without reflection.
+    var some = new List<string>();
+    await foreach (var document in orders.QueryAsync(new Query().Where("id", QueryOperator.In, new HashSet<string> { "o-1", "o-4" }).OrderBy("id")))
+    {
+        some.Add(document.Value.Id);
+    }
+
+    Console.WriteLine($"{name}: query in o-1,o-4 {string.Join(',', some)}");
 }
 
 internal sealed record Order(string Id, string Customer, string Status, decimal Total);

@@ -50,6 +50,7 @@ public sealed partial class AotPublishTests
             expected.Add($"{store}: batch 3");
             expected.Add($"{store}: list o-1=open,o-2=delivered,o-4=open");
             expected.Add($"{store}: query total>10 o-2,o-1");
+            expected.Add($"{store}: query in o-1,o-4 o-1,o-4");
         }
 
         expected.Add("default: typed put refused without metadata");
