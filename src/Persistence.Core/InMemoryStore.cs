@@ -17,7 +17,7 @@ public sealed class InMemoryStore : StoreBase, IStoreTelemetryInfo
     /// <param name="serializer">The serializer; <see langword="null"/> for <see cref="SystemTextJsonSerializer.Default"/>.</param>
     /// <param name="timeProvider">The clock; <see langword="null"/> for <see cref="TimeProvider.System"/>.</param>
     public InMemoryStore(string name = "default", ISerializer? serializer = null, TimeProvider? timeProvider = null)
-        : base(name, serializer ?? SystemTextJsonSerializer.Default, timeProvider)
+        : base(name, serializer ?? DefaultSerializer, timeProvider)
     {
     }
 

@@ -25,6 +25,12 @@ public abstract class StoreBase : IStore
         TimeProvider = timeProvider ?? TimeProvider.System;
     }
 
+    /// <summary>
+    /// Gets the serializer for a store given none: <see cref="SystemTextJsonSerializer.Default"/>. In trimmed and native
+    /// AOT apps it resolves no type by reflection (see its remarks), so typed access there needs a configured serializer.
+    /// </summary>
+    protected static ISerializer DefaultSerializer => SystemTextJsonSerializer.Shared;
+
     /// <inheritdoc />
     public string Name { get; }
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
@@ -8,8 +9,13 @@ namespace Persistence;
 /// <summary>The default serializer: JSON through System.Text.Json, camelCase property names unless told otherwise.</summary>
 /// <remarks>
 /// <para>
-/// Pass <see cref="JsonSerializerOptions"/> with a <see cref="JsonSerializerOptions.TypeInfoResolver"/> from a
-/// source-generated <c>JsonSerializerContext</c> to serialize without reflection.
+/// Pass a source-generated <c>JsonSerializerContext</c> (<see cref="SystemTextJsonSerializer(IJsonTypeInfoResolver)"/>),
+/// or <see cref="JsonSerializerOptions"/> whose <see cref="JsonSerializerOptions.TypeInfoResolver"/> is one, to serialize
+/// without reflection: this is what trimmed and native AOT apps do. Options without a resolver get System.Text.Json's
+/// reflection-based one only where System.Text.Json allows reflection (<see cref="JsonSerializer.IsReflectionEnabledByDefault"/>,
+/// off by default in trimmed and native AOT apps); elsewhere they resolve no type, and typed calls fail with a
+/// <see cref="PersistenceException"/> that says so. The payload-level members (<see cref="ToJson"/>, <see cref="FromJson"/>)
+/// never need type metadata.
 /// </para>
 /// <para>
 /// Text is written as UTF-8, not as <c>\uXXXX</c> escapes: only <c>"</c>, <c>\</c> and the control characters
@@ -30,20 +36,43 @@ public sealed class SystemTextJsonSerializer : ISerializer
     private readonly JsonDocumentOptions _documentOptions;
     private readonly JsonReaderOptions _readerOptions;
 
+    /// <summary>
+    /// Initializes a new instance of the <see cref="SystemTextJsonSerializer"/> class with <see cref="DefaultOptions"/>,
+    /// which resolve types by reflection.
+    /// </summary>
+    [RequiresUnreferencedCode(ReflectionMessage)]
+    [RequiresDynamicCode(ReflectionMessage)]
+    public SystemTextJsonSerializer()
+        : this(WebOptions)
+    {
+    }
+
+    /// <summary>
+    /// Initializes a new instance of the <see cref="SystemTextJsonSerializer"/> class that takes type metadata from
+    /// <paramref name="typeInfoResolver"/>, such as a source-generated <c>JsonSerializerContext</c>, with the settings of
+    /// <see cref="DefaultOptions"/> (camelCase, case-insensitive reads, readable escaping). Serializes without reflection.
+    /// </summary>
+    /// <param name="typeInfoResolver">The source of type metadata for every type serialized.</param>
+    public SystemTextJsonSerializer(IJsonTypeInfoResolver typeInfoResolver)
+        : this(new JsonSerializerOptions(WebOptions) { TypeInfoResolver = typeInfoResolver ?? throw new ArgumentNullException(nameof(typeInfoResolver)) })
+    {
+    }
+
     /// <summary>Initializes a new instance of the <see cref="SystemTextJsonSerializer"/> class.</summary>
     /// <param name="options">
-    /// The options; <see langword="null"/> for <see cref="DefaultOptions"/>. They are made read-only. Options without a
-    /// <see cref="JsonSerializerOptions.TypeInfoResolver"/> or an <see cref="JsonSerializerOptions.Encoder"/> are copied
-    /// with the reflection-based resolver and the UTF-8 escaping described on the class filled in.
+    /// The options; <see langword="null"/> for the settings of <see cref="DefaultOptions"/>. They are made read-only.
+    /// Options without a <see cref="JsonSerializerOptions.TypeInfoResolver"/> or an <see cref="JsonSerializerOptions.Encoder"/>
+    /// are copied with the UTF-8 escaping described on the class and the reflection-based resolver filled in, the latter
+    /// only where System.Text.Json allows reflection (see the class remarks); give a resolver to serialize without it.
     /// </param>
-    public SystemTextJsonSerializer(JsonSerializerOptions? options = null)
+    public SystemTextJsonSerializer(JsonSerializerOptions? options)
     {
-        _options = options ?? DefaultOptions;
+        _options = options ?? WebOptions;
         if (_options.TypeInfoResolver is null || _options.Encoder is null)
         {
             _options = new JsonSerializerOptions(_options)
             {
-                TypeInfoResolver = _options.TypeInfoResolver ?? new DefaultJsonTypeInfoResolver(),
+                TypeInfoResolver = _options.TypeInfoResolver ?? FallbackResolver(),
                 Encoder = _options.Encoder ?? ReadableJsonEncoder.Instance,
             };
         }
@@ -87,12 +116,43 @@ public sealed class SystemTextJsonSerializer : ISerializer
 
     /// <summary>
     /// Gets the options used when none are given: web defaults (camelCase, case-insensitive reads), text written as
-    /// UTF-8 with only what JSON requires escaped.
+    /// UTF-8 with only what JSON requires escaped, types resolved by reflection.
     /// </summary>
-    public static JsonSerializerOptions DefaultOptions { get; } = CreateDefaultOptions();
+    /// <remarks>
+    /// Trimmed and native AOT apps pass their own metadata instead (<see cref="SystemTextJsonSerializer(IJsonTypeInfoResolver)"/>),
+    /// which keeps these settings.
+    /// </remarks>
+    public static JsonSerializerOptions DefaultOptions
+    {
+        [RequiresUnreferencedCode(ReflectionMessage)]
+        [RequiresDynamicCode(ReflectionMessage)]
+        get => WebOptions;
+    }
 
-    /// <summary>Gets the shared instance with <see cref="DefaultOptions"/>.</summary>
-    public static SystemTextJsonSerializer Default { get; } = new();
+    /// <summary>Gets the shared instance with <see cref="DefaultOptions"/>, which resolves types by reflection.</summary>
+    /// <remarks>
+    /// Stores use this instance when given no serializer. In trimmed and native AOT apps, where System.Text.Json turns
+    /// reflection off, it still reads and writes payloads as JSON documents but resolves no type: give those stores a
+    /// serializer with source-generated metadata (<see cref="SystemTextJsonSerializer(IJsonTypeInfoResolver)"/>) for typed
+    /// access.
+    /// </remarks>
+    public static SystemTextJsonSerializer Default
+    {
+        [RequiresUnreferencedCode(ReflectionMessage)]
+        [RequiresDynamicCode(ReflectionMessage)]
+        get => Shared;
+    }
+
+    // The settings of DefaultOptions, read-only; the resolver is the reflection-based one only where reflection is allowed.
+    // Declared before Shared, which is initialized from it.
+    private static JsonSerializerOptions WebOptions { get; } = CreateDefaultOptions();
+
+    /// <summary>Gets <see cref="Default"/> for a store given no serializer, without the reflection warning (see its remarks).</summary>
+    internal static SystemTextJsonSerializer Shared { get; } = new(WebOptions);
+
+    private const string ReflectionMessage =
+        "Resolves the metadata of the serialized types by reflection. In trimmed and native AOT apps, construct a "
+        + "SystemTextJsonSerializer with a source-generated JsonSerializerContext instead.";
 
     /// <summary>Gets the options this serializer uses.</summary>
     public JsonSerializerOptions Options => _options;
@@ -342,10 +402,20 @@ public sealed class SystemTextJsonSerializer : ISerializer
     {
         var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
         {
-            TypeInfoResolver = new DefaultJsonTypeInfoResolver(),
+            TypeInfoResolver = FallbackResolver(),
             Encoder = ReadableJsonEncoder.Instance,
         };
         options.MakeReadOnly();
         return options;
     }
+
+    // The resolver for options that bring none: reflection, where System.Text.Json allows it; otherwise one that resolves
+    // nothing, so that typed calls fail with "no metadata for type X" (a PersistenceException) rather than trimmed code.
+    [UnconditionalSuppressMessage("Trimming", "IL2026:RequiresUnreferencedCode", Justification =
+        "Guarded by JsonSerializer.IsReflectionEnabledByDefault, the feature switch that trimmed and native AOT apps turn "
+        + "off (the trimmer then removes this branch), as System.Text.Json guards its own fallback to reflection. Apps "
+        + "that use reflection say so through the annotated Default, DefaultOptions and parameterless constructor.")]
+    [UnconditionalSuppressMessage("AOT", "IL3050:RequiresDynamicCode", Justification = "As for IL2026.")]
+    private static IJsonTypeInfoResolver FallbackResolver()
+        => JsonSerializer.IsReflectionEnabledByDefault ? new DefaultJsonTypeInfoResolver() : JsonTypeInfoResolver.Combine();
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using MessagePack;
 using MessagePack.Resolvers;
@@ -35,6 +36,8 @@ public sealed class MessagePackPayloadSerializer : ISerializer
     /// The MessagePack options, used as given (their resolver, security and compression); <see langword="null"/> for
     /// <see cref="DefaultOptions"/>.
     /// </param>
+    [RequiresUnreferencedCode(DynamicCodeMessage)]
+    [RequiresDynamicCode(DynamicCodeMessage)]
     public MessagePackPayloadSerializer(MessagePackSerializerOptions? options = null)
     {
         _options = options ?? DefaultOptions;
@@ -43,6 +46,8 @@ public sealed class MessagePackPayloadSerializer : ISerializer
 
     /// <summary>Initializes a new instance of the <see cref="MessagePackPayloadSerializer"/> class with <see cref="DefaultOptions"/> and a compression.</summary>
     /// <param name="compression">How payloads are compressed, such as <see cref="MessagePackCompression.Lz4BlockArray"/>.</param>
+    [RequiresUnreferencedCode(DynamicCodeMessage)]
+    [RequiresDynamicCode(DynamicCodeMessage)]
     public MessagePackPayloadSerializer(MessagePackCompression compression)
         : this(DefaultOptions.WithCompression(compression))
     {
@@ -52,11 +57,42 @@ public sealed class MessagePackPayloadSerializer : ISerializer
     /// Gets the options used when none are given: the contractless standard resolver (plain classes and records without
     /// attributes, and <c>[MessagePackObject]</c> types), <see cref="MessagePackSecurity.UntrustedData"/>, no compression.
     /// </summary>
-    public static MessagePackSerializerOptions DefaultOptions { get; } =
-        ContractlessStandardResolver.Options.WithSecurity(MessagePackSecurity.UntrustedData);
+    public static MessagePackSerializerOptions DefaultOptions
+    {
+        [RequiresUnreferencedCode(DynamicCodeMessage)]
+        [RequiresDynamicCode(DynamicCodeMessage)]
+        get => ContractlessOptions;
+    }
 
     /// <summary>Gets the shared instance with <see cref="DefaultOptions"/>.</summary>
-    public static MessagePackPayloadSerializer Default { get; } = new();
+    public static MessagePackPayloadSerializer Default
+    {
+        [RequiresUnreferencedCode(DynamicCodeMessage)]
+        [RequiresDynamicCode(DynamicCodeMessage)]
+        get
+        {
+            if (Volatile.Read(ref s_default) is { } shared)
+            {
+                return shared;
+            }
+
+            Interlocked.CompareExchange(ref s_default, new MessagePackPayloadSerializer(), null);
+            return s_default;
+        }
+    }
+
+    /// <summary>
+    /// Why the serializer is not for trimmed or native AOT apps: MessagePack-CSharp 2 builds the formatters of the
+    /// serialized types at run time (its dynamic and contractless resolvers emit code from the types' members).
+    /// </summary>
+    internal const string DynamicCodeMessage =
+        "MessagePack-CSharp builds formatters for the serialized types at run time, by reflection over their members and "
+        + "code generation, which trimming may break and native AOT does not support.";
+
+    private static readonly MessagePackSerializerOptions ContractlessOptions =
+        ContractlessStandardResolver.Options.WithSecurity(MessagePackSecurity.UntrustedData);
+
+    private static MessagePackPayloadSerializer? s_default;
 
     /// <summary>Gets the MessagePack options this serializer uses.</summary>
     public MessagePackSerializerOptions Options => _options;

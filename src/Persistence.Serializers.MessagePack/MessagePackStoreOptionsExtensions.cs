@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using MessagePack;
 
 namespace Persistence.Serializers.MessagePack;
@@ -18,6 +19,8 @@ public static class MessagePackStoreOptionsExtensions
     /// <param name="options">The store's options.</param>
     /// <returns><paramref name="options"/>, for chaining.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is <see langword="null"/>.</exception>
+    [RequiresUnreferencedCode(MessagePackPayloadSerializer.DynamicCodeMessage)]
+    [RequiresDynamicCode(MessagePackPayloadSerializer.DynamicCodeMessage)]
     public static TOptions UseMessagePack<TOptions>(this TOptions options)
         where TOptions : IStoreOptions
         => options.UseMessagePack(MessagePackPayloadSerializer.Default);
@@ -28,6 +31,8 @@ public static class MessagePackStoreOptionsExtensions
     /// <param name="serializerOptions">The MessagePack options, used as given (resolver, security, compression).</param>
     /// <returns><paramref name="options"/>, for chaining.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> or <paramref name="serializerOptions"/> is <see langword="null"/>.</exception>
+    [RequiresUnreferencedCode(MessagePackPayloadSerializer.DynamicCodeMessage)]
+    [RequiresDynamicCode(MessagePackPayloadSerializer.DynamicCodeMessage)]
     public static TOptions UseMessagePack<TOptions>(this TOptions options, MessagePackSerializerOptions serializerOptions)
         where TOptions : IStoreOptions
     {
@@ -42,6 +47,8 @@ public static class MessagePackStoreOptionsExtensions
     /// <returns><paramref name="options"/>, for chaining.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="compression"/> is not a defined value.</exception>
+    [RequiresUnreferencedCode(MessagePackPayloadSerializer.DynamicCodeMessage)]
+    [RequiresDynamicCode(MessagePackPayloadSerializer.DynamicCodeMessage)]
     public static TOptions UseMessagePack<TOptions>(this TOptions options, MessagePackCompression compression)
         where TOptions : IStoreOptions
     {

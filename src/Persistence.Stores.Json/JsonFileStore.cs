@@ -50,5 +50,5 @@ public sealed class JsonFileStore : FileStore
     }
 
     private static ISerializer SerializerOf(JsonFileStoreOptions options)
-        => NotNull(options).Serializer ?? (options.SerializerOptions is { } json ? new SystemTextJsonSerializer(json) : SystemTextJsonSerializer.Default);
+        => NotNull(options).Serializer ?? (options.SerializerOptions is { } json ? new SystemTextJsonSerializer(json) : DefaultSerializer);
 }

@@ -9,7 +9,7 @@ internal sealed class JsonFileStoreProviderFactory() : StoreProviderFactory<Json
 {
     public static JsonFileStoreProviderFactory Instance { get; } = new();
 
-    protected override void Bind(IConfiguration settings, JsonFileStoreOptions options) => settings.Bind(options);
+    protected override void Bind(IConfiguration settings, JsonFileStoreOptions options) => JsonFileStoreSettings.Bind(settings, options);
 
     protected override IStore CreateStore(IServiceProvider services, string storeName, JsonFileStoreOptions options)
         => new JsonFileStore(options, storeName, services.GetService<TimeProvider>(), services.GetService<Microsoft.Extensions.Logging.ILoggerFactory>());

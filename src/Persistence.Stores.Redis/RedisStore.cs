@@ -526,7 +526,7 @@ public sealed class RedisStore : StoreBase, IStoreTelemetryInfo
     private static ISerializer SerializerOf(RedisStoreOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return options.Serializer ?? (options.SerializerOptions is { } json ? new SystemTextJsonSerializer(json) : SystemTextJsonSerializer.Default);
+        return options.Serializer ?? (options.SerializerOptions is { } json ? new SystemTextJsonSerializer(json) : DefaultSerializer);
     }
 
     // Ends the wait for a reply at the operation timeout. StackExchange.Redis checks its own timeouts only once per

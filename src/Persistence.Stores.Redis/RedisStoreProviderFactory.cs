@@ -9,7 +9,7 @@ internal sealed class RedisStoreProviderFactory() : StoreProviderFactory<RedisSt
 {
     public static RedisStoreProviderFactory Instance { get; } = new();
 
-    protected override void Bind(IConfiguration settings, RedisStoreOptions options) => settings.Bind(options);
+    protected override void Bind(IConfiguration settings, RedisStoreOptions options) => RedisStoreSettings.Bind(settings, options);
 
     protected override IStore CreateStore(IServiceProvider services, string storeName, RedisStoreOptions options)
         => new RedisStore(options, storeName, services.GetService<TimeProvider>(), services.GetService<Microsoft.Extensions.Logging.ILoggerFactory>());

@@ -250,7 +250,7 @@ public sealed partial class SqliteStore : StoreBase, IPurgeableStore, IStoreTele
     private static ISerializer SerializerOf(SqliteStoreOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return options.Serializer ?? SystemTextJsonSerializer.Default;
+        return options.Serializer ?? DefaultSerializer;
     }
 
     private static DateTimeOffset Time(long ticks) => new(ticks, TimeSpan.Zero);

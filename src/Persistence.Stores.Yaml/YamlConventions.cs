@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
@@ -92,8 +93,17 @@ internal sealed class DateTimeOffsetConverter : IYamlTypeConverter
 /// </summary>
 internal sealed class RecordFriendlyObjectFactory : IObjectFactory
 {
+    // YamlDotNet calls these members from the object graph of a YamlSerializer, whose constructor carries the warning.
+    internal const string ReachedOnlyThroughYamlSerializer =
+        "Reached only from YamlDotNet's reflection-based object graph, built by the YamlSerializer constructor, which is "
+        + "annotated RequiresUnreferencedCode and RequiresDynamicCode.";
+
     private readonly DefaultObjectFactory _inner = new();
 
+    [UnconditionalSuppressMessage("Trimming", "IL2026:RequiresUnreferencedCode", Justification = ReachedOnlyThroughYamlSerializer)]
+    [UnconditionalSuppressMessage("Trimming", "IL2067", Justification = ReachedOnlyThroughYamlSerializer)]
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = ReachedOnlyThroughYamlSerializer)]
+    [UnconditionalSuppressMessage("AOT", "IL3050:RequiresDynamicCode", Justification = ReachedOnlyThroughYamlSerializer)]
     public object Create(Type type)
     {
         if (type is { IsClass: true, IsAbstract: false, IsArray: false } && type != typeof(string)
@@ -125,6 +135,10 @@ internal sealed class RecordFriendlyObjectFactory : IObjectFactory
 /// <summary>Reads read-only collection interfaces (<c>IReadOnlyList&lt;T&gt;</c>, <c>IReadOnlyDictionary&lt;K,V&gt;</c>) as lists and dictionaries.</summary>
 internal sealed class ReadOnlyCollectionTypeResolver : INodeTypeResolver
 {
+    [UnconditionalSuppressMessage("Trimming", "IL2026:RequiresUnreferencedCode", Justification = RecordFriendlyObjectFactory.ReachedOnlyThroughYamlSerializer)]
+    [UnconditionalSuppressMessage("Trimming", "IL2067", Justification = RecordFriendlyObjectFactory.ReachedOnlyThroughYamlSerializer)]
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = RecordFriendlyObjectFactory.ReachedOnlyThroughYamlSerializer)]
+    [UnconditionalSuppressMessage("AOT", "IL3050:RequiresDynamicCode", Justification = RecordFriendlyObjectFactory.ReachedOnlyThroughYamlSerializer)]
     public bool Resolve(NodeEvent? nodeEvent, ref Type currentType)
     {
         if (!currentType.IsInterface || !currentType.IsGenericType)

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Logging;
 using Persistence.FileStorage;
 
@@ -34,6 +35,8 @@ public sealed class YamlFileStore : FileStore
     /// <exception cref="StoreCorruptedException">A journal left by a crashed writer cannot be read.</exception>
     /// <exception cref="StoreUnavailableException">A journal must be completed but another process holds the write lock.</exception>
     /// <exception cref="IOException">The root directory cannot be created.</exception>
+    [RequiresUnreferencedCode(YamlSerializer.ReflectionMessage)]
+    [RequiresDynamicCode(YamlSerializer.ReflectionMessage)]
     public YamlFileStore(YamlFileStoreOptions options, string name = "default", TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
         : base(options, new YamlFileRecordFormat(), SerializerOf(options), name, timeProvider, loggerFactory)
     {
@@ -43,6 +46,8 @@ public sealed class YamlFileStore : FileStore
     /// <remarks><c>persistence.yaml</c>, a custom value of the OpenTelemetry database conventions.</remarks>
     protected override string DbSystemName => "persistence.yaml";
 
+    [RequiresUnreferencedCode(YamlSerializer.ReflectionMessage)]
+    [RequiresDynamicCode(YamlSerializer.ReflectionMessage)]
     private static ISerializer SerializerOf(YamlFileStoreOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
@@ -42,6 +43,8 @@ public sealed class YamlSerializer : ISerializer
     /// <summary>Initializes a new instance of the <see cref="YamlSerializer"/> class.</summary>
     /// <param name="options">The options; <see langword="null"/> for the defaults. Their values are read once, here.</param>
     /// <exception cref="ArgumentException">The options are invalid; the message lists why.</exception>
+    [RequiresUnreferencedCode(ReflectionMessage)]
+    [RequiresDynamicCode(ReflectionMessage)]
     public YamlSerializer(YamlSerializerOptions? options = null)
     {
         options ??= new YamlSerializerOptions();
@@ -75,7 +78,31 @@ public sealed class YamlSerializer : ISerializer
     }
 
     /// <summary>Gets the shared instance with the default options.</summary>
-    public static YamlSerializer Default { get; } = new();
+    public static YamlSerializer Default
+    {
+        [RequiresUnreferencedCode(ReflectionMessage)]
+        [RequiresDynamicCode(ReflectionMessage)]
+        get
+        {
+            if (Volatile.Read(ref s_default) is { } shared)
+            {
+                return shared;
+            }
+
+            Interlocked.CompareExchange(ref s_default, new YamlSerializer(), null);
+            return s_default;
+        }
+    }
+
+    /// <summary>
+    /// Why the serializer is not for trimmed or native AOT apps: YamlDotNet's object graph (the typed
+    /// <see cref="Serialize{T}"/> and <see cref="Deserialize{T}"/>) reads and creates the values' types by reflection.
+    /// </summary>
+    internal const string ReflectionMessage =
+        "YamlDotNet reads and creates the serialized types by reflection (their properties, constructors and generic "
+        + "collection types), which trimming may remove and native AOT may not have compiled.";
+
+    private static YamlSerializer? s_default;
 
     /// <inheritdoc />
     public string Format => "yaml";

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -24,6 +25,9 @@ namespace Persistence;
 /// </remarks>
 public sealed class ConfigManager
 {
+    private const string ValidationMessage =
+        "Validates the config's DataAnnotations, which reflect over the properties of its runtime type; trimming may remove them.";
+
     private readonly IStore _store;
     private readonly ILogger _logger;
     private readonly string _collection;
@@ -64,6 +68,7 @@ public sealed class ConfigManager
     /// <exception cref="ArgumentException"><paramref name="name"/> is not a valid key.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="config"/> is <see langword="null"/>.</exception>
     /// <exception cref="ConfigValidationException">The config fails its DataAnnotations validation; nothing was saved.</exception>
+    [RequiresUnreferencedCode(ValidationMessage)]
     public async ValueTask<long> SaveConfigAsync<T>(string name, T config, CancellationToken cancellationToken = default)
     {
         StoreNames.ValidateKey(name, nameof(name));
@@ -125,6 +130,7 @@ public sealed class ConfigManager
     /// <exception cref="InvalidOperationException"><paramref name="mutate"/> returned <see langword="null"/>.</exception>
     /// <exception cref="ConfigValidationException">The new config fails validation; nothing was saved.</exception>
     /// <exception cref="ConcurrencyConflictException">Every attempt lost to another writer; a warning is logged.</exception>
+    [RequiresUnreferencedCode(ValidationMessage)]
     public ValueTask<T> UpdateConfigAsync<T>(string name, Func<T?, T> mutate, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(mutate);
@@ -145,6 +151,7 @@ public sealed class ConfigManager
     /// <exception cref="InvalidOperationException"><paramref name="mutate"/> returned <see langword="null"/>.</exception>
     /// <exception cref="ConfigValidationException">The new config fails validation; nothing was saved.</exception>
     /// <exception cref="ConcurrencyConflictException">Every attempt lost to another writer; a warning is logged.</exception>
+    [RequiresUnreferencedCode(ValidationMessage)]
     public ValueTask<T> UpdateConfigAsync<T>(string name, T defaults, Func<T, T> mutate, CancellationToken cancellationToken = default)
     {
         if (defaults is null)
@@ -228,6 +235,7 @@ public sealed class ConfigManager
         return _hub.Subscribe(_collection, name, callback);
     }
 
+    [RequiresUnreferencedCode(ValidationMessage)]
     private async ValueTask<T> UpdateCoreAsync<T>(string name, Func<StoreEntry?, T> apply, CancellationToken cancellationToken)
     {
         StoreNames.ValidateKey(name, nameof(name));
@@ -273,6 +281,7 @@ public sealed class ConfigManager
             ?? throw PayloadJson.Corrupted(_store, entry, "it holds null.");
     }
 
+    [RequiresUnreferencedCode(ValidationMessage)]
     private static void Validate<T>(string name, T config)
     {
         if (config is null)

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -116,7 +117,7 @@ public static class ManagerBuilderExtensions
         return builder;
     }
 
-    private static void AddKeyedOptions<TManager, TOptions>(IPersistenceBuilder builder, string storeName, Action<TOptions>? configure, string what)
+    private static void AddKeyedOptions<TManager, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions>(IPersistenceBuilder builder, string storeName, Action<TOptions>? configure, string what)
         where TOptions : class
     {
         ArgumentNullException.ThrowIfNull(builder);

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Persistence;
@@ -58,7 +59,7 @@ public static class PersistenceBuilderExtensions
     /// <returns>The builder.</returns>
     /// <exception cref="ArgumentException"><paramref name="name"/> is empty or already registered.</exception>
     /// <example><code>builder.AddStore(name, configure, SqliteStoreProviderFactory.Instance);</code></example>
-    public static IPersistenceBuilder AddStore<TOptions>(this IPersistenceBuilder builder, string name, Action<TOptions> configure, StoreProviderFactory<TOptions> provider)
+    public static IPersistenceBuilder AddStore<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions>(this IPersistenceBuilder builder, string name, Action<TOptions> configure, StoreProviderFactory<TOptions> provider)
         where TOptions : class
     {
         ArgumentNullException.ThrowIfNull(builder);

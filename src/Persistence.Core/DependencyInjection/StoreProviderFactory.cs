@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -17,7 +18,7 @@ namespace Persistence;
 /// concrete options type, which the configuration-binding source generator needs. Derived classes are thread-safe
 /// singletons.
 /// </remarks>
-public abstract class StoreProviderFactory<TOptions> : IStoreProviderFactory
+public abstract class StoreProviderFactory<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions> : IStoreProviderFactory
     where TOptions : class
 {
     private readonly string _locationForm;

@@ -103,14 +103,18 @@ public sealed record Query
     }
 
     /// <summary>Returns a copy of this query with one more filter.</summary>
-    /// <typeparam name="TValue">The type of the compared value; it is converted with System.Text.Json defaults.</typeparam>
+    /// <typeparam name="TValue">
+    /// The type of the compared value; it is converted with System.Text.Json defaults. Strings, numbers, booleans, GUIDs,
+    /// dates, times and sequences of them convert without reflection; in trimmed and native AOT apps other types are
+    /// passed as a <see cref="JsonElement"/>.
+    /// </typeparam>
     /// <param name="path">A dotted document path.</param>
     /// <param name="op">The comparison.</param>
     /// <param name="value">The value compared with: a sequence for <see cref="QueryOperator.In"/>, a boolean for <see cref="QueryOperator.Exists"/>.</param>
     /// <returns>The new query.</returns>
     /// <exception cref="ArgumentException">The path is empty or has an empty segment, or the value does not fit the operator.</exception>
     public Query Where<TValue>(string path, QueryOperator op, TValue value)
-        => Where(path, op, JsonSerializer.SerializeToElement(value));
+        => Where(path, op, QueryValues.ToElement(value));
 
     /// <summary>Returns a copy of this query with one more filter whose value is a JSON element.</summary>
     /// <param name="path">A dotted document path.</param>
