@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the solution and ends with the plain line "N passed, N failed".
 # Needs the .NET SDK and redis-server/redis-cli (the Redis tests start real servers); installs Redis with apt-get
-# when it is missing and this runs as root.
+# when it is missing and this runs as root. On Linux also strace (the fsync-order test of the file stores runs a worker
+# under strace and never skips), installed the same way.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,20 @@ if ! have_redis; then
       echo "0 passed, 1 failed"
       exit 1
     fi
+  fi
+fi
+
+if [ "$(uname -s)" = "Linux" ] && [ ! -x /usr/bin/strace ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing strace (the file stores' fsync-order test traces a worker process)..."
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get update -qq && apt-get install -y -qq strace; } >/dev/null 2>&1 || echo "apt-get install strace failed"
+  fi
+  if [ ! -x /usr/bin/strace ]; then
+    echo "/usr/bin/strace is required on Linux: the fsync-order test runs a worker under strace and never skips."
+    echo "Install it (Debian/Ubuntu: 'sudo apt-get install strace') and run again."
+    echo "0 passed, 1 failed"
+    exit 1
   fi
 fi
 

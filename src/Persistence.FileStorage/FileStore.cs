@@ -410,7 +410,8 @@ public abstract class FileStore : StoreBase, IPurgeableStore, IStoreTelemetryInf
                 var steps = new Journal.Step[changes.Count];
                 for (var i = 0; i < changes.Count; i++)
                 {
-                    steps[i] = new Journal.Step(changes[i].TempPath, changes[i].TargetPath);
+                    var change = changes[i];
+                    steps[i] = new Journal.Step(change.TempPath, change.TargetPath, change.Content is { } content ? Journal.HashOf(content.WrittenMemory.Span) : null);
                 }
 
                 await Journal.CommitAsync(Root, steps, _flushToDisk).ConfigureAwait(false);

@@ -13,6 +13,10 @@
 //                                                    <dir>/round-<round>-<0..files-1>.db at once (as every worker does), puts
 //                                                    "items/w<id>" in each and prints "round <round> ok" or
 //                                                    "round <round> failed <count> <file: exception: message> | ..."
+//   durable-batch <root> <json|yaml>                 FilePerRecord + FlushToDisk: puts "c1/seed" and "c2/seed" (so both
+//                                                    collection directories exist), prints "seeded", commits one batch
+//                                                    of c1/k0, c1/k1 and c2/k0, prints "done" and exits (run under strace
+//                                                    by the fsync-order test)
 //   --portable-file-calls <mode> ...                 any mode above with the file engine's portable calls forced (the lock,
 //                                                    reads and file stamps macOS and Windows use), before any store opens
 //   dump <json|yaml|sqlite> <root-or-db> <collection> reads every record: "entry <base64 key> <version> <base64 payload>"
@@ -70,6 +74,22 @@ if (mode == "dump")
     }
 
     Console.WriteLine($"done {count.ToString(CultureInfo.InvariantCulture)}");
+    return 0;
+}
+
+if (mode == "durable-batch")
+{
+    await using IStore durable = args[2] switch
+    {
+        "json" => new JsonFileStore(new JsonFileStoreOptions { RootPath = root, Layout = FileLayout.FilePerRecord, Durability = FileDurability.FlushToDisk }),
+        "yaml" => new YamlFileStore(new YamlFileStoreOptions { RootPath = root, Layout = FileLayout.FilePerRecord, Durability = FileDurability.FlushToDisk }),
+        _ => throw new ArgumentException($"unknown store kind '{args[2]}'"),
+    };
+    await durable.PutAsync("c1", "seed", Payload(0));
+    await durable.PutAsync("c2", "seed", Payload(0));
+    Console.WriteLine("seeded");
+    await durable.CommitAsync(new WriteBatch().Put("c1", "k0", Payload(1)).Put("c1", "k1", Payload(2)).Put("c2", "k0", Payload(3)));
+    Console.WriteLine("done");
     return 0;
 }
 

@@ -85,6 +85,94 @@ public sealed class JsonFileStoreJournalTests : IDisposable
         (await store.GetAsync("right", "b", Token)).Should().BeNull();
     }
 
+    [Fact]
+    public async Task Open_HashedJournalCrashedMidApply_ReplaysToCompletion()
+    {
+        await SeedAsync();
+        var tempA = await WriteTempAsync("left", "a", 2, "{\"v\":\"new-a\"}");
+        var tempB = await WriteTempAsync("right", "b", 1, "{\"v\":\"new-b\"}");
+        await WriteHashedJournalAsync(
+            $"move left/{tempA} left/a.json {HashOf("left", tempA)}",
+            $"move right/{tempB} right/b.json {HashOf("right", tempB)}",
+            "delete left/gone.json",
+            "commit 3");
+
+        // The crash came after the first rename: its temporary file is gone and its target holds the recorded content.
+        File.Move(_root.Combine("left", tempA), _root.Combine("left", "a.json"), overwrite: true);
+
+        await using var store = StoreFactory.Open(_root.Path, FileLayout.FilePerRecord, _time);
+
+        StoreFactory.Text(await store.GetAsync("left", "a", Token)).Should().Be("{\"v\":\"new-a\"}");
+        StoreFactory.Text(await store.GetAsync("right", "b", Token)).Should().Be("{\"v\":\"new-b\"}");
+        (await store.GetAsync("left", "gone", Token)).Should().BeNull();
+        File.Exists(_root.Combine(".journal")).Should().BeFalse();
+        Directory.EnumerateFiles(_root.Path, "*.tmp", SearchOption.AllDirectories).Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public async Task Open_HashedJournalWithLostTemporaryFile_ThrowsCorruptedAndAppliesNothing(int lost)
+    {
+        // Power loss after the commit, before the directory entry of one temporary file reached the disk: the journal
+        // lists a file that is not there, and its target still holds the old record.
+        await SeedAsync();
+        var tempA = await WriteTempAsync("left", "a", 2, "{\"v\":\"new-a\"}");
+        var tempB = await WriteTempAsync("right", "b", 1, "{\"v\":\"new-b\"}");
+        await WriteHashedJournalAsync(
+            $"move left/{tempA} left/a.json {HashOf("left", tempA)}",
+            $"move right/{tempB} right/b.json {HashOf("right", tempB)}",
+            "delete left/gone.json",
+            "commit 3");
+        var missing = lost == 0 ? _root.Combine("left", tempA) : _root.Combine("right", tempB);
+        File.Delete(missing);
+        var before = Snapshot();
+
+        var act = () => StoreFactory.Open(_root.Path, FileLayout.FilePerRecord, _time);
+
+        var error = act.Should().Throw<StoreCorruptedException>().Which;
+        error.Path.Should().Be(_root.Combine(".journal"));
+        error.Message.Should().Contain(missing).And.Contain(_root.Combine(".journal"));
+        Snapshot().Should().Equal(before, "no step of a journal whose files are missing is applied");
+        act.Should().Throw<StoreCorruptedException>("the journal is left for a person to check, and every open refuses it");
+    }
+
+    [Fact]
+    public async Task Open_HashedJournalWhoseTemporaryFileDiffers_ThrowsCorruptedAndAppliesNothing()
+    {
+        await SeedAsync();
+        var tempA = await WriteTempAsync("left", "a", 2, "{\"v\":\"new-a\"}");
+        var tempB = await WriteTempAsync("right", "b", 1, "{\"v\":\"new-b\"}");
+        await WriteHashedJournalAsync(
+            $"move left/{tempA} left/a.json {HashOf("left", tempA)}",
+            $"move right/{tempB} right/b.json {HashOf("right", tempB)}",
+            "commit 2");
+        await File.WriteAllTextAsync(_root.Combine("right", tempB), "{\"key\":\"b\",\"vers", Token);
+        var before = Snapshot();
+
+        var act = () => StoreFactory.Open(_root.Path, FileLayout.FilePerRecord, _time);
+
+        act.Should().Throw<StoreCorruptedException>().Which.Message.Should().Contain(_root.Combine("right", tempB));
+        Snapshot().Should().Equal(before);
+    }
+
+    [Fact]
+    public async Task Open_Format1JournalMissingATemporaryFileAfterAPresentOne_ThrowsCorruptedAndAppliesNothing()
+    {
+        // Format 1 has no hash: steps are applied in order, so a missing temporary file after a present one is a loss.
+        await SeedAsync();
+        var tempA = await WriteTempAsync("left", "a", 2, "{\"v\":\"new-a\"}");
+        var tempB = await WriteTempAsync("right", "b", 1, "{\"v\":\"new-b\"}");
+        await WriteJournalAsync($"move left/{tempA} left/a.json", $"move right/{tempB} right/b.json", "commit 2");
+        File.Delete(_root.Combine("right", tempB));
+        var before = Snapshot();
+
+        var act = () => StoreFactory.Open(_root.Path, FileLayout.FilePerRecord, _time);
+
+        act.Should().Throw<StoreCorruptedException>().Which.Message.Should().Contain(_root.Combine("right", tempB));
+        Snapshot().Should().Equal(before);
+    }
+
     [Theory]
     [InlineData("persistence-journal 1\nmove left/.x.tmp left/a.json\n")]
     [InlineData("persistence-journal 1\nmove left/.x.tmp left/a.json\ncommit 2\n")]
@@ -179,6 +267,20 @@ public sealed class JsonFileStoreJournalTests : IDisposable
             Token);
         return name;
     }
+
+    private string HashOf(string collection, string temp)
+        => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(_root.Combine(collection, temp))));
+
+    // Every file under the root with its content, in a stable order.
+    private List<string> Snapshot()
+        => Directory.EnumerateFiles(_root.Path, "*", SearchOption.AllDirectories)
+            .Where(path => Path.GetFileName(path) != ".lock")
+            .Order(StringComparer.Ordinal)
+            .Select(path => $"{Path.GetRelativePath(_root.Path, path)}: {File.ReadAllText(path)}")
+            .ToList();
+
+    private Task WriteHashedJournalAsync(params string[] lines)
+        => File.WriteAllTextAsync(_root.Combine(".journal"), "persistence-journal 2\n" + string.Join("\n", lines) + "\n", Token);
 
     private Task WriteJournalAsync(params string[] lines)
         => File.WriteAllTextAsync(_root.Combine(".journal"), "persistence-journal 1\n" + string.Join("\n", lines) + "\n", Token);
