@@ -27,10 +27,18 @@ public enum SqliteSynchronousMode
     /// </summary>
     Normal,
 
-    /// <summary>Every commit is synced before it is acknowledged: it survives a process kill and a power loss.</summary>
+    /// <summary>
+    /// Every commit is synced before it is acknowledged: it survives a process kill, and a power loss with
+    /// <see cref="SqliteJournalMode.Wal"/>, <see cref="SqliteJournalMode.Truncate"/> and <see cref="SqliteJournalMode.Persist"/>.
+    /// With <see cref="SqliteJournalMode.Delete"/> the commit point is the journal's unlink, which <c>Full</c> does not
+    /// sync: the last commit before a power loss may be rolled back (the database stays consistent); use <see cref="Extra"/>.
+    /// </summary>
     Full,
 
-    /// <summary>Like <see cref="Full"/>, and a rollback journal is synced once more when it is removed.</summary>
+    /// <summary>
+    /// Like <see cref="Full"/>, and the directory is synced after a rollback journal is deleted: with
+    /// <see cref="SqliteJournalMode.Delete"/>, the setting that survives a power loss.
+    /// </summary>
     Extra,
 }
 
