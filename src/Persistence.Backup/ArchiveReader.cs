@@ -25,15 +25,21 @@ internal static class ArchiveReader
         {
             BackupCompression.Gzip => new GZipStream(body, CompressionMode.Decompress, leaveOpen: true),
             BackupCompression.Brotli => new BrotliStream(body, CompressionMode.Decompress, leaveOpen: true),
+            BackupCompression.Zstd => new ZstdSharp.DecompressionStream(body, checkEndOfStream: true, leaveOpen: true),
             _ => body,
         };
         try
         {
             return await ReadRecordsAsync(new LineReader(records), header, block, onEntry, onCollectionEnd, cancellationToken).ConfigureAwait(false);
         }
-        catch (InvalidDataException ex)
+        catch (Exception ex) when (ex is InvalidDataException or ZstdSharp.ZstdException)
         {
             throw ArchiveFormat.Corrupted($"the {ArchiveFormat.Name(header.Compression)} data cannot be decompressed ({ex.Message})", ex);
+        }
+        catch (EndOfStreamException) when (header.Compression == BackupCompression.Zstd)
+        {
+            // The zstd stream ends inside a frame: the chunks held less than the compressor wrote.
+            throw ArchiveFormat.Truncated("its zstd data ends inside a frame");
         }
         finally
         {

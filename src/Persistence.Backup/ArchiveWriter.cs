@@ -62,6 +62,7 @@ internal sealed class ArchiveWriter : IAsyncDisposable
         {
             BackupCompression.Gzip => new GZipStream(_chunks, level, leaveOpen: true),
             BackupCompression.Brotli => new BrotliStream(_chunks, level, leaveOpen: true),
+            BackupCompression.Zstd => new ZstdSharp.CompressionStream(_chunks, ArchiveFormat.ZstdLevel(level), leaveOpen: true),
             _ => _chunks,
         };
         for (var i = 1; i < BufferCount; i++)

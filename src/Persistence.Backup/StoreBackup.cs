@@ -277,7 +277,7 @@ public static class StoreBackup
 
     private static ArchiveHeader HeaderOf(IStore store, BackupOptions options, DateTimeOffset createdAt, BackupKind kind)
         => new(
-            ArchiveFormat.CurrentVersion,
+            ArchiveFormat.VersionFor(options.Compression),
             createdAt,
             store.Name,
             store.GetType().Name,

@@ -66,6 +66,8 @@ public abstract class StoreBackupConformanceTests : IAsyncLifetime
     [InlineData(BackupCompression.Gzip, false)]
     [InlineData(BackupCompression.Brotli, true)]
     [InlineData(BackupCompression.None, true)]
+    [InlineData(BackupCompression.Zstd, false)]
+    [InlineData(BackupCompression.Zstd, true)]
     public async Task BackupRestore_IntoSameKind_RestoresEveryRecord(BackupCompression compression, bool encrypted)
     {
         var source = await SeededAsync();

@@ -16,7 +16,8 @@ namespace Persistence.Backup.Tests;
 // document would not give back (the whitespace, escapes and duplicate keys of the tricky ones) as they are, in base64,
 // instead of their documents, which changed the archive and both checksums. Archives written by
 // version 1 (Fixtures/v1-*.pbak, written by the code of commit 36863dc) and version 2 (Fixtures/v2-*.pbak, commit
-// 1f889d1) must go on restoring.
+// 1f889d1) must go on restoring, and so must the zstd archive of version 4 (Fixtures/v4-zstd-aes.pbak, written when zstd
+// came, from GoldenStoreAsync(20) with FixtureKey and a chunk size of 1,024).
 public sealed class ArchiveGoldenTests
 {
     private static readonly DateTimeOffset At = new(2026, 3, 4, 5, 6, 7, TimeSpan.Zero);
@@ -37,6 +38,7 @@ public sealed class ArchiveGoldenTests
     [Theory]
     [InlineData(BackupCompression.Gzip)]
     [InlineData(BackupCompression.Brotli)]
+    [InlineData(BackupCompression.Zstd)]
     public async Task BackupAsync_CompressedArchive_HasTheGoldenChecksums(BackupCompression compression)
     {
         // Compressed bytes may differ with how the compressor is fed; the records, checksums and digest may not.
@@ -55,6 +57,7 @@ public sealed class ArchiveGoldenTests
     [InlineData("v1-gzip-aes.pbak", true, 1)]
     [InlineData("v2-gzip.pbak", false, 2)]
     [InlineData("v2-gzip-aes.pbak", true, 2)]
+    [InlineData("v4-zstd-aes.pbak", true, 4)]
     public async Task RestoreAsync_OlderVersionArchive_RestoresWhatACurrentArchiveOfTheSameRecordsRestores(string fixture, bool encrypted, int version)
     {
         var key = encrypted ? FixtureKey : null;

@@ -73,6 +73,8 @@ public sealed class ArchiveIntegrityTests : IAsyncLifetime
         { BackupCompression.Gzip, true },
         { BackupCompression.Brotli, true },
         { BackupCompression.Gzip, false },
+        { BackupCompression.Zstd, false },
+        { BackupCompression.Zstd, true },
     };
 
     [Theory]
@@ -108,6 +110,8 @@ public sealed class ArchiveIntegrityTests : IAsyncLifetime
     [InlineData(BackupCompression.Gzip, false)]
     [InlineData(BackupCompression.Brotli, false)]
     [InlineData(BackupCompression.Gzip, true)]
+    [InlineData(BackupCompression.Zstd, false)]
+    [InlineData(BackupCompression.Zstd, true)]
     public async Task Verify_TruncatedArchive_ThrowsAndRestoreWritesNothing(BackupCompression compression, bool encrypted)
     {
         var key = encrypted ? RawKey : null;
@@ -183,7 +187,7 @@ public sealed class ArchiveIntegrityTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData(0, 4)]
+    [InlineData(0, 5)]
     [InlineData(0, 0)]
     [InlineData(255, 255)]
     public async Task Verify_UnknownFormatVersion_ThrowsUnsupportedVersion(byte high, byte low)
@@ -195,7 +199,7 @@ public sealed class ArchiveIntegrityTests : IAsyncLifetime
         var error = await RestoreFailsAsync(bytes, null);
 
         error.Error.Should().Be(BackupArchiveError.UnsupportedVersion);
-        error.Message.Should().Contain($"format version {(high << 8) | low}").And.Contain("reads format versions 1 to 3");
+        error.Message.Should().Contain($"format version {(high << 8) | low}").And.Contain("reads format versions 1 to 4");
     }
 
     [Fact]
@@ -248,6 +252,67 @@ public sealed class ArchiveIntegrityTests : IAsyncLifetime
         error.Message.Should().Contain("SHA-256 checksum");
     }
 
+    [Theory]
+    [InlineData(BackupCompression.Gzip)]
+    [InlineData(BackupCompression.Zstd)]
+    public async Task Verify_DamagedCompressedDataWithRecomputedChunkChecksums_ThrowsCorrupted(BackupCompression compression)
+    {
+        // The chunks are intact (their checksums recomputed, as anyone without a key can), the compressed stream is not:
+        // its first bytes (the gzip header, the zstd frame magic) are overwritten, so the decompressor itself refuses it.
+        var (header, body) = await CompressedBodyAsync(compression);
+        body[0] ^= 0xFF;
+        body[1] ^= 0xFF;
+
+        var error = await RestoreFailsAsync(await ResealAsync(header, body), null);
+
+        error.Error.Should().Be(BackupArchiveError.Corrupted);
+        error.Message.Should().Contain($"the {(compression == BackupCompression.Gzip ? "gzip" : "zstd")} data cannot be decompressed");
+    }
+
+    [Theory]
+    [InlineData(BackupCompression.Gzip)]
+    [InlineData(BackupCompression.Zstd)]
+    public async Task Verify_GarbledCompressedDataWithRecomputedChunkChecksums_ThrowsCorrupted(BackupCompression compression)
+    {
+        var (header, body) = await CompressedBodyAsync(compression);
+        for (var i = body.Length / 3; i < body.Length / 3 + 64; i++)
+        {
+            body[i] ^= 0x5A;
+        }
+
+        (await RestoreFailsAsync(await ResealAsync(header, body), null)).Error.Should().Be(BackupArchiveError.Corrupted);
+    }
+
+    [Theory]
+    [InlineData(BackupCompression.Gzip)]
+    [InlineData(BackupCompression.Zstd)]
+    public async Task Verify_CompressedDataCutShortWithRecomputedChunkChecksums_ThrowsTruncated(BackupCompression compression)
+    {
+        // Every chunk is intact and the last is flagged final, but the compressed stream they carry stops half-way.
+        var (header, body) = await CompressedBodyAsync(compression);
+
+        var error = await RestoreFailsAsync(await ResealAsync(header, body[..(body.Length / 2)]), null);
+
+        error.Error.Should().Be(BackupArchiveError.Truncated);
+        error.Message.Should().Contain("truncated");
+    }
+
+    [Fact]
+    public async Task Verify_ZstdInAVersion3Header_ThrowsCorrupted()
+    {
+        // Zstd takes format version 4: a version-3 header that claims it is refused, not read.
+        var bytes = await ArchiveAsync(_source, Options(_time, BackupCompression.Zstd));
+        bytes[5].Should().Be(4);
+        var text = System.Text.Encoding.Latin1.GetString(bytes);
+        var forged = System.Text.Encoding.Latin1.GetBytes(text.Replace("\"formatVersion\":4", "\"formatVersion\":3", StringComparison.Ordinal));
+        forged[5] = 3;
+
+        var error = await RestoreFailsAsync(forged, null);
+
+        error.Error.Should().Be(BackupArchiveError.Corrupted);
+        error.Message.Should().Contain("compression 'zstd' appears in an archive of format version 3");
+    }
+
     [Fact]
     public async Task Verify_HighIterationCountInHeader_IsRefusedBeforeDerivingAKey()
     {
@@ -282,14 +347,26 @@ public sealed class ArchiveIntegrityTests : IAsyncLifetime
         return (header, System.Text.Encoding.UTF8.GetString(body));
     }
 
+    // An unencrypted archive of the source compressed with compression: its header block and its compressed body.
+    private async Task<(byte[] Header, byte[] Body)> CompressedBodyAsync(BackupCompression compression)
+    {
+        var bytes = await ArchiveAsync(_source, Options(_time, compression));
+        var chunks = Chunks(bytes);
+        var header = bytes.AsSpan(0, chunks[0].Start).ToArray();
+        var body = chunks.SelectMany(c => bytes.AsSpan(c.Start + ArchiveFormat.FrameHeaderLength, c.Length - ArchiveFormat.FrameHeaderLength - ArchiveFormat.TagLength).ToArray()).ToArray();
+        return (header, body);
+    }
+
     // Frames record lines after a header with recomputed chunk checksums, as anyone without a key can.
-    private static async Task<byte[]> ResealAsync(byte[] header, string body)
+    private static Task<byte[]> ResealAsync(byte[] header, string body) => ResealAsync(header, System.Text.Encoding.UTF8.GetBytes(body));
+
+    private static async Task<byte[]> ResealAsync(byte[] header, byte[] body)
     {
         using var archive = new MemoryStream();
         archive.Write(header);
         await using (var writer = new ChunkWriterStream(archive, new ChecksumSealer(header), 64 * 1024))
         {
-            await writer.WriteAsync(System.Text.Encoding.UTF8.GetBytes(body), Token);
+            await writer.WriteAsync(body, Token);
             await writer.CompleteAsync(Token);
         }
 

@@ -115,6 +115,61 @@ public sealed class StoreBackupTests
         b.Collections.Should().BeEquivalentTo(a.Collections, o => o.WithStrictOrdering());
     }
 
+    [Theory]
+    [InlineData(BackupCompression.Gzip, 3)]
+    [InlineData(BackupCompression.Brotli, 3)]
+    [InlineData(BackupCompression.None, 3)]
+    [InlineData(BackupCompression.Zstd, 4)]
+    public async Task BackupAsync_FormatVersion_IsThreeUnlessZstdTakesFour(BackupCompression compression, int version)
+    {
+        var time = NewTime();
+        await using var source = await SeededAsync(time);
+
+        var bytes = await ArchiveAsync(source, Options(time, compression));
+        var manifest = await StoreBackup.VerifyAsync(new MemoryStream(bytes), null, Token);
+
+        manifest.FormatVersion.Should().Be(version);
+        manifest.Compression.Should().Be(compression);
+        System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(bytes.AsSpan(4)).Should().Be((ushort)version);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task BackupAsync_Zstd_RestoresEveryRecordWithOrWithoutEncryption(bool encrypted)
+    {
+        var time = NewTime();
+        await using var source = await SeededAsync(time);
+        var key = encrypted ? Password : null;
+
+        var bytes = await ArchiveAsync(source, Options(time, BackupCompression.Zstd, key));
+        var gzip = await ArchiveAsync(source, Options(time, BackupCompression.Gzip, key));
+        var manifest = await StoreBackup.VerifyAsync(new MemoryStream(bytes), key, Token);
+        await using var target = new InMemoryStore("target", timeProvider: time);
+        var result = await StoreBackup.RestoreAsync(new ForwardOnlyStream(new MemoryStream(bytes)), target, new RestoreOptions { Decryption = key, TimeProvider = time }, null, Token);
+
+        manifest.Encrypted.Should().Be(encrypted);
+        manifest.Compression.Should().Be(BackupCompression.Zstd);
+        manifest.Collections.Should().BeEquivalentTo((await StoreBackup.VerifyAsync(new MemoryStream(gzip), key, Token)).Collections, o => o.WithStrictOrdering());
+        result.Success.Should().BeTrue();
+        (await BackupTestData.SnapshotAsync(target, Token)).Should().Equal(await BackupTestData.SnapshotAsync(source, Token));
+    }
+
+    [Theory]
+    [InlineData(System.IO.Compression.CompressionLevel.Optimal)]
+    [InlineData(System.IO.Compression.CompressionLevel.Fastest)]
+    [InlineData(System.IO.Compression.CompressionLevel.NoCompression)]
+    [InlineData(System.IO.Compression.CompressionLevel.SmallestSize)]
+    public async Task BackupAsync_ZstdAtEveryLevel_Verifies(System.IO.Compression.CompressionLevel level)
+    {
+        var time = NewTime();
+        await using var source = await SeededAsync(time);
+
+        var bytes = await ArchiveAsync(source, Options(time, BackupCompression.Zstd) with { CompressionLevel = level });
+
+        (await StoreBackup.VerifyAsync(new MemoryStream(bytes), null, Token)).TotalEntries.Should().BeGreaterThan(0);
+    }
+
     [Fact]
     public async Task BackupAsync_SelectedCollections_ArchivesOnlyThoseAndEmptyOnesAsEmpty()
     {

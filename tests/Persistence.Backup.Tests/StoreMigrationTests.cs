@@ -149,6 +149,27 @@ public sealed class StoreMigrationTests
     }
 
     [Fact]
+    public async Task MigrateAsync_ZstdEncryptedTargetBackup_Restores()
+    {
+        var time = NewTime();
+        await using var source = await SeededAsync(time);
+        await using var target = new InMemoryStore("target", timeProvider: time);
+        await BackupTestData.PutJsonAsync(target, "users", "z", "{\"before\":true}", null, Token);
+        var before = await BackupTestData.SnapshotAsync(target, Token);
+        using var backup = new MemoryStream();
+
+        var report = await source.MigrateAsync(target, new MigrationOptions { Mode = ImportMode.Overwrite, TargetBackup = backup, TargetBackupOptions = new BackupOptions { Compression = BackupCompression.Zstd, Encryption = RawKey } }, null, Token);
+
+        report.Success.Should().BeTrue();
+        report.TargetBackup!.Compression.Should().Be(BackupCompression.Zstd);
+        report.TargetBackup.FormatVersion.Should().Be(4);
+        backup.Position = 0;
+        await using var restored = new InMemoryStore("restored", timeProvider: time);
+        await StoreBackup.RestoreAsync(backup, restored, new RestoreOptions { Decryption = RawKey }, null, Token);
+        (await BackupTestData.SnapshotAsync(restored, Token)).Should().Equal(before);
+    }
+
+    [Fact]
     public async Task MigrateAsync_InvalidArguments_ThrowClearly()
     {
         await using var store = new InMemoryStore();

@@ -37,7 +37,11 @@ public sealed class PackageMetadataTests
             ["Microsoft.Extensions.Configuration.Binder"] = "10.0.0",
         },
         ["Persistence.FileStorage"] = new(StringComparer.Ordinal) { ["Persistence.Core"] = SameVersion },
-        ["Persistence.Backup"] = new(StringComparer.Ordinal) { ["Persistence.Core"] = SameVersion },
+        ["Persistence.Backup"] = new(StringComparer.Ordinal)
+        {
+            ["Persistence.Core"] = SameVersion,
+            ["ZstdSharp.Port"] = "0.8.8",
+        },
         ["Persistence.Caching"] = new(StringComparer.Ordinal)
         {
             ["Persistence.Core"] = SameVersion,
