@@ -78,23 +78,7 @@ public sealed class JsonFileStoreDiagnosticsTests : IDisposable
     public async Task Activities_OfAJsonFileStore_NameTheSystemAndTheRoot()
     {
         var name = "json-" + Guid.NewGuid().ToString("N");
-        var stopped = new List<System.Diagnostics.Activity>();
-        using var listener = new System.Diagnostics.ActivityListener
-        {
-            ShouldListenTo = source => source.Name == Persistence.Diagnostics.PersistenceDiagnostics.ActivitySourceName,
-            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activity =>
-            {
-                if (Equals(activity.GetTagItem("persistence.store"), name))
-                {
-                    lock (stopped)
-                    {
-                        stopped.Add(activity);
-                    }
-                }
-            },
-        };
-        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        using var activities = new StoreActivities(name);
         var services = new ServiceCollection();
         services.AddPersistence().AddJsonFileStore(name, o => o.RootPath = _root.Path);
         await using var provider = services.BuildServiceProvider();
@@ -102,7 +86,7 @@ public sealed class JsonFileStoreDiagnosticsTests : IDisposable
         var store = provider.GetRequiredKeyedService<IStore>(name);
         await store.GetAsync("items", "a", Token);
 
-        var activity = stopped.Should().ContainSingle().Subject;
+        var activity = activities.Stopped.Should().ContainSingle().Subject;
         activity.Kind.Should().Be(System.Diagnostics.ActivityKind.Internal);
         activity.GetTagItem("db.system.name").Should().Be("persistence.json");
         activity.GetTagItem("db.namespace").Should().Be(store.Unwrap<JsonFileStore>()!.RootPath);

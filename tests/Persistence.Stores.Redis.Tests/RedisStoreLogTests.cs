@@ -60,23 +60,7 @@ public sealed class RedisStoreLogTests
     {
         await using var server = await RedisServer.StartAsync();
         var name = "redis-" + Guid.NewGuid().ToString("N");
-        var stopped = new List<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == PersistenceDiagnostics.ActivitySourceName,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activity =>
-            {
-                if (Equals(activity.GetTagItem(PersistenceDiagnostics.StoreTag), name))
-                {
-                    lock (stopped)
-                    {
-                        stopped.Add(activity);
-                    }
-                }
-            },
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var activities = new StoreActivities(name);
         var logger = new RecordingLogger();
         var services = new ServiceCollection();
         services.AddSingleton<ILoggerFactory>(logger);
@@ -85,7 +69,7 @@ public sealed class RedisStoreLogTests
 
         await provider.GetRequiredKeyedService<IStore>(name).PutAsync("items", "a", Utf8("1"), cancellationToken: Token);
 
-        var activity = stopped.Should().ContainSingle().Subject;
+        var activity = activities.Stopped.Should().ContainSingle().Subject;
         activity.Kind.Should().Be(ActivityKind.Client);
         activity.DisplayName.Should().Be("put items");
         activity.GetTagItem("db.system.name").Should().Be("redis");

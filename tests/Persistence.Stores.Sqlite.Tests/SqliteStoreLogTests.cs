@@ -149,30 +149,14 @@ public sealed class SqliteStoreLogTests : IDisposable
     public async Task Operations_CarryTheSqliteSystemAndTheFileAsNamespace()
     {
         var name = "sqlite-" + Guid.NewGuid().ToString("N");
-        var stopped = new List<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == PersistenceDiagnostics.ActivitySourceName,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activity =>
-            {
-                if (Equals(activity.GetTagItem(PersistenceDiagnostics.StoreTag), name))
-                {
-                    lock (stopped)
-                    {
-                        stopped.Add(activity);
-                    }
-                }
-            },
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var activities = new StoreActivities(name);
         var services = new ServiceCollection();
         services.AddPersistence().AddSqliteStore(name, o => o.DataSource = DataSource);
         await using var provider = services.BuildServiceProvider();
 
         await provider.GetRequiredKeyedService<IStore>(name).GetAsync("items", "a", Token);
 
-        var activity = stopped.Should().ContainSingle().Subject;
+        var activity = activities.Stopped.Should().ContainSingle().Subject;
         activity.Kind.Should().Be(ActivityKind.Internal, "SQLite runs in process");
         activity.DisplayName.Should().Be("get items");
         activity.GetTagItem("db.system.name").Should().Be("sqlite");

@@ -17,9 +17,8 @@ public sealed class InstrumentedStoreTests : IDisposable
 {
     private readonly string _name = "instrumented-" + Guid.NewGuid().ToString("N");
     private readonly MeterListener _meter = new();
-    private readonly ActivityListener _activities;
+    private readonly StoreActivities _activities;
     private readonly List<(string Instrument, double Value, Dictionary<string, object?> Tags)> _measurements = [];
-    private readonly List<Activity> _stopped = [];
 
     public InstrumentedStoreTests()
     {
@@ -33,22 +32,7 @@ public sealed class InstrumentedStoreTests : IDisposable
         _meter.SetMeasurementEventCallback<long>((instrument, value, tags, _) => Record(instrument, value, tags));
         _meter.SetMeasurementEventCallback<double>((instrument, value, tags, _) => Record(instrument, value, tags));
         _meter.Start();
-        _activities = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == PersistenceDiagnostics.ActivitySourceName,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activity =>
-            {
-                if (Equals(activity.GetTagItem(PersistenceDiagnostics.StoreTag), _name))
-                {
-                    lock (_stopped)
-                    {
-                        _stopped.Add(activity);
-                    }
-                }
-            },
-        };
-        ActivitySource.AddActivityListener(_activities);
+        _activities = new StoreActivities(_name);
     }
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
@@ -324,13 +308,7 @@ public sealed class InstrumentedStoreTests : IDisposable
             .Select(m => ((string)m.Tags[PersistenceDiagnostics.OperationTag]!, (string)m.Tags[PersistenceDiagnostics.OutcomeTag]!))
             .ToList();
 
-    private List<Activity> Stopped()
-    {
-        lock (_stopped)
-        {
-            return [.. _stopped];
-        }
-    }
+    private IReadOnlyList<Activity> Stopped() => _activities.Stopped;
 
     /// <summary>A store that describes its database, as the stores of the family do.</summary>
     private sealed class DescribedStore(IStore inner, string system, string? ns, string? address, int? port)
