@@ -19,6 +19,12 @@ public interface IStoreProviderFactory
     IReadOnlyList<string> RequiredKeys { get; }
 
     /// <summary>
+    /// Gets whether the provider's store URIs may carry an authority, as <c>postgres://user@host:5432/db</c> does: the
+    /// location passed to <see cref="ParseLocation"/> then starts with <c>//</c>. Other providers refuse <c>provider://</c>.
+    /// </summary>
+    bool AcceptsAuthority => false;
+
+    /// <summary>
     /// Turns the location part of a store URI (what follows <c>name:</c> and precedes any <c>?query</c>) into settings,
     /// such as <c>./data</c> into <c>RootPath=./data</c>.
     /// </summary>

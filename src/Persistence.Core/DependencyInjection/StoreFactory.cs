@@ -25,7 +25,7 @@ internal sealed class StoreFactory(StoreProviderCatalog catalog, IServiceProvide
         var rest = uri[(colon + 1)..];
         var question = rest.IndexOf('?', StringComparison.Ordinal);
         var location = question < 0 ? rest : rest[..question];
-        if (location.StartsWith("//", StringComparison.Ordinal))
+        if (location.StartsWith("//", StringComparison.Ordinal) && !provider.AcceptsAuthority)
         {
             throw new ArgumentException(
                 $"The store URI '{uri}' has '//' after the provider: write {provider.Name}:location (such as json:./data), not {provider.Name}://location.", nameof(uri));

@@ -58,6 +58,10 @@ public abstract class StoreProviderFactory<[DynamicallyAccessedMembers(Dynamical
     public IReadOnlyList<string> RequiredKeys { get; }
 
     /// <inheritdoc/>
+    /// <remarks>The default is <see langword="false"/>: a location starting with <c>//</c> is refused.</remarks>
+    public virtual bool AcceptsAuthority => false;
+
+    /// <inheritdoc/>
     public IReadOnlyDictionary<string, string?> ParseLocation(string location)
     {
         ArgumentNullException.ThrowIfNull(location);
