@@ -187,7 +187,7 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
 
     private static NpgsqlParameter Int64(long? value) => new() { Value = value is { } v ? v : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint };
 
-    private static NpgsqlParameter<ReadOnlyMemory<byte>> Bytes(ReadOnlyMemory<byte> value) => new { TypedValue = value, NpgsqlDbType = NpgsqlDbType.Bytea };
+    private static NpgsqlParameter<ReadOnlyMemory<byte>> Bytes(ReadOnlyMemory<byte> value) => new() { TypedValue = value, NpgsqlDbType = NpgsqlDbType.Bytea };
 
     private static NpgsqlParameter Jsonb(string? value) => new() { Value = value is null ? DBNull.Value : value, NpgsqlDbType = NpgsqlDbType.Jsonb };
 
