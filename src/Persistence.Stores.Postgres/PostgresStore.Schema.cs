@@ -117,8 +117,14 @@ public sealed partial class PostgresStore
     // The schema version of the table (0: nothing there yet); refuses a newer schema and a table that is not a store's.
     private (int Version, bool Exists) Inspect(NpgsqlConnection connection)
     {
+        // The catalog read as a query, not with to_regclass: under the advisory lock it must see what the process that
+        // held the lock before just committed, and a query takes a new snapshot where the relation cache may lag.
         using var command = new NpgsqlCommand(
-            $"SELECT to_regclass('{_versionTable}') IS NOT NULL, to_regclass('{_table}') IS NOT NULL", connection);
+            $"""
+            SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '{Schema}' AND c.relname = '{TableName}_schema'),
+                   EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '{Schema}' AND c.relname = '{TableName}')
+            """,
+            connection);
         bool hasVersion, hasTable;
         using (var reader = command.ExecuteReader())
         {

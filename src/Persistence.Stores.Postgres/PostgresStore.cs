@@ -68,7 +68,9 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
         _logger = loggerFactory?.CreateLogger<PostgresStore>() ?? NullLogger<PostgresStore>.Instance;
         PostgresConnection.TryParse(options.ConnectionString, out var builder);
         var timeoutSeconds = (int)Math.Ceiling(options.CommandTimeout.TotalSeconds);
-        builder.CommandTimeout = timeoutSeconds;
+        // The server's statement_timeout ends a slow statement cleanly (57014, the connection stays usable); Npgsql's own
+        // timeout, a little longer, is the backstop for a server that does not answer at all.
+        builder.CommandTimeout = timeoutSeconds + 5;
         var statementTimeout = $"-c statement_timeout={(long)options.CommandTimeout.TotalMilliseconds}";
         builder.Options = string.IsNullOrEmpty(builder.Options) ? statementTimeout : builder.Options + " " + statementTimeout;
         builder.ApplicationName ??= "Persistence.Stores.Postgres";
@@ -318,6 +320,7 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
                 PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown => "the server shut down",
                 PostgresErrorCodes.CannotConnectNow => "the server is starting or shutting down",
                 PostgresErrorCodes.ReadOnlySqlTransaction => "the server is a read-only standby (failover in progress?)",
+                null when ex.InnerException is TimeoutException => $"the server did not answer within the command timeout ({CommandTimeout}) (a write's outcome is then unknown)",
                 null => "the server cannot be reached or closed the connection (a write's outcome is then unknown)",
                 _ => "the server refused the operation",
             };

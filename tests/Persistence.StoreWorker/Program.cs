@@ -19,6 +19,10 @@
 //                                                    by the fsync-order test)
 //   --portable-file-calls <mode> ...                 any mode above with the file engine's portable calls forced (the lock,
 //                                                    reads and file stamps macOS and Windows use), before any store opens
+//   postgres-cas <connection> <schema> <increments> <key>...  PostgresStore: compare-and-set increments of counters, then "done"
+//   postgres-first-start <connection> <schema>          PostgresStore: waits for "go" on stdin, opens the store (creating the
+//                                                    schema if nobody has), puts "items/<pid>" and prints "started" or
+//                                                    "failed <exception>: <message>"
 //   dump <json|yaml|sqlite> <root-or-db> <collection> reads every record: "entry <base64 key> <version> <base64 payload>"
 //                                                    lines, then "done <count>" (the property tests' second process)
 using System.Globalization;
@@ -26,6 +30,7 @@ using System.Text;
 using Persistence;
 using Persistence.FileStorage;
 using Persistence.Stores.Json;
+using Persistence.Stores.Postgres;
 using Persistence.Stores.Sqlite;
 using Persistence.Stores.Yaml;
 
@@ -91,6 +96,35 @@ if (mode == "durable-batch")
     await durable.CommitAsync(new WriteBatch().Put("c1", "k0", Payload(1)).Put("c1", "k1", Payload(2)).Put("c2", "k0", Payload(3)));
     Console.WriteLine("done");
     return 0;
+}
+
+if (mode == "postgres-first-start")
+{
+    Console.WriteLine("ready");
+    if (Console.ReadLine() != "go")
+    {
+        return 2;
+    }
+
+    try
+    {
+        await using var first = new PostgresStore(new PostgresStoreOptions { ConnectionString = root, Schema = args[2] });
+        await first.PutAsync("items", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), Payload(0));
+        Console.WriteLine("started");
+    }
+    catch (Exception ex)
+    {
+        Console.WriteLine($"failed {ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}");
+    }
+
+    return 0;
+}
+
+if (mode == "postgres-cas")
+{
+    await using var postgres = new PostgresStore(new PostgresStoreOptions { ConnectionString = root, Schema = args[2] });
+    Console.WriteLine("ready");
+    return await CasAsync(postgres, int.Parse(args[3], CultureInfo.InvariantCulture), args[4..]);
 }
 
 if (mode.StartsWith("sqlite-", StringComparison.Ordinal))
