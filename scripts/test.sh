@@ -2,7 +2,7 @@
 # Runs every test of the solution and ends with the plain line "N passed, N failed".
 # Needs the .NET SDK and redis-server/redis-cli (the Redis tests start real servers); installs Redis with apt-get
 # when it is missing and this runs as root. On Linux also strace (the fsync-order test of the file stores runs a worker
-# under strace and never skips), installed the same way.
+# under strace and never skips), installed the same way, and PostgreSQL (initdb/pg_ctl for the PostgreSQL store's tests).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +39,32 @@ if [ "$(uname -s)" = "Linux" ] && [ ! -x /usr/bin/strace ]; then
     echo "Install it (Debian/Ubuntu: 'sudo apt-get install strace') and run again."
     echo "0 passed, 1 failed"
     exit 1
+  fi
+fi
+
+# The PostgreSQL tests run initdb and pg_ctl (found under /usr/lib/postgresql/*/bin, or on the PATH) and never skip.
+have_postgres() {
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && return 0
+  command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1
+}
+if [ "$(uname -s)" = "Linux" ] && ! have_postgres; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing postgresql (the PostgreSQL store's tests start a real server with initdb and pg_ctl)..."
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get update -qq && apt-get install -y -qq postgresql; } >/dev/null 2>&1 || echo "apt-get install postgresql failed"
+  fi
+  if ! have_postgres; then
+    echo "initdb and pg_ctl are required on Linux: the PostgreSQL store's tests start a real server and never skip."
+    echo "Install them (Debian/Ubuntu: 'sudo apt-get install postgresql') and run again."
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+elif [ "$(uname -s)" != "Linux" ] && ! have_postgres; then
+  echo "No initdb/pg_ctl on $(uname -s): the tests of category RequiresPostgresServer are NOT run here (they always run on Linux)."
+  if [ ${#filter[@]} -eq 0 ]; then
+    filter=(--filter "Category!=RequiresPostgresServer")
+  else
+    filter=(--filter "Category!=RequiresRedisServer&Category!=RequiresPostgresServer")
   fi
 fi
 

@@ -2,6 +2,8 @@
 // the config manager, and the last deployment kept with its history by the state manager. The store comes from
 // appsettings.json ("Persistence" section: JSON files in ./data by default); switch it without code changes, e.g.
 //   Persistence__Default__Provider=sqlite Persistence__Default__DataSource=app.db dotnet run --project samples/ConfigTemplates
+//   Persistence__Default__Provider=postgres Persistence__Default__ConnectionString="Host=localhost;Database=app;Username=app" \
+//     dotnet run --project samples/ConfigTemplates        (the password from PGPASSWORD or ~/.pgpass, never from the code)
 // Run it twice: the second run finds the first run's templates, settings and state.
 using ConfigTemplates;
 using Microsoft.Extensions.Configuration;
@@ -9,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Persistence;
 using Persistence.Caching;
 using Persistence.Stores.Json;
+using Persistence.Stores.Postgres;
 using Persistence.Stores.Sqlite;
 using Persistence.Stores.Yaml;
 
@@ -24,6 +27,7 @@ services.AddPersistence(configuration.GetSection("Persistence"))
     .AddJsonFileStoreProvider()
     .AddYamlFileStoreProvider()
     .AddSqliteStoreProvider()
+    .AddPostgresStoreProvider()
     .AddCaching(options => options.SizeLimit = configuration.GetValue("Cache:SizeLimit", 1_000L))
     .AddRepository<ConfigTemplate>("templates", template => template.Id)
     .AddStateManager(options => options.HistoryLength = configuration.GetValue("State:HistoryLength", 5))
@@ -109,5 +113,6 @@ static string Describe(IStore store) => store switch
     _ when store.Unwrap<JsonFileStore>() is not null => "JSON files (JsonFileStore)",
     _ when store.Unwrap<YamlFileStore>() is not null => "YAML files (YamlFileStore)",
     _ when store.Unwrap<SqliteStore>() is not null => "SQLite (SqliteStore)",
+    _ when store.Unwrap<PostgresStore>() is { } postgres => $"PostgreSQL (PostgresStore, {postgres.Host}:{postgres.Port}/{postgres.Database}, table {postgres.Schema}.{postgres.TableName})",
     _ => store.GetType().Name,
 };

@@ -63,6 +63,11 @@ public sealed class PackageMetadataTests
             ["Persistence.Core"] = SameVersion,
             ["StackExchange.Redis"] = "2.13.17",
         },
+        ["Persistence.Stores.Postgres"] = new(StringComparer.Ordinal)
+        {
+            ["Persistence.Core"] = SameVersion,
+            ["Npgsql"] = "10.0.3",
+        },
         ["Persistence.Serializers.MessagePack"] = new(StringComparer.Ordinal)
         {
             ["Persistence.Core"] = SameVersion,
