@@ -3,7 +3,7 @@ namespace Persistence.Stores.Postgres;
 public sealed partial class PostgresStore
 {
     /// <summary>The statements of one table. Parameters: $1 collection, $2 key (or keys), $3 now, then per statement.</summary>
-    private sealed class Sql(string table)
+    internal sealed class Sql(string table)
     {
         internal const string Columns = "collection, key, payload, doc, version, created_at, updated_at, expires_at";
         private const string EntryColumns = "key, payload, version, created_at, updated_at, expires_at";

@@ -122,6 +122,12 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
     /// <summary>Gets how long one statement may run.</summary>
     public TimeSpan CommandTimeout { get; }
 
+    /// <summary>Gets the store's SQL statements (for the benchmarks' raw baselines, which run the very same statements).</summary>
+    internal Sql Statements => _sql;
+
+    /// <summary>Gets the connection string the store connects with (timeouts and application name added).</summary>
+    internal string EffectiveConnectionString => _dataSource.ConnectionString;
+
     /// <summary>Gets the document path indexes the store created.</summary>
     public IReadOnlyList<PostgresDocumentIndex> Indexes { get; }
 
