@@ -85,12 +85,15 @@ public class PostgresStoreBenchmarks
 
     [Benchmark(Baseline = true, Description = "raw Npgsql SELECT")]
     [BenchmarkCategory("Get")]
-    public async Task<byte[]> RawGet()
+    public async Task<StoreEntry> RawGet()
     {
+        var key = _keys[Next()];
         await using var connection = await _raw.OpenConnectionAsync();
-        await using var command = Command(connection, _rawTables.Statements.Get, Text(Collection), Text(_keys[Next()]), Int64(DateTimeOffset.UtcNow.UtcTicks));
+        await using var command = Command(connection, _rawTables.Statements.Get, Text(Collection), Text(key), Int64(DateTimeOffset.UtcNow.UtcTicks));
         await using var reader = await command.ExecuteReaderAsync();
-        return await reader.ReadAsync() ? reader.GetFieldValue<byte[]>(0) : throw new InvalidOperationException("missing");
+        return await reader.ReadAsync()
+            ? new StoreEntry(Collection, key, reader.GetFieldValue<byte[]>(0), reader.GetInt64(1), new DateTimeOffset(reader.GetInt64(2), TimeSpan.Zero), new DateTimeOffset(reader.GetInt64(3), TimeSpan.Zero), null)
+            : throw new InvalidOperationException("missing");
     }
 
     [Benchmark(Description = "PostgresStore.GetAsync")]

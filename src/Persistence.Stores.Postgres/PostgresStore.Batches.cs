@@ -15,14 +15,7 @@ public sealed partial class PostgresStore
     protected override ValueTask<IReadOnlyList<long>> CommitCoreAsync(IReadOnlyList<BatchOperation> operations, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(operations);
-        var docs = new string?[operations.Count];
-        for (var i = 0; i < docs.Length; i++)
-        {
-            if (operations[i].Kind == BatchOperationKind.Put)
-            {
-                docs[i] = DocOf(operations[i].Payload);
-            }
-        }
+        var docs = DocsOf(operations.Count, i => operations[i].Kind == BatchOperationKind.Put ? operations[i].Payload : ReadOnlyMemory<byte>.Empty);
 
         return InTransactionAsync<IReadOnlyList<long>>(
             (connection, _, ct) => CommitAsync(connection, operations, docs, ct),

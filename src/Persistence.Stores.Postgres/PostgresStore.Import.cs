@@ -16,11 +16,7 @@ public sealed partial class PostgresStore
     protected override ValueTask<ImportResult> ImportCoreAsync(IReadOnlyList<StoreEntry> entries, ImportMode mode, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entries);
-        var docs = new string?[entries.Count];
-        for (var i = 0; i < docs.Length; i++)
-        {
-            docs[i] = DocOf(entries[i].Payload);
-        }
+        var docs = DocsOf(entries.Count, i => entries[i].Payload);
 
         return InTransactionAsync((connection, transaction, ct) => ImportAsync(connection, transaction, entries, docs, mode, ct), entries[0].Collection, cancellationToken);
     }

@@ -30,6 +30,7 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
 {
     private const int PageSize = 512;
     private const int MaxTransactionAttempts = 8;
+    private const int ParallelDocThreshold = 2048;
     private const string Live = "(expires_at IS NULL OR expires_at > $3)"; // $3 is always the current time
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -219,7 +220,7 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
     // which jsonb refuses.
     private string? DocOf(ReadOnlyMemory<byte> payload)
     {
-        if (!_pushdown)
+        if (!_pushdown || payload.IsEmpty)
         {
             return null;
         }
@@ -241,6 +242,37 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
         }
 
         return text.Contains("\\u0000", StringComparison.Ordinal) ? null : text;
+    }
+
+    // The jsonb copies of many payloads: a large batch or import checks them on every core (the check is the store's main
+    // CPU cost over the raw statements; PlainJson keeps its buffers per thread).
+    private string?[] DocsOf(int count, Func<int, ReadOnlyMemory<byte>> payloadAt)
+    {
+        var docs = new string?[count];
+        if (!_pushdown)
+        {
+            return docs;
+        }
+
+        if (count < ParallelDocThreshold || Environment.ProcessorCount == 1)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                docs[i] = DocOf(payloadAt(i));
+            }
+
+            return docs;
+        }
+
+        Parallel.For(0, (count + 1023) / 1024, chunk =>
+        {
+            var end = Math.Min(count, (chunk + 1) * 1024);
+            for (var i = chunk * 1024; i < end; i++)
+            {
+                docs[i] = DocOf(payloadAt(i));
+            }
+        });
+        return docs;
     }
 
     // Runs work on a pooled connection and turns Npgsql's errors into the store's. A read (retry) is tried once more on a
