@@ -39,6 +39,7 @@ public sealed class ScheduledBackupTests : IDisposable
         var first = await host.NextRunAsync();
         _time.Advance(TimeSpan.FromMinutes(10));
         await store.PutAsync("orders", "o-3", new { Total = 3 }, cancellationToken: Token);
+        await store.DeleteAsync("orders", "o-1", cancellationToken: Token);
         _time.Advance(TimeSpan.FromMinutes(50));
         var second = await host.NextRunAsync();
         _time.Advance(TimeSpan.FromHours(1));
@@ -60,7 +61,24 @@ public sealed class ScheduledBackupTests : IDisposable
             run.Bytes.Should().Be(file.Length);
         }
 
-        manifests.Select(m => m.TotalEntries).Should().Equal(2, 1, 0, 3);
+        manifests.Select(m => m.TotalEntries).Should().Equal(2, 1, 0, 2);
+        manifests.Select(m => m.CarriesDeletions).Should().Equal(false, true, true, false);
+
+        // The chain restores to the store as it is: 'o-1', deleted between the full archive and the first incremental, is gone.
+        await using var restored = new InMemoryStore("restored", timeProvider: _time);
+        foreach (var run in new[] { first, second, third })
+        {
+            await using var file = File.OpenRead(run.Archive!.Path);
+            await StoreBackup.RestoreAsync(file, restored, new RestoreOptions { Mode = ImportMode.Overwrite, TimeProvider = _time }, null, Token);
+        }
+
+        var keys = new List<string>();
+        await foreach (var key in restored.ListKeysAsync("orders", null, Token))
+        {
+            keys.Add(key);
+        }
+
+        keys.Should().Equal("o-2", "o-3");
         manifests[1].ModifiedSince.Should().Be(started, "an incremental holds the changes since the archive before it started");
         manifests[2].ModifiedSince.Should().Be(started.AddHours(1));
         manifests[0].StoreName.Should().Be("app");
