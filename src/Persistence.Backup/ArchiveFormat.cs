@@ -10,9 +10,9 @@ namespace Persistence.Backup;
 internal static class ArchiveFormat
 {
     /// <summary>
-    /// The newest version this code reads and writes: 4, version 3 whose body may also be compressed with Zstandard
-    /// (<c>"compression":"zstd"</c>). A writer writes the lowest version that can hold its archive (<see cref="VersionFor"/>),
-    /// so archives without zstd stay version 3, readable by every reader of version 3.
+    /// The newest version this code reads and writes: 5, version 4 (version 3 whose body may also be compressed with
+    /// Zstandard) whose incremental archives list their keys. A writer writes the lowest version that can hold its archive
+    /// (<see cref="VersionFor"/>), so full archives without zstd stay version 3, readable by every reader of version 3.
     /// </summary>
     public const int CurrentVersion = 5;
 
