@@ -540,11 +540,14 @@ public sealed class RedisStore : StoreBase, IStoreTelemetryInfo, IStoreHealthPro
     {
         var database = await DatabaseAsync(cancellationToken).ConfigureAwait(false);
         var latency = await Wait(database.PingAsync(), cancellationToken).ConfigureAwait(false);
-        return StoreProbeResult.Healthy($"Redis ({EndPointsOf(_configuration)}) answered PING in {latency.TotalMilliseconds:0.###} ms.") with
+
+        // A store given a connection rather than a configuration names the connection's first end point.
+        var endpoint = _configuration is null ? $"{_serverAddress}:{_serverPort}" : EndPointsOf(_configuration);
+        return StoreProbeResult.Healthy($"Redis ({endpoint}) answered PING in {latency.TotalMilliseconds:0.###} ms.") with
         {
             Data = new Dictionary<string, object>
             {
-                ["endpoint"] = EndPointsOf(_configuration),
+                ["endpoint"] = endpoint,
                 ["pingMilliseconds"] = latency.TotalMilliseconds,
             },
         };
