@@ -10,11 +10,11 @@ namespace Persistence.Backup;
 internal static class ArchiveFormat
 {
     /// <summary>
-    /// The newest version this code reads and writes: 4, version 3 whose body may also be compressed with Zstandard
-    /// (<c>"compression":"zstd"</c>). A writer writes the lowest version that can hold its archive (<see cref="VersionFor"/>),
-    /// so archives without zstd stay version 3, readable by every reader of version 3.
+    /// The newest version this code reads and writes: 5, version 4 (version 3 whose body may also be compressed with
+    /// Zstandard) whose incremental archives list their keys. A writer writes the lowest version that can hold its archive
+    /// (<see cref="VersionFor"/>), so full archives without zstd stay version 3, readable by every reader of version 3.
     /// </summary>
-    public const int CurrentVersion = 4;
+    public const int CurrentVersion = 5;
 
     /// <summary>The first version whose entry lines may carry payloads as they are.</summary>
     public const int VerbatimPayloadVersion = 3;
@@ -32,8 +32,18 @@ internal static class ArchiveFormat
     /// <summary>The Zstandard level of <see cref="System.IO.Compression.CompressionLevel.SmallestSize"/>.</summary>
     public const int ZstdSmallestLevel = 19;
 
-    /// <summary>Gets the format version an archive compressed with <paramref name="compression"/> is written in.</summary>
-    public static int VersionFor(BackupCompression compression) => compression == BackupCompression.Zstd ? ZstdVersion : VerbatimPayloadVersion;
+    /// <summary>
+    /// The first version whose incremental archives list the keys the source held (<c>keys</c> lines), so that a restore
+    /// removes what was deleted since the archive before.
+    /// </summary>
+    public const int LiveKeysVersion = 5;
+
+    /// <summary>Gets the format version an archive of <paramref name="kind"/> compressed with <paramref name="compression"/> is written in.</summary>
+    public static int VersionFor(BackupCompression compression, BackupKind kind = BackupKind.Full)
+        => kind == BackupKind.Incremental ? LiveKeysVersion : compression == BackupCompression.Zstd ? ZstdVersion : VerbatimPayloadVersion;
+
+    /// <summary>Gets whether an archive of <paramref name="version"/> and <paramref name="kind"/> lists its collections' keys.</summary>
+    public static bool ListsLiveKeys(int version, BackupKind kind) => version >= LiveKeysVersion && kind == BackupKind.Incremental;
 
     /// <summary>Gets the Zstandard level of a <see cref="System.IO.Compression.CompressionLevel"/>.</summary>
     public static int ZstdLevel(System.IO.Compression.CompressionLevel level) => level switch
@@ -340,6 +350,12 @@ internal static class ArchiveFormat
             writer.WriteEndArray();
         }
 
+        if (manifest.FormatVersion >= LiveKeysVersion)
+        {
+            writer.WriteBoolean("liveKeys", manifest.CarriesDeletions);
+            writer.WriteBoolean("allCollections", manifest.CoversAllCollections);
+        }
+
         writer.WriteEndObject();
     }
 
@@ -381,6 +397,8 @@ internal static class ArchiveFormat
             root.GetProperty("totalEntries").GetInt64())
         {
             Unreadable = unreadable,
+            CarriesDeletions = root.TryGetProperty("liveKeys", out var liveKeys) && liveKeys.GetBoolean(),
+            CoversAllCollections = root.TryGetProperty("allCollections", out var all) && all.GetBoolean(),
         };
     }
 

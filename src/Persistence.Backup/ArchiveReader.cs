@@ -15,7 +15,10 @@ internal static class ArchiveReader
 
     public delegate ValueTask CollectionHandler(string collection, CancellationToken cancellationToken);
 
-    public static async ValueTask<BackupManifest> ReadAsync(Stream source, BackupKey? secret, EntryHandler? onEntry, CollectionHandler? onCollectionEnd, CancellationToken cancellationToken)
+    /// <summary>Receives the keys of a keys line (format version 5 incremental archives), in key order.</summary>
+    public delegate ValueTask KeysHandler(string collection, IReadOnlyList<string> keys, CancellationToken cancellationToken);
+
+    public static async ValueTask<BackupManifest> ReadAsync(Stream source, BackupKey? secret, EntryHandler? onEntry, CollectionHandler? onCollectionEnd, CancellationToken cancellationToken, KeysHandler? onKeys = null)
     {
         var (header, block) = await ArchiveFormat.ReadHeaderBlockAsync(source, cancellationToken).ConfigureAwait(false);
         using ChunkSealer sealer = header.Encryption is { } encryption ? OpenCipher(secret, encryption, block) : new ChecksumSealer(block);
@@ -30,7 +33,7 @@ internal static class ArchiveReader
         };
         try
         {
-            return await ReadRecordsAsync(new LineReader(records), header, block, onEntry, onCollectionEnd, cancellationToken).ConfigureAwait(false);
+            return await ReadRecordsAsync(new LineReader(records), header, block, onEntry, onCollectionEnd, onKeys, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is InvalidDataException or ZstdSharp.ZstdException)
         {
@@ -86,6 +89,7 @@ internal static class ArchiveReader
         byte[] block,
         EntryHandler? onEntry,
         CollectionHandler? onCollectionEnd,
+        KeysHandler? onKeys,
         CancellationToken cancellationToken)
     {
         using var digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -96,6 +100,8 @@ internal static class ArchiveReader
         var names = new HashSet<string>(StringComparer.Ordinal);
         string? current = null;
         string? lastKey = null;
+        string? lastListed = null;
+        var listsKeys = ArchiveFormat.ListsLiveKeys(header.FormatVersion, header.Kind);
         BackupManifest? manifest = null;
         long total = 0;
         long number = 0;
@@ -127,6 +133,7 @@ internal static class ArchiveReader
 
                     current = name;
                     lastKey = null;
+                    lastListed = null;
                     digest.AppendData(line.Span);
                     break;
 
@@ -153,6 +160,33 @@ internal static class ArchiveReader
                     if (onEntry is not null)
                     {
                         await onEntry(current, entry, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    break;
+
+                case "keys":
+                    if (!listsKeys || current is null || manifest is not null)
+                    {
+                        throw ArchiveFormat.Corrupted($"record {number} is a keys record outside a collection of an incremental archive of format version {ArchiveFormat.LiveKeysVersion} or later");
+                    }
+
+                    var keys = new List<string>();
+                    foreach (var item in Property(root, "keys", number).EnumerateArray())
+                    {
+                        var key = item.ValueKind == JsonValueKind.String ? item.GetString() : null;
+                        if (!StoreNames.IsValidKey(key) || (lastListed is not null && KeyComparer.Instance.Compare(lastListed, key!) >= 0))
+                        {
+                            throw ArchiveFormat.Corrupted($"record {number} lists an invalid key or keys out of order in '{current}'");
+                        }
+
+                        keys.Add(key!);
+                        lastListed = key;
+                    }
+
+                    hasher.AppendOther(line.Span);
+                    if (onKeys is not null)
+                    {
+                        await onKeys(current, keys, cancellationToken).ConfigureAwait(false);
                     }
 
                     break;
@@ -309,6 +343,7 @@ internal static class ArchiveReader
             || manifest.ModifiedSince != header.ModifiedSince
             || manifest.Compression != header.Compression
             || manifest.Encrypted != (header.Encryption is not null)
+            || manifest.CarriesDeletions != ArchiveFormat.ListsLiveKeys(header.FormatVersion, header.Kind)
             || !string.Equals(manifest.StoreName, header.StoreName, StringComparison.Ordinal)
             || !string.Equals(manifest.StoreKind, header.StoreKind, StringComparison.Ordinal)
             || !string.Equals(manifest.SerializerFormat, header.SerializerFormat, StringComparison.Ordinal))

@@ -126,6 +126,12 @@ internal sealed class ArchiveWriter : IAsyncDisposable
         _total++;
     }
 
+    /// <summary>
+    /// Appends a keys line listing the keys of a page of the current collection (every record the store returned, changed
+    /// or not); it is part of the collection's checksum like its entry lines.
+    /// </summary>
+    public void WriteKeys(List<StoreEntry> page) => _lines.AppendKeys(page);
+
     /// <summary>Hands the written lines to the compression stage once they fill a buffer; call after every entry.</summary>
     public ValueTask FlushIfNeededAsync(CancellationToken cancellationToken)
         => _lines.WrittenCount >= FlushThreshold ? HandOverAsync(cancellationToken) : ValueTask.CompletedTask;

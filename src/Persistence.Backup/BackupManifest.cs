@@ -34,6 +34,17 @@ public sealed record BackupManifest(
     /// </summary>
     /// <value>The default is empty.</value>
     public IReadOnlyList<UnreadableEntry> Unreadable { get; init; } = [];
+
+    /// <summary>
+    /// Gets whether the archive lists, per collection, the keys the store held when it was written (an incremental
+    /// archive of format version 5), so that restoring it with <see cref="ImportMode.Overwrite"/> also deletes the records
+    /// deleted since the archive before it.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>.</value>
+    public bool CarriesDeletions { get; init; }
+
+    /// <summary>Gets whether the backup covered every collection (no <see cref="BackupOptions.Collections"/>), so a collection it lacks was empty.</summary>
+    internal bool CoversAllCollections { get; init; }
 }
 
 /// <summary>A record a backup, restore or migration left out, because it could not be read or carried, and why.</summary>

@@ -48,7 +48,10 @@ public sealed record BackupOptions
     /// Gets the instant after which changes are archived, making the backup incremental: only records whose
     /// <see cref="StoreEntry.UpdatedAt"/> is at or after it. <see langword="null"/> makes a full backup.
     /// </summary>
-    /// <value>The default is <see langword="null"/>. Deletions are not carried by an incremental backup.</value>
+    /// <value>
+    /// The default is <see langword="null"/>. An incremental archive also lists the keys of every record the store held
+    /// (format version 5), so restoring it with <see cref="ImportMode.Overwrite"/> deletes what was deleted since.
+    /// </value>
     public DateTimeOffset? ModifiedSince { get; init; }
 
     /// <summary>Gets the compression of the archive's contents.</summary>

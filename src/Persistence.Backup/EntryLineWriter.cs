@@ -116,6 +116,24 @@ internal sealed class EntryLineWriter : IDisposable
         return EndLine(start);
     }
 
+    /// <summary>Appends a keys line: keys the store held in the current collection, in key order (format version 5).</summary>
+    public ReadOnlySpan<byte> AppendKeys(List<StoreEntry> page)
+    {
+        var start = _buffer.WrittenCount;
+        _json.Reset(_buffer);
+        _json.WriteStartObject();
+        _json.WriteString("type", "keys");
+        _json.WriteStartArray("keys");
+        foreach (var entry in page)
+        {
+            _json.WriteStringValue(entry.Key);
+        }
+
+        _json.WriteEndArray();
+        _json.WriteEndObject();
+        return EndLine(start);
+    }
+
     /// <summary>Appends the manifest line.</summary>
     public ReadOnlySpan<byte> AppendManifest(BackupManifest manifest)
     {
@@ -354,6 +372,9 @@ internal sealed class CollectionHasher : IDisposable
         _hash.AppendData(entryLine);
         Count++;
     }
+
+    /// <summary>Hashes a line of the section that is not an entry (a keys line).</summary>
+    public void AppendOther(ReadOnlySpan<byte> line) => _hash.AppendData(line);
 
     /// <summary>Returns the checksum (lower-case hex) and count, and starts over.</summary>
     public (string Sha256, long Count) Finish()

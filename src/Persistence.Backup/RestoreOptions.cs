@@ -69,4 +69,13 @@ public sealed record RestoreResult(
     long RecordsSkipped,
     IReadOnlyList<string> Errors,
     IReadOnlyList<string> Warnings,
-    TimeSpan Duration);
+    TimeSpan Duration)
+{
+    /// <summary>
+    /// Gets how many records of the target were deleted because the archive, an incremental one that lists its keys
+    /// (<see cref="BackupManifest.CarriesDeletions"/>), shows them deleted from the source. Only an
+    /// <see cref="ImportMode.Overwrite"/> restore deletes; a dry run reports 0.
+    /// </summary>
+    /// <value>The default is 0.</value>
+    public long RecordsDeleted { get; init; }
+}

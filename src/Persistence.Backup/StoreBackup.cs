@@ -66,6 +66,8 @@ public static class StoreBackup
                     total)
                 {
                     Unreadable = unreadable.ToArray(),
+                    CarriesDeletions = ArchiveFormat.ListsLiveKeys(header.FormatVersion, kind),
+                    CoversAllCollections = ArchiveFormat.ListsLiveKeys(header.FormatVersion, kind) && options.Collections is null,
                 },
                 cancellationToken).ConfigureAwait(false);
         }
@@ -179,9 +181,19 @@ public static class StoreBackup
                 secondPass = source;
             }
 
-            var importer = new Importer(store, options, selected, now, manifest.TotalEntries, progress);
-            await ArchiveReader.ReadAsync(secondPass, options.Decryption, importer.OnEntryAsync, importer.OnCollectionEndAsync, cancellationToken).ConfigureAwait(false);
-            return new RestoreResult(true, false, manifest, restoredCollections, importer.Imported, importer.Skipped + probe.Expired, [], warnings, time.GetElapsedTime(started));
+            var deletes = manifest.CarriesDeletions && options.Mode == ImportMode.Overwrite;
+            var importer = new Importer(store, options, selected, now, manifest.TotalEntries, progress, deletes) { ManifestUnreadable = manifest.Unreadable };
+            await ArchiveReader.ReadAsync(secondPass, options.Decryption, importer.OnEntryAsync, importer.OnCollectionEndAsync, cancellationToken, importer.OnKeysAsync).ConfigureAwait(false);
+            if (deletes && manifest.CoversAllCollections)
+            {
+                // A collection the source no longer held is not in the archive: it was emptied.
+                await importer.EmptyCollectionsNotInAsync(manifest, cancellationToken).ConfigureAwait(false);
+            }
+
+            return new RestoreResult(true, false, manifest, restoredCollections, importer.Imported, importer.Skipped + probe.Expired, [], warnings, time.GetElapsedTime(started))
+            {
+                RecordsDeleted = importer.Deleted,
+            };
         }
         finally
         {
@@ -277,7 +289,7 @@ public static class StoreBackup
 
     private static ArchiveHeader HeaderOf(IStore store, BackupOptions options, DateTimeOffset createdAt, BackupKind kind)
         => new(
-            ArchiveFormat.VersionFor(options.Compression),
+            ArchiveFormat.VersionFor(options.Compression, kind),
             createdAt,
             store.Name,
             store.GetType().Name,
@@ -323,6 +335,14 @@ public static class StoreBackup
                 }
 
                 inCollection++;
+                await writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (options.ModifiedSince is not null)
+            {
+                // An incremental archive lists every key of the page, changed or not: what the store held, so that a
+                // restore deletes the rest.
+                writer.WriteKeys(page);
                 await writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
             }
 
@@ -489,11 +509,103 @@ public static class StoreBackup
         }
     }
 
-    /// <summary>The second pass: turns archived documents into the store's payloads and imports them in whole batches.</summary>
-    private sealed class Importer(IStore store, RestoreOptions options, HashSet<string>? selected, DateTimeOffset now, long total, IProgress<RestoreProgress>? progress)
+    /// <summary>
+    /// The second pass: turns archived documents into the store's payloads and imports them in whole batches; for an
+    /// archive that lists its keys (and an overwrite), deletes the target's records whose keys it does not list.
+    /// </summary>
+    private sealed class Importer(IStore store, RestoreOptions options, HashSet<string>? selected, DateTimeOffset now, long total, IProgress<RestoreProgress>? progress, bool deletes = false)
     {
         private readonly List<StoreEntry> _batch = [];
+        private HashSet<(string Collection, string Key)>? _unreadable;
+        private string? _listedUpTo;
         private long _processed;
+
+        public long Deleted { get; private set; }
+
+        /// <summary>Deletes the target's keys after the previous keys line and up to the last of these that these do not list.</summary>
+        public async ValueTask OnKeysAsync(string collection, IReadOnlyList<string> keys, CancellationToken cancellationToken)
+        {
+            if (!deletes || (selected is not null && !selected.Contains(collection)) || keys.Count == 0)
+            {
+                return;
+            }
+
+            var listed = new HashSet<string>(keys, StringComparer.Ordinal);
+            await DeleteUnlistedAsync(collection, listed, keys[^1], cancellationToken).ConfigureAwait(false);
+            _listedUpTo = keys[^1];
+        }
+
+        /// <summary>Deletes, in every target collection the archive does not hold, all records.</summary>
+        public async ValueTask EmptyCollectionsNotInAsync(BackupManifest manifest, CancellationToken cancellationToken)
+        {
+            var archived = manifest.Collections.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+            var stale = new List<string>();
+            await foreach (var name in store.ListCollectionsAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (!archived.Contains(name) && (selected is null || selected.Contains(name)))
+                {
+                    stale.Add(name);
+                }
+            }
+
+            foreach (var name in stale)
+            {
+                _listedUpTo = null;
+                await DeleteUnlistedAsync(name, null, null, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>Deletes the target's keys of a collection after <see cref="_listedUpTo"/> and up to <paramref name="upTo"/> (or all) that are not listed.</summary>
+        private async ValueTask DeleteUnlistedAsync(string collection, HashSet<string>? listed, string? upTo, CancellationToken cancellationToken)
+        {
+            var after = _listedUpTo;
+            while (true)
+            {
+                var doomed = new List<string>();
+                string? last = null;
+                var seen = 0;
+                var done = false;
+                await foreach (var key in store.ListKeysAsync(collection, new ScanOptions { StartAfter = after, Limit = options.BatchSize }, cancellationToken).ConfigureAwait(false))
+                {
+                    if (upTo is not null && KeyComparer.Instance.Compare(key, upTo) > 0)
+                    {
+                        done = true;
+                        break;
+                    }
+
+                    seen++;
+                    last = key;
+                    if ((listed is null || !listed.Contains(key)) && !IsUnreadable(collection, key))
+                    {
+                        doomed.Add(key);
+                    }
+                }
+
+                foreach (var key in doomed)
+                {
+                    if (await store.DeleteAsync(collection, key, null, cancellationToken).ConfigureAwait(false))
+                    {
+                        Deleted++;
+                    }
+                }
+
+                if (done || seen < options.BatchSize || last is null)
+                {
+                    return;
+                }
+
+                after = last;
+            }
+        }
+
+        // A record the backup could not read is left out of the archive but was there: it is not deleted.
+        private bool IsUnreadable(string collection, string key)
+        {
+            _unreadable ??= ManifestUnreadable?.Where(u => u.Key is not null).Select(u => (u.Collection, u.Key!)).ToHashSet() ?? [];
+            return _unreadable.Contains((collection, key));
+        }
+
+        public IReadOnlyList<UnreadableEntry>? ManifestUnreadable { get; init; }
 
         public long Imported { get; private set; }
 
@@ -514,7 +626,17 @@ public static class StoreBackup
             }
         }
 
-        public ValueTask OnCollectionEndAsync(string collection, CancellationToken cancellationToken) => FlushAsync(collection, cancellationToken);
+        public async ValueTask OnCollectionEndAsync(string collection, CancellationToken cancellationToken)
+        {
+            await FlushAsync(collection, cancellationToken).ConfigureAwait(false);
+            if (deletes && (selected is null || selected.Contains(collection)))
+            {
+                // The keys after the last one listed (every key when none was) are gone from the source.
+                await DeleteUnlistedAsync(collection, null, null, cancellationToken).ConfigureAwait(false);
+            }
+
+            _listedUpTo = null;
+        }
 
         private async ValueTask FlushAsync(string collection, CancellationToken cancellationToken)
         {

@@ -7,7 +7,7 @@ namespace Persistence;
 /// The reference store: keeps every record in process memory, nothing survives the process. For tests and for
 /// apps that want a throwaway store with the same semantics as the durable ones.
 /// </summary>
-public sealed class InMemoryStore : StoreBase, IStoreTelemetryInfo
+public sealed class InMemoryStore : StoreBase, IStoreTelemetryInfo, IStoreHealthProbe
 {
     private readonly Dictionary<string, CollectionEntries> _collections = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
@@ -26,6 +26,16 @@ public sealed class InMemoryStore : StoreBase, IStoreTelemetryInfo
 
     /// <inheritdoc />
     string IStoreTelemetryInfo.DbSystemName => "persistence.memory";
+
+    /// <inheritdoc />
+    /// <remarks>Process memory is always there: healthy until the store is disposed.</remarks>
+    ValueTask<StoreProbeResult> IStoreHealthProbe.ProbeAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return new ValueTask<StoreProbeResult>(IsDisposed
+            ? StoreProbeResult.Unhealthy($"The in-memory store '{Name}' has been disposed.")
+            : StoreProbeResult.Healthy("In process memory."));
+    }
 
     /// <inheritdoc />
     protected override ValueTask<StoreEntry?> GetCoreAsync(string collection, string key, CancellationToken cancellationToken)

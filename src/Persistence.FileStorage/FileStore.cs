@@ -28,7 +28,7 @@ namespace Persistence.FileStorage;
 /// durability; <see cref="FileDurability.FlushToDisk"/> also survives a power loss.
 /// </para>
 /// </remarks>
-public abstract class FileStore : StoreBase, IPurgeableStore, IStoreTelemetryInfo
+public abstract partial class FileStore : StoreBase, IPurgeableStore, IStoreTelemetryInfo, IStoreHealthProbe
 {
     /// <summary>A wait for the write lock at least this long is logged as a warning (event 6202).</summary>
     internal static readonly TimeSpan DefaultLockWaitWarningThreshold = TimeSpan.FromSeconds(1);

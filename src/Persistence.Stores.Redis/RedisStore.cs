@@ -21,7 +21,7 @@ namespace Persistence.Stores.Redis;
 /// await store.PutAsync("settings", "theme", new Theme("dark"));
 /// </code>
 /// </example>
-public sealed class RedisStore : StoreBase, IStoreTelemetryInfo
+public sealed class RedisStore : StoreBase, IStoreTelemetryInfo, IStoreHealthProbe
 {
     private const int ImportChunkSize = 1000;
     private const int ReclaimBatch = 64;
@@ -533,6 +533,25 @@ public sealed class RedisStore : StoreBase, IStoreTelemetryInfo
     // heartbeat (every second), so on its own a command could fail up to a second late. The command itself is not
     // withdrawn: a write whose wait ends here may still be applied (docs/semantics.md, Cancellation).
     private Task<T> Wait<T>(Task<T> task, CancellationToken cancellationToken) => task.WaitAsync(_roundTripTimeout, cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>Sends <c>PING</c> (connecting first if the store has not yet) and reports its round-trip time as <c>pingMilliseconds</c>.</remarks>
+    async ValueTask<StoreProbeResult> IStoreHealthProbe.ProbeAsync(CancellationToken cancellationToken)
+    {
+        var database = await DatabaseAsync(cancellationToken).ConfigureAwait(false);
+        var latency = await Wait(database.PingAsync(), cancellationToken).ConfigureAwait(false);
+
+        // A store given a connection rather than a configuration names the connection's first end point.
+        var endpoint = _configuration is null ? $"{_serverAddress}:{_serverPort}" : EndPointsOf(_configuration);
+        return StoreProbeResult.Healthy($"Redis ({endpoint}) answered PING in {latency.TotalMilliseconds:0.###} ms.") with
+        {
+            Data = new Dictionary<string, object>
+            {
+                ["endpoint"] = endpoint,
+                ["pingMilliseconds"] = latency.TotalMilliseconds,
+            },
+        };
+    }
 
     private static long? ActualOf(long version) => version == 0 ? null : version;
 

@@ -23,7 +23,7 @@ namespace Persistence.Stores.Sqlite;
 /// await store.PutAsync("templates", "t1", new Template("active"));
 /// </code>
 /// </example>
-public sealed partial class SqliteStore : StoreBase, IPurgeableStore, IStoreTelemetryInfo
+public sealed partial class SqliteStore : StoreBase, IPurgeableStore, IStoreTelemetryInfo, IStoreHealthProbe
 {
     /// <summary>A wait for the database's write lock at least this long is logged as a warning (event 6304).</summary>
     internal static readonly TimeSpan DefaultLockWaitWarningThreshold = TimeSpan.FromSeconds(1);

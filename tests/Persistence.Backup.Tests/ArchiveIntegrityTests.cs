@@ -187,7 +187,7 @@ public sealed class ArchiveIntegrityTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData(0, 5)]
+    [InlineData(0, 6)]
     [InlineData(0, 0)]
     [InlineData(255, 255)]
     public async Task Verify_UnknownFormatVersion_ThrowsUnsupportedVersion(byte high, byte low)
@@ -199,7 +199,7 @@ public sealed class ArchiveIntegrityTests : IAsyncLifetime
         var error = await RestoreFailsAsync(bytes, null);
 
         error.Error.Should().Be(BackupArchiveError.UnsupportedVersion);
-        error.Message.Should().Contain($"format version {(high << 8) | low}").And.Contain("reads format versions 1 to 4");
+        error.Message.Should().Contain($"format version {(high << 8) | low}").And.Contain("reads format versions 1 to 5");
     }
 
     [Fact]

@@ -41,11 +41,17 @@ public sealed class PackageMetadataTests
         {
             ["Persistence.Core"] = SameVersion,
             ["ZstdSharp.Port"] = "0.8.8",
+            ["Microsoft.Extensions.Hosting.Abstractions"] = "10.0.0",
         },
         ["Persistence.Caching"] = new(StringComparer.Ordinal)
         {
             ["Persistence.Core"] = SameVersion,
             ["Microsoft.Extensions.Caching.Memory"] = "10.0.0",
+        },
+        ["Persistence.HealthChecks"] = new(StringComparer.Ordinal)
+        {
+            ["Persistence.Core"] = SameVersion,
+            ["Microsoft.Extensions.Diagnostics.HealthChecks"] = "10.0.0",
         },
         ["Persistence.Stores.Json"] = new(StringComparer.Ordinal) { ["Persistence.FileStorage"] = SameVersion },
         ["Persistence.Stores.Yaml"] = new(StringComparer.Ordinal)
