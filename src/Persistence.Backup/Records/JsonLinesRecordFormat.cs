@@ -14,7 +14,7 @@ public sealed class JsonLinesRecordFormat : IRecordExporter, IRecordImporter
     internal const int MaxLineLength = ArchiveFormat.MaxLineLength;
 
     private const int FlushThreshold = 64 * 1024;
-    private const string Name = "JSON Lines";
+    private const string Name = "jsonl";
 
     private JsonLinesRecordFormat()
     {

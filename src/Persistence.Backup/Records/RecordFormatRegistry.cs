@@ -38,7 +38,7 @@ public sealed class RecordFormatRegistry
     }
 
     /// <summary>Gets the built-in formats, each both an exporter and an importer.</summary>
-    internal static IReadOnlyList<object> BuiltIn { get; } = [JsonLinesRecordFormat.Instance];
+    internal static IReadOnlyList<object> BuiltIn { get; } = [JsonLinesRecordFormat.Instance, JsonRecordFormat.Instance, CsvRecordFormat.Instance];
 
     /// <summary>Gets the registry of the built-in formats: <c>jsonl</c> (JSON Lines), <c>json</c> and <c>csv</c>.</summary>
     public static RecordFormatRegistry Default { get; } = new(BuiltIn.OfType<IRecordExporter>(), BuiltIn.OfType<IRecordImporter>());
