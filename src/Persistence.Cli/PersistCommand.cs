@@ -12,13 +12,15 @@ internal static class PersistCommand
     {
         var root = new RootCommand(
             """
-            Back up, restore, verify, inspect and migrate Persistence.Libraries stores, and read and write their records.
+            Back up, restore, verify, inspect, migrate, export and import Persistence.Libraries stores, and read and write
+            their records.
             Stores are named by URI: json:./data, yaml:./config, sqlite:./app.db, redis:localhost:6379.
 
             Examples:
               persist backup sqlite:./app.db app.pbak
               persist restore app.pbak json:./restored --mode overwrite
               persist migrate json:./data redis:localhost:6379 --verify
+              persist export sqlite:./app.db users users.csv
               persist get sqlite:./app.db users alice --json
 
             Exit codes: 0 ok, 1 the operation failed, 2 usage error, 130 cancelled.
@@ -26,7 +28,7 @@ internal static class PersistCommand
         root.Options.Add(GlobalOptions.Json);
         root.Options.Add(GlobalOptions.NoProgress);
         root.Options.Add(GlobalOptions.Verbose);
-        foreach (var command in ArchiveCommands.Create().Concat([MigrateCommand.Create()]).Concat(RecordCommands.Create()))
+        foreach (var command in ArchiveCommands.Create().Concat([MigrateCommand.Create()]).Concat(TransferCommands.Create()).Concat(RecordCommands.Create()))
         {
             root.Subcommands.Add(command);
         }

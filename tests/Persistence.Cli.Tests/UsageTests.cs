@@ -35,7 +35,7 @@ public sealed class UsageTests
         var restore = (await PersistTool.RunAsync("restore", "--help")).ShouldExitWith(0);
 
         root.Output.Should().Contain("Usage:").And.Contain("persist [command]").And.Contain("Examples:").And.Contain("persist backup sqlite:./app.db app.pbak");
-        foreach (var command in new[] { "backup", "restore", "verify", "inspect", "migrate", "get", "put", "delete", "scan", "query" })
+        foreach (var command in new[] { "backup", "restore", "verify", "inspect", "migrate", "export", "import", "get", "put", "delete", "scan", "query" })
         {
             root.Output.Should().Contain($"  {command} ");
         }
