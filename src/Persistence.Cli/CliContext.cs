@@ -63,21 +63,33 @@ internal sealed class CliContext : IAsyncDisposable
     /// opening it; a dry run must leave no trace, so it plans against an empty in-memory store instead (every record a create).
     /// </summary>
     public IStore OpenStoreForDryRun(string uri)
+        => MissingFileStore(uri) is { } provider ? new InMemoryStore(provider) : OpenStore(uri);
+
+    /// <summary>
+    /// Opens a store to read from. Opening a file store (json, yaml, sqlite) at a location that does not exist would create
+    /// an empty one, and a typo would then back up, export or list nothing with success; it is an error instead.
+    /// </summary>
+    public IStore OpenExistingStore(string uri)
+        => MissingFileStore(uri) is null
+            ? OpenStore(uri)
+            : throw new PersistenceException($"The store '{uri}' does not exist: there is no file or directory at its location.");
+
+    // The provider name of a json, yaml or sqlite URI whose location does not exist; null for any other URI.
+    private static string? MissingFileStore(string uri)
     {
         var colon = uri.IndexOf(':', StringComparison.Ordinal);
-        if (colon > 1)
+        if (colon <= 1)
         {
-            var provider = uri[..colon].ToLowerInvariant();
-            var location = uri[(colon + 1)..];
-            var question = location.IndexOf('?', StringComparison.Ordinal);
-            location = question < 0 ? location : location[..question];
-            if (provider is "json" or "yaml" or "sqlite" && location.Length > 0 && !Directory.Exists(location) && !File.Exists(location))
-            {
-                return new InMemoryStore(provider);
-            }
+            return null;
         }
 
-        return OpenStore(uri);
+        var provider = uri[..colon].ToLowerInvariant();
+        var location = uri[(colon + 1)..];
+        var question = location.IndexOf('?', StringComparison.Ordinal);
+        location = question < 0 ? location : location[..question];
+        return provider is "json" or "yaml" or "sqlite" && location.Length > 0 && !Directory.Exists(location) && !File.Exists(location)
+            ? provider
+            : null;
     }
 
     /// <summary>Whether a command argument names a store (a registered provider before a colon) rather than a file.</summary>

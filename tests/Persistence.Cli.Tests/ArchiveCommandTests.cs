@@ -46,6 +46,18 @@ public sealed class ArchiveCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Backup_OfAStoreThatDoesNotExist_FailsAndCreatesNothing()
+    {
+        var missing = _temp.Combine("typo.db");
+
+        var result = (await PersistTool.RunAsync("backup", "sqlite:" + missing, Archive)).ShouldExitWith(1);
+
+        result.ErrorLines.Should().ContainSingle().Which.Should().Contain("does not exist");
+        File.Exists(missing).Should().BeFalse("reading a store must not create it");
+        File.Exists(Archive).Should().BeFalse();
+    }
+
+    [Fact]
     public async Task Verify_TamperedArchive_ExitsOneWithOneClearErrorLine()
     {
         await Stores.SeedAsync(Sqlite, Stores.Sample);

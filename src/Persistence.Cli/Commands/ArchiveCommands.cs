@@ -51,7 +51,7 @@ internal static class ArchiveCommands
                 Encryption = key,
             };
             var path = context.Get(archive).FullName;
-            await using var source = context.OpenStore(context.Get(store));
+            await using var source = context.OpenExistingStore(context.Get(store));
             var partial = path + ".partial";
             context.Written = $"nothing was written ({path} is unchanged)";
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -130,10 +130,10 @@ internal static class ArchiveCommands
         {
             var importMode = CommonOptions.ModeOf(context.Get(mode));
             var dry = context.Get(dryRun);
-            await using var target = dry ? context.OpenStoreForDryRun(context.Get(store)) : context.OpenStore(context.Get(store));
             var path = context.Get(archive).FullName;
             var file = File.OpenRead(path);
             await using var fileScope = file.ConfigureAwait(false);
+            await using var target = dry ? context.OpenStoreForDryRun(context.Get(store)) : context.OpenStore(context.Get(store));
             context.Written = "nothing was written (the archive was being verified)";
             var result = await WithPasswordAsync(context, passwords, async key =>
             {
@@ -275,7 +275,7 @@ internal static class ArchiveCommands
             var value = context.Get(target);
             if (context.IsStoreUri(value))
             {
-                await using var store = context.OpenStore(value);
+                await using var store = context.OpenExistingStore(value);
                 var counts = new List<(string Name, long Count)>();
                 await foreach (var collection in store.ListCollectionsAsync(cancellationToken).ConfigureAwait(false))
                 {

@@ -44,7 +44,7 @@ internal static class MigrateCommand
                 Verify = context.Get(verify),
                 BatchSize = context.Get(pageSize),
             };
-            await using var source = context.OpenStore(context.Get(from));
+            await using var source = context.OpenExistingStore(context.Get(from));
             await using var target = context.OpenStore(context.Get(to));
             context.Written = $"nothing was written to store '{target.Name}'";
             var report = await ProgressBar.RunAsync(context, "Migrating", async bar =>

@@ -35,7 +35,7 @@ internal static class RecordCommands
         };
         PersistCommand.SetAction(command, async (context, cancellationToken) =>
         {
-            await using var opened = context.OpenStore(context.Get(store));
+            await using var opened = context.OpenExistingStore(context.Get(store));
             var entry = await opened.GetAsync(context.Get(collection), context.Get(key), cancellationToken).ConfigureAwait(false)
                 ?? throw new PersistenceException($"There is no record '{context.Get(collection)}/{context.Get(key)}' in store '{opened.Name}'.");
             if (context.Json)
@@ -150,7 +150,7 @@ internal static class RecordCommands
         };
         PersistCommand.SetAction(command, async (context, cancellationToken) =>
         {
-            await using var opened = context.OpenStore(context.Get(store));
+            await using var opened = context.OpenExistingStore(context.Get(store));
             var deleted = await opened.DeleteAsync(context.Get(collection), context.Get(key), context.Get(expected), cancellationToken).ConfigureAwait(false);
             if (!deleted)
             {
@@ -198,7 +198,7 @@ internal static class RecordCommands
         };
         PersistCommand.SetAction(command, async (context, cancellationToken) =>
         {
-            await using var opened = context.OpenStore(context.Get(store));
+            await using var opened = context.OpenExistingStore(context.Get(store));
             var options = new ScanOptions { Prefix = context.Get(prefix), StartAfter = context.Get(startAfter), Limit = context.Get(limit) };
             await WriteEntriesAsync(context, opened, opened.ScanAsync(context.Get(collection), options, cancellationToken), cancellationToken).ConfigureAwait(false);
             return ExitCodes.Ok;
@@ -257,7 +257,7 @@ internal static class RecordCommands
                 query = QueryParser.AddOrder(query, order);
             }
 
-            await using var opened = context.OpenStore(context.Get(store));
+            await using var opened = context.OpenExistingStore(context.Get(store));
             await WriteEntriesAsync(context, opened, opened.QueryAsync(context.Get(collection), query, cancellationToken), cancellationToken).ConfigureAwait(false);
             return ExitCodes.Ok;
         });

@@ -59,7 +59,7 @@ internal static class TransferCommands
                 Formats = Formats,
                 Fields = CommonOptions.Selected(context.Get(fields)),
             };
-            await using var opened = context.OpenStore(context.Get(store));
+            await using var opened = context.OpenExistingStore(context.Get(store));
             var name = context.Get(collection);
             RecordExportResult result;
             if (path == "-")
