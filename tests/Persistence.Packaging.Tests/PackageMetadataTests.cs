@@ -41,6 +41,7 @@ public sealed class PackageMetadataTests
         {
             ["Persistence.Core"] = SameVersion,
             ["ZstdSharp.Port"] = "0.8.8",
+            ["CsvHelper"] = "34.0.0",
         },
         ["Persistence.Caching"] = new(StringComparer.Ordinal)
         {
@@ -51,6 +52,7 @@ public sealed class PackageMetadataTests
         ["Persistence.Stores.Yaml"] = new(StringComparer.Ordinal)
         {
             ["Persistence.FileStorage"] = SameVersion,
+            ["Persistence.Backup"] = SameVersion,
             ["YamlDotNet"] = "16.3.0",
         },
         ["Persistence.Stores.Sqlite"] = new(StringComparer.Ordinal)

@@ -187,13 +187,15 @@ public sealed class CsvRecordFormat : IRecordExporter, IRecordImporter
         }
     }
 
-    // The top-level fields of every document, in the order first seen; a new field goes before the next field of its
-    // document already known (or after the previous one), so documents that share an order keep it.
+    // The top-level fields of every document, in an order that keeps every document's own order where the documents
+    // agree on one (a topological order of "comes right before" in any document, ties broken by first appearance), so
+    // documents of one type come back with their fields in their order, even where some lack some fields.
     private static async ValueTask<FieldPath[]> DiscoverAsync(IAsyncEnumerable<PortableRecord> records, CancellationToken cancellationToken)
     {
-        var order = new List<string>();
-        var known = new HashSet<string>(StringComparer.Ordinal);
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
         var names = new List<string>();
+        var successors = new List<HashSet<int>>();
+        var fields = new List<string>();
         await foreach (var record in records.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             if (!record.HasDocument)
@@ -201,32 +203,62 @@ public sealed class CsvRecordFormat : IRecordExporter, IRecordImporter
                 continue;
             }
 
-            names.Clear();
-            TopLevelNames(record, names);
-            for (var i = 0; i < names.Count; i++)
+            fields.Clear();
+            TopLevelNames(record, fields);
+            var previous = -1;
+            foreach (var name in fields)
             {
-                if (known.Contains(names[i]))
+                if (name.Length == 0)
                 {
-                    continue;
+                    throw new RecordFormatException($"The record '{record.Key}' cannot be exported as CSV: its document has a field with an empty name, which cannot be a column. Export it as jsonl or json.");
                 }
 
-                var at = order.Count;
-                var next = names.Skip(i + 1).FirstOrDefault(known.Contains);
-                if (next is not null)
+                if (!index.TryGetValue(name, out var at))
                 {
-                    at = order.IndexOf(next);
-                }
-                else if (i > 0 && names.Take(i).LastOrDefault(known.Contains) is { } previous)
-                {
-                    at = order.IndexOf(previous) + 1;
+                    at = names.Count;
+                    index.Add(name, at);
+                    names.Add(name);
+                    successors.Add([]);
                 }
 
-                order.Insert(at, names[i]);
-                known.Add(names[i]);
+                if (previous >= 0 && previous != at)
+                {
+                    successors[previous].Add(at);
+                }
+
+                previous = at;
             }
         }
 
-        return order.Select(n => FieldPath.Parse(FieldPath.Escape(n), "fields")).ToArray();
+        var incoming = new int[names.Count];
+        foreach (var next in successors)
+        {
+            foreach (var to in next)
+            {
+                incoming[to]++;
+            }
+        }
+
+        var ready = new SortedSet<int>(Enumerable.Range(0, names.Count).Where(i => incoming[i] == 0));
+        var placed = new bool[names.Count];
+        var order = new List<FieldPath>(names.Count);
+        while (order.Count < names.Count)
+        {
+            // Documents that disagree on an order make a cycle: the earliest field left goes next.
+            var at = ready.Count > 0 ? ready.Min : Enumerable.Range(0, names.Count).First(i => !placed[i]);
+            ready.Remove(at);
+            placed[at] = true;
+            order.Add(FieldPath.Parse(FieldPath.Escape(names[at]), "fields"));
+            foreach (var to in successors[at])
+            {
+                if (!placed[to] && --incoming[to] == 0)
+                {
+                    ready.Add(to);
+                }
+            }
+        }
+
+        return order.ToArray();
     }
 
     private static void TopLevelNames(PortableRecord record, List<string> names)
@@ -240,10 +272,7 @@ public sealed class CsvRecordFormat : IRecordExporter, IRecordImporter
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var name = reader.GetString()!;
-            if (!names.Contains(name))
-            {
-                names.Add(name);
-            }
+            names.Add(name);
 
             reader.Read();
             reader.Skip();
@@ -311,6 +340,11 @@ public sealed class CsvRecordFormat : IRecordExporter, IRecordImporter
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 var column = _index.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(Name(ref reader), out var c) ? c : -1;
+                if (column >= 0 && _cells[column].Start >= 0)
+                {
+                    throw new RecordFormatException($"The record '{record.Key}' cannot be exported as CSV: its document has the field '{columns[column].Text}' twice, and a column holds one value. Export it as jsonl or json.");
+                }
+
                 reader.Read();
                 var start = (int)reader.TokenStartIndex;
                 if (reader.TokenType == JsonTokenType.String)

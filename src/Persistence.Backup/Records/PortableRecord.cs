@@ -111,6 +111,37 @@ public sealed class PortableRecord
         }
     }
 
+    /// <summary>
+    /// Writes the record as the JSON object the JSON formats use (<c>{"key","version","createdAt","updatedAt",
+    /// "expiresAt","document"}</c>, and <c>"payloadFormat"</c> with a base64 <c>"payload"</c> when <see cref="Payload"/>
+    /// is set), for a format of your own built on JSON (YAML writes it through its JSON bridge).
+    /// </summary>
+    /// <param name="writer">The writer, positioned where a value may go.</param>
+    /// <param name="options">Whether to write the version and timestamps.</param>
+    /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
+    public void WriteEnvelope(Utf8JsonWriter writer, RecordFormatOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(options);
+        RecordJson.WriteRecord(writer, this, options);
+    }
+
+    /// <summary>
+    /// Reads a record from a JSON value: an envelope as <see cref="WriteEnvelope"/> writes it (an object of those fields
+    /// only, with a <c>document</c> or a <c>payload</c>), or else a bare document without key or metadata. The record
+    /// refers to <paramref name="value"/>, so it is valid as long as the value's document is.
+    /// </summary>
+    /// <param name="value">The JSON value.</param>
+    /// <param name="line">The 1-based line the value starts on in its input, for errors.</param>
+    /// <param name="format">The format's name, for errors (<c>yaml</c>).</param>
+    /// <returns>The record.</returns>
+    /// <exception cref="RecordFormatException">An envelope field has the wrong type; the message names the line.</exception>
+    public static PortableRecord ReadEnvelope(JsonElement value, long line, string format)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(format);
+        return RecordJson.ReadRecord(value, line, format);
+    }
+
     /// <summary>Gets the document's UTF-8 JSON text: <see cref="DocumentJson"/> when set, otherwise the element's raw text.</summary>
     internal ReadOnlySpan<byte> DocumentUtf8 => !_documentJson.IsEmpty ? _documentJson.Span : JsonMarshal.GetRawUtf8Value(_document);
 
