@@ -4,6 +4,8 @@ namespace Persistence.Backup;
 internal sealed class LineReader
 {
     private readonly Stream _source;
+    private readonly Func<Exception>? _tooLong;
+    private readonly int _maxLineLength;
     private byte[] _buffer = new byte[64 * 1024];
     private int _start;
     private int _end;
@@ -12,9 +14,27 @@ internal sealed class LineReader
     public LineReader(Stream source)
     {
         _source = source;
+        _maxLineLength = ArchiveFormat.MaxLineLength;
     }
 
-    /// <summary>Reads the next line (line feed included); empty at the end of the stream. Valid until the next call.</summary>
+    /// <summary>
+    /// Initializes a reader of text lines (record formats): the last line may lack its line feed, and a line longer than
+    /// <paramref name="maxLineLength"/> throws what <paramref name="tooLong"/> gives.
+    /// </summary>
+    public LineReader(Stream source, int maxLineLength, Func<Exception> tooLong)
+    {
+        _source = source;
+        _maxLineLength = maxLineLength;
+        _tooLong = tooLong;
+    }
+
+    /// <summary>Gets how many bytes were consumed by the lines read so far.</summary>
+    public long Consumed { get; private set; }
+
+    /// <summary>
+    /// Reads the next line (line feed included); empty at the end of the stream. Valid until the next call. A reader of
+    /// text lines returns a last line without its line feed.
+    /// </summary>
     /// <exception cref="BackupArchiveException">The stream ends inside a line, or a line is longer than the format allows.</exception>
     public async ValueTask<ReadOnlyMemory<byte>> ReadLineAsync(CancellationToken cancellationToken)
     {
@@ -26,6 +46,7 @@ internal sealed class LineReader
             {
                 var line = _buffer.AsMemory(_start, searched + index + 1 - _start);
                 _start = searched + index + 1;
+                Consumed += line.Length;
                 return line;
             }
 
@@ -35,6 +56,14 @@ internal sealed class LineReader
                 if (_start == _end)
                 {
                     return ReadOnlyMemory<byte>.Empty;
+                }
+
+                if (_tooLong is not null)
+                {
+                    var last = _buffer.AsMemory(_start, _end - _start);
+                    _start = _end;
+                    Consumed += last.Length;
+                    return last;
                 }
 
                 throw ArchiveFormat.Truncated("the archive ends inside a record");
@@ -51,12 +80,12 @@ internal sealed class LineReader
 
             if (_end == _buffer.Length)
             {
-                if (_buffer.Length >= ArchiveFormat.MaxLineLength)
+                if (_buffer.Length >= _maxLineLength)
                 {
-                    throw ArchiveFormat.Corrupted($"a record is longer than {ArchiveFormat.MaxLineLength} bytes");
+                    throw _tooLong?.Invoke() ?? ArchiveFormat.Corrupted($"a record is longer than {ArchiveFormat.MaxLineLength} bytes");
                 }
 
-                Array.Resize(ref _buffer, _buffer.Length * 2);
+                Array.Resize(ref _buffer, (int)Math.Min((long)_buffer.Length * 2, Math.Max(_maxLineLength, _buffer.Length)));
             }
 
             var read = await _source.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);

@@ -78,4 +78,20 @@ public sealed record RestoreResult(
     /// </summary>
     /// <value>The default is 0.</value>
     public long RecordsDeleted { get; init; }
+
+    /// <summary>Gets what the restore would do to the store, record by record; set by a dry run only.</summary>
+    /// <value>The plan of a dry run (<see cref="RestoreOptions.DryRun"/>); <see langword="null"/> after a restore that wrote.</value>
+    public RestorePlan? Plan { get; init; }
 }
+
+/// <summary>
+/// What a restore would do to the target store, found by a dry run (<see cref="RestoreOptions.DryRun"/>) that looked up each
+/// archived record of the selected collections in the store. Expired archived records are in none of the counts.
+/// </summary>
+/// <param name="Creates">Archived records whose key the store does not hold: the restore would create them.</param>
+/// <param name="Updates">Archived records whose key the store holds and that <see cref="ImportMode.Overwrite"/> would replace.</param>
+/// <param name="Conflicts">
+/// Archived records whose key the store holds and that the mode would not write: kept as they are by
+/// <see cref="ImportMode.PreserveExisting"/>, or refused (with nothing written) by <see cref="ImportMode.FailOnConflict"/>.
+/// </param>
+public sealed record RestorePlan(long Creates, long Updates, long Conflicts);

@@ -406,7 +406,9 @@ public static class StoreBackup
 
         var wouldSkip = probe.Expired + (options.Mode == ImportMode.PreserveExisting ? probe.ConflictCount : 0);
         var wouldRestore = (options.Mode == ImportMode.FailOnConflict && probe.ConflictCount > 0) || probe.UnfitCount > 0 ? 0 : probe.Live - (options.Mode == ImportMode.PreserveExisting ? probe.ConflictCount : 0);
-        return new RestoreResult(errors.Count == 0, true, manifest, restoredCollections, wouldRestore, wouldSkip, errors, warnings, elapsed);
+        var overwrite = options.Mode == ImportMode.Overwrite;
+        var plan = new RestorePlan(probe.Live - probe.ConflictCount, overwrite ? probe.ConflictCount : 0, overwrite ? 0 : probe.ConflictCount);
+        return new RestoreResult(errors.Count == 0, true, manifest, restoredCollections, wouldRestore, wouldSkip, errors, warnings, elapsed) { Plan = plan };
     }
 
     private static FileStream CreateSpool(string? directory)

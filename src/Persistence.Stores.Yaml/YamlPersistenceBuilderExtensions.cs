@@ -53,4 +53,17 @@ public static class YamlPersistenceBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         return builder.AddStoreProvider(YamlFileStoreProviderFactory.Instance);
     }
+
+    /// <summary>
+    /// Registers the <c>yaml</c> record format (<see cref="YamlRecordFormat"/>) for export and import, beside the built-in
+    /// ones of <c>AddRecordFormats()</c>, so the registered <see cref="Persistence.Backup.RecordFormatRegistry"/> finds it.
+    /// Calling it more than once is safe.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IPersistenceBuilder AddYamlRecordFormat(this IPersistenceBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.AddRecordFormat(YamlRecordFormat.Instance);
+    }
 }

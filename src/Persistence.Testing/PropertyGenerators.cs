@@ -113,6 +113,19 @@ internal static class PropertyGenerators
             return inName ? $"{{{lone}:{document}}}" : $"[{document},{lone}]";
         });
 
+    /// <summary>
+    /// Gets records of flat documents, as a CSV file holds them: a list of distinct, non-empty field names in one order,
+    /// and up to eight records, each an object of scalars over some of those fields, in that order.
+    /// </summary>
+    public static Gen<(string Key, string Json)[]> FlatRecords { get; } = Gen.Select(
+            Text.Where(t => t.Length > 0).Array[1, 6].Select(names => names.Distinct(StringComparer.Ordinal).ToArray()),
+            Gen.Int[1, 8])
+        .SelectMany(shape => Gen.Select(
+                Key,
+                Gen.Select(Gen.Bool.Array[shape.Item1.Length], ScalarOf(Text).Array[shape.Item1.Length], (present, values) =>
+                    "{" + string.Join(",", shape.Item1.Select((name, i) => (name, i)).Where(f => present[f.i]).Select(f => JsonString(f.name) + ":" + values[f.i])) + "}"))
+            .Array[shape.Item2]);
+
     /// <summary>Gets JSON scalars as text: strings from <paramref name="text"/>, numbers from <see cref="Number"/>, booleans and null.</summary>
     /// <param name="text">The strings.</param>
     /// <returns>The generator.</returns>

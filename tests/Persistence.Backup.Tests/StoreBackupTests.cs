@@ -363,6 +363,8 @@ public sealed class StoreBackupTests
         result.DryRun.Should().BeTrue();
         result.Success.Should().Be(success);
         (await BackupTestData.SnapshotAsync(target, Token)).Should().Equal(before);
+        // Two archived keys exist in the target: replaced by Overwrite, conflicts for the other modes; the rest are new.
+        result.Plan.Should().Be(mode == ImportMode.Overwrite ? new RestorePlan(total - 2, 2, 0) : new RestorePlan(total - 2, 0, 2));
         if (mode == ImportMode.FailOnConflict)
         {
             result.RecordsRestored.Should().Be(0);

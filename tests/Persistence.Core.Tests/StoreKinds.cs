@@ -53,7 +53,7 @@ internal sealed class StoreKinds : IDisposable
         }
     }
 
-    private string NewDirectory()
+    public string NewDirectory()
     {
         var path = Directory.CreateTempSubdirectory("persistence-managers-").FullName;
         _directories.Add(path);

@@ -42,6 +42,7 @@ public sealed class PackageMetadataTests
             ["Persistence.Core"] = SameVersion,
             ["ZstdSharp.Port"] = "0.8.8",
             ["Microsoft.Extensions.Hosting.Abstractions"] = "10.0.0",
+            ["CsvHelper"] = "34.0.0",
         },
         ["Persistence.Caching"] = new(StringComparer.Ordinal)
         {
@@ -57,6 +58,7 @@ public sealed class PackageMetadataTests
         ["Persistence.Stores.Yaml"] = new(StringComparer.Ordinal)
         {
             ["Persistence.FileStorage"] = SameVersion,
+            ["Persistence.Backup"] = SameVersion,
             ["YamlDotNet"] = "16.3.0",
         },
         ["Persistence.Stores.Sqlite"] = new(StringComparer.Ordinal)
@@ -79,6 +81,8 @@ public sealed class PackageMetadataTests
             ["Persistence.Core"] = SameVersion,
             ["MessagePack"] = "2.5.307",
         },
+        // A tool package carries the tool with every assembly it needs under tools/: it has no dependencies.
+        ["Persistence.Cli"] = new(StringComparer.Ordinal),
         ["Persistence.Testing"] = new(StringComparer.Ordinal)
         {
             ["Persistence.Backup"] = SameVersion,
@@ -119,16 +123,27 @@ public sealed class PackageMetadataTests
         package.Element("repository").Should().NotBeNull("{0} needs repository fields", id);
         package.Element("repository")!.Attribute("url")!.Value.Should().Be(RepositoryUrl);
         package.Element("repository")!.Attribute("commit")!.Value.Should().MatchRegex("^[0-9a-f]{40}$", "SourceLink records the commit");
-        zip.Entries.Should().Contain(entry => entry.FullName == $"lib/net10.0/{id}.dll");
-        zip.Entries.Should().Contain(entry => entry.FullName == $"lib/net10.0/{id}.xml", "{0} ships its XML docs", id);
+        var tool = PackedPackage.IsTool(id);
+        if (tool)
+        {
+            // A .NET tool: its assembly (named after its command) and its settings under tools/, no library, no docs.
+            zip.Entries.Should().Contain(entry => entry.FullName == "tools/net10.0/any/DotnetToolSettings.xml");
+            zip.Entries.Should().NotContain(entry => entry.FullName.StartsWith("lib/", StringComparison.Ordinal));
+            package.Element("packageTypes")!.Elements().Select(type => type.Attribute("name")!.Value).Should().Equal("DotnetTool");
+        }
+        else
+        {
+            zip.Entries.Should().Contain(entry => entry.FullName == $"lib/net10.0/{id}.dll");
+            zip.Entries.Should().Contain(entry => entry.FullName == $"lib/net10.0/{id}.xml", "{0} ships its XML docs", id);
+        }
 
         // Its own readme: named after the package, telling how to add it, never the repository's test script.
         var readmeName = package.Value("readme");
         readmeName.Should().NotBeNullOrEmpty("{0} needs a readme", id);
         var readme = await ReadTextAsync(zip, readmeName!);
         readme.Should().StartWith($"# {id}\n", "{0} ships its own README (src/{0}/README.md), not the repository's", id);
-        readme.Should().Contain($"dotnet add package {id}");
-        readme.Should().Contain("```csharp", "the readme of {0} shows an example", id);
+        readme.Should().Contain(tool ? $"dotnet tool install -g {id}" : $"dotnet add package {id}");
+        readme.Should().Contain(tool ? "```shell" : "```csharp", "the readme of {0} shows an example", id);
         readme.Should().NotContain("scripts/test.sh", "a package readme is for users of the package");
         readme.Should().NotContainAny(["](docs/", "](./docs/", "](../"], "links in a package readme must be absolute");
         readme.Should().Contain($"{RepositoryUrl}/blob/main/docs/");
@@ -170,6 +185,13 @@ public sealed class PackageMetadataTests
         package.Dependencies().Select(dependency => dependency.Id).Should().OnlyHaveUniqueItems();
     }
 
+    /// <summary>The assembly name of a tool project (its AssemblyName, such as persist).</summary>
+    internal static string ToolAssembly(string id)
+    {
+        var project = System.Xml.Linq.XDocument.Load(Path.Join(RepositoryPaths.Root, "src", id, id + ".csproj"));
+        return project.Descendants("AssemblyName").SingleOrDefault()?.Value ?? id;
+    }
+
     private static async Task<string> ReadTextAsync(ZipArchive zip, string name)
     {
         var entry = zip.Entries.Single(entry => entry.FullName == name);
@@ -183,7 +205,8 @@ public sealed class PackageMetadataTests
     {
         File.Exists(package.SymbolsPath).Should().BeTrue("{0} ships a symbol package", package.Id);
         await using var symbols = await ZipFile.OpenReadAsync(package.SymbolsPath, TestContext.Current.CancellationToken);
-        var pdbEntry = symbols.Entries.Single(entry => entry.FullName == $"lib/net10.0/{package.Id}.pdb");
+        var pdbPath = PackedPackage.IsTool(package.Id) ? $"tools/net10.0/any/{ToolAssembly(package.Id)}.pdb" : $"lib/net10.0/{package.Id}.pdb";
+        var pdbEntry = symbols.Entries.Single(entry => entry.FullName == pdbPath);
         using var pdb = new MemoryStream();
         await using (var stream = await pdbEntry.OpenAsync(TestContext.Current.CancellationToken))
         {

@@ -47,6 +47,12 @@ internal sealed class PackedPackage
             .Order(StringComparer.Ordinal)
             .ToList();
 
+    /// <summary>Whether src/<paramref name="id"/> is a .NET tool (PackAsTool): its package carries the tool and everything it
+    /// needs under tools/, with no dependencies, no public API and no lib/ folder.</summary>
+    public static bool IsTool(string id)
+        => File.ReadAllText(System.IO.Path.Join(RepositoryPaths.Root, "src", id, id + ".csproj"))
+            .Contains("<PackAsTool>true</PackAsTool>", StringComparison.Ordinal);
+
     private static readonly Lock PacksLock = new();
     private static readonly Dictionary<string, Task<PackedPackage>> Packs = new(StringComparer.Ordinal);
 

@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using BenchmarkDotNet.Attributes;
+using Persistence.Backup;
+using Persistence.Stores.Sqlite;
+
+namespace Persistence.Benchmarks;
+
+/// <summary>
+/// <c>persist backup</c> (the Persistence.Cli tool, run as a process: start-up, store open, backup, checksum, rename)
+/// against <see cref="StoreBackup.BackupAsync"/> called in-process on the same SQLite database of
+/// <see cref="BackupData.EntryCount"/> ~1 KB records, each opening the store and writing a gzip archive file.
+/// Target: the tool within 10% of the in-process backup (ratio ≤ 1.10).
+/// </summary>
+[Config(typeof(BackupBenchmarkConfig))]
+public class CliBackupBenchmarks
+{
+    private string _root = string.Empty;
+    private string _database = string.Empty;
+    private string _tool = string.Empty;
+
+    [GlobalSetup]
+    public async Task SetupAsync()
+    {
+        _tool = Path.Join(RepositoryRoot(), "src", "Persistence.Cli", "bin", "Release", "net10.0", "persist.dll");
+        if (!File.Exists(_tool))
+        {
+            throw new InvalidOperationException($"Build the tool first (dotnet build src/Persistence.Cli -c Release): {_tool} is missing.");
+        }
+
+        _root = Directory.CreateTempSubdirectory("persistence-cli-bench-").FullName;
+        _database = Path.Join(_root, "source.db");
+        await using var store = new SqliteStore(new SqliteStoreOptions { DataSource = _database }, "sqlite");
+        foreach (var batch in BackupData.Entries().Chunk(1000))
+        {
+            await store.ImportAsync(batch, ImportMode.Overwrite);
+        }
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_root, recursive: true);
+    }
+
+    [Benchmark(Baseline = true)]
+    public async Task<long> BackupAsync_InProcess()
+    {
+        var archive = Path.Join(_root, "in-process.pbak");
+        await using (var store = new SqliteStore(new SqliteStoreOptions { DataSource = _database }, "sqlite"))
+        await using (var file = new FileStream(archive, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+        {
+            await store.BackupAsync(file, new BackupOptions());
+        }
+
+        return new FileInfo(archive).Length;
+    }
+
+    [Benchmark]
+    public async Task<long> PersistBackup_Process()
+    {
+        var archive = Path.Join(_root, "tool.pbak");
+        var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { _tool, "backup", "sqlite:" + _database, archive, "--no-progress" })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"persist backup exited with {process.ExitCode}: {await output}{await errors}");
+        }
+
+        return new FileInfo(archive).Length;
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Join(directory.FullName, "Persistence.Libraries.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("The repository root is not above " + AppContext.BaseDirectory);
+    }
+}

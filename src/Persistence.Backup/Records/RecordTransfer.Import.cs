@@ -1,0 +1,359 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+
+namespace Persistence.Backup;
+
+public static partial class RecordTransfer
+{
+    private const int MaxListedConflicts = 100;
+
+    /// <summary>
+    /// Reads records from a stream in a record format and writes them into a collection through
+    /// <see cref="IStore.ImportAsync"/>, batch by batch, keeping their versions and timestamps. By default the whole
+    /// input is checked first (<see cref="RecordImportOptions.CheckFirst"/>), so a bad line or a conflict anywhere
+    /// leaves the store untouched.
+    /// </summary>
+    /// <param name="store">The store to write.</param>
+    /// <param name="collection">The collection to import into.</param>
+    /// <param name="source">The readable stream, read to its end; not disposed.</param>
+    /// <param name="options">Format, mode, dry run, key field and batch size, or <see langword="null"/> for JSON Lines with <see cref="ImportMode.FailOnConflict"/>.</param>
+    /// <param name="progress">Receives progress after every batch, or <see langword="null"/>.</param>
+    /// <param name="cancellationToken">A token that cancels the import; batches already written stay written, each whole.</param>
+    /// <returns>What was (or, for a dry run, would be) created, updated, skipped, and the conflicts.</returns>
+    /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">The collection name or an option is invalid, the format is unknown, or <paramref name="source"/> is not readable.</exception>
+    /// <exception cref="RecordFormatException">
+    /// The input is not valid in its format, or a record cannot be imported (no key, an invalid or repeated key, a document
+    /// the store's serializer cannot hold exactly); the message names the line. Nothing was written (with
+    /// <see cref="RecordImportOptions.CheckFirst"/> off: nothing of that batch).
+    /// </exception>
+    /// <exception cref="ConcurrencyConflictException">The mode is <see cref="ImportMode.FailOnConflict"/> and an imported key exists; nothing was written (with <see cref="RecordImportOptions.CheckFirst"/> off: nothing of that batch).</exception>
+    public static async Task<RecordImportResult> ImportRecordsAsync(
+        this IStore store,
+        string collection,
+        Stream source,
+        RecordImportOptions? options = null,
+        IProgress<RecordTransferProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        StoreNames.ValidateCollection(collection);
+        ArgumentNullException.ThrowIfNull(source);
+        if (!source.CanRead)
+        {
+            throw new ArgumentException("The import source stream must be readable.", nameof(source));
+        }
+
+        options ??= new RecordImportOptions();
+        options.Validate();
+        var importer = (options.Formats ?? RecordFormatRegistry.Default).GetImporter(options.Format);
+        cancellationToken.ThrowIfCancellationRequested();
+        var time = options.TimeProvider ?? TimeProvider.System;
+        var started = time.GetTimestamp();
+
+        if (options.DryRun || !options.CheckFirst)
+        {
+            var only = new ImportRun(store, collection, importer, options, write: !options.DryRun, check: true, progress);
+            await only.RunAsync(source, cancellationToken).ConfigureAwait(false);
+            return only.Result(time.GetElapsedTime(started));
+        }
+
+        FileStream? spool = null;
+        try
+        {
+            Stream firstPass = source;
+            var start = 0L;
+            if (source.CanSeek)
+            {
+                start = source.Position;
+            }
+            else
+            {
+                spool = CreateSpool(options.SpoolDirectory);
+                firstPass = new TeeStream(source, spool);
+            }
+
+            // Pass 1: read and convert every record (and find conflicts where the mode needs them) before any write.
+            var check = new ImportRun(store, collection, importer, options, write: false, check: true, progress);
+            await check.RunAsync(firstPass, cancellationToken).ConfigureAwait(false);
+            if (options.Mode == ImportMode.FailOnConflict && check.Conflicts > 0)
+            {
+                throw check.ConflictError(written: 0);
+            }
+
+            Stream secondPass;
+            if (spool is not null)
+            {
+                spool.Position = 0;
+                secondPass = spool;
+            }
+            else
+            {
+                source.Position = start;
+                secondPass = source;
+            }
+
+            // Pass 2: write, batch by batch.
+            var write = new ImportRun(store, collection, importer, options, write: true, check: false, progress);
+            await write.RunAsync(secondPass, cancellationToken).ConfigureAwait(false);
+            return write.Result(time.GetElapsedTime(started));
+        }
+        finally
+        {
+            if (spool is not null)
+            {
+                await spool.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Reads records from a file in a record format and writes them into a collection; see the stream overload.</summary>
+    /// <param name="store">The store to write.</param>
+    /// <param name="collection">The collection to import into.</param>
+    /// <param name="path">The file to read.</param>
+    /// <param name="options">Format, mode, dry run, key field and batch size, or <see langword="null"/> for JSON Lines with <see cref="ImportMode.FailOnConflict"/>.</param>
+    /// <param name="progress">Receives progress after every batch, or <see langword="null"/>.</param>
+    /// <param name="cancellationToken">A token that cancels the import; batches already written stay written, each whole.</param>
+    /// <returns>What was (or would be) created, updated, skipped, and the conflicts.</returns>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="RecordFormatException">The input is not valid, or a record cannot be imported; the message names the line.</exception>
+    /// <exception cref="ConcurrencyConflictException">The mode is <see cref="ImportMode.FailOnConflict"/> and an imported key exists.</exception>
+    public static async Task<RecordImportResult> ImportRecordsAsync(
+        this IStore store,
+        string collection,
+        string path,
+        RecordImportOptions? options = null,
+        IProgress<RecordTransferProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        await using (file.ConfigureAwait(false))
+        {
+            return await store.ImportRecordsAsync(collection, file, options, progress, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static FileStream CreateSpool(string? directory)
+    {
+        var path = Path.Join(directory ?? Path.GetTempPath(), $"persistence-import-{Guid.NewGuid():N}.spool");
+        return new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.Asynchronous | FileOptions.DeleteOnClose);
+    }
+
+    /// <summary>One pass over the input: converts records into the store's payloads, looks their keys up per batch, and writes the batches when asked to.</summary>
+    private sealed class ImportRun(IStore store, string collection, IRecordImporter importer, RecordImportOptions options, bool write, bool check, IProgress<RecordTransferProgress>? progress)
+    {
+        private readonly FieldPath? _keyField = options.KeyField is null ? null : FieldPath.Parse(options.KeyField, nameof(options.KeyField));
+        private readonly TimeProvider _time = options.TimeProvider ?? TimeProvider.System;
+        private readonly List<Pending> _batch = [];
+        private readonly Dictionary<string, long> _batchKeys = new(StringComparer.Ordinal);
+        private readonly List<string> _conflictingKeys = [];
+        private readonly bool _lookUp = write || options.DryRun || options.Mode == ImportMode.FailOnConflict;
+        private readonly string _formatName = importer.Format;
+        private DateTimeOffset _now;
+        private long _read;
+        private long _created;
+        private long _updated;
+        private long _skipped;
+        private long _expired;
+        private (string Key, long Line, long Version)? _firstConflict;
+
+        public long Conflicts { get; private set; }
+
+        public async ValueTask RunAsync(Stream input, CancellationToken cancellationToken)
+        {
+            _now = _time.GetUtcNow();
+            var formatOptions = RecordFormatOptions.Default;
+            await foreach (var record in importer.ReadAsync(input, formatOptions, cancellationToken).ConfigureAwait(false))
+            {
+                _read++;
+                if (Convert(record) is { } pending)
+                {
+                    if (_batchKeys.TryGetValue(pending.Key, out var earlier))
+                    {
+                        throw Error(record.Line, $"repeats the key '{pending.Key}' of line {earlier} in the same batch; a key may appear once per batch of {options.BatchSize}");
+                    }
+
+                    _batchKeys.Add(pending.Key, pending.Line);
+                    _batch.Add(pending);
+                    if (_batch.Count >= options.BatchSize)
+                    {
+                        await FlushAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                }
+            }
+
+            await FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        public RecordImportResult Result(TimeSpan duration)
+            => new(options.DryRun, collection, importer.Format, options.Mode, _read, _created, _updated, _skipped, _expired, Conflicts, _conflictingKeys.ToArray(), duration);
+
+        public ConcurrencyConflictException ConflictError(long written)
+        {
+            var (key, line, version) = _firstConflict!.Value;
+            var before = written == 0 ? "nothing was written" : $"nothing of its batch was written ({written} records of earlier batches were)";
+            return new ConcurrencyConflictException(
+                $"The import into '{collection}' of store '{store.Name}' was refused and {before}: {Conflicts} imported keys already exist, the first '{key}' (line {line}) at version {version}. Use ImportMode.Overwrite or PreserveExisting to import over them.");
+        }
+
+        private Pending? Convert(PortableRecord record)
+        {
+            var line = record.Line;
+            var key = _keyField is null ? record.Key : KeyOf(record, line);
+            if (key is null)
+            {
+                throw Error(line, "has no key; set the key field (RecordImportOptions.KeyField, --key-field) to take keys from a document field");
+            }
+
+            if (!StoreNames.IsValidKey(key))
+            {
+                throw Error(line, $"has an invalid key '{key}': a key is 1-512 characters with no NUL and no unpaired surrogate");
+            }
+
+            if (record.ExpiresAt is { } expires && expires <= _now)
+            {
+                _expired++;
+                return null;
+            }
+
+            if (!record.HasDocument && record.Payload is null)
+            {
+                throw Error(line, $"has no document for key '{key}'");
+            }
+
+            byte[] payload;
+            try
+            {
+                payload = PayloadFor(store.Serializer, key, record);
+            }
+            catch (PersistenceException ex)
+            {
+                throw Error(line, $"holds a record the store cannot take exactly: {ex.Message}", ex);
+            }
+
+            return new Pending(key, line, payload, record.Version, record.CreatedAt, record.UpdatedAt, record.ExpiresAt);
+        }
+
+        // The payload the store holds for an imported record: a payload carried as it is in the store's own format as it
+        // is; a document into a JSON store as its canonical bytes (what the default serializer writes, so an exported
+        // record comes back byte for byte); into a store of another format through its serializer, read back and
+        // compared where this pass checks.
+        private byte[] PayloadFor(ISerializer serializer, string key, PortableRecord record)
+        {
+            if (record.Payload is { } verbatim && string.Equals(record.PayloadFormat, serializer.Format, StringComparison.OrdinalIgnoreCase))
+            {
+                return verbatim.ToArray();
+            }
+
+            if (record.HasDocument && serializer is SystemTextJsonSerializer json)
+            {
+                var raw = record.DocumentUtf8;
+                var canonical = new ArrayBufferWriter<byte>(raw.Length);
+                if (CanonicalJson.TryWrite(raw, json.ReaderOptions, canonical))
+                {
+                    return canonical.WrittenSpan.ToArray();
+                }
+
+                // An escaped lone surrogate no writer can re-encode: kept as written, as the serializer's FromJson does.
+                return raw.ToArray();
+            }
+
+            var entry = new ArchivedEntry(key, 1, default, default, null, record.Document, record.Payload?.ToArray(), record.PayloadFormat);
+            return EntryTranscoder.ForTarget(serializer, collection, entry, check);
+        }
+
+        private string KeyOf(PortableRecord record, long line)
+        {
+            if (!record.HasDocument || !_keyField!.TryGet(record.Document, out var value))
+            {
+                throw Error(line, $"has no key field '{_keyField!.Text}'");
+            }
+
+            return value.ValueKind switch
+            {
+                JsonValueKind.String => value.GetString()!,
+                JsonValueKind.Number => value.GetRawText(),
+                _ => throw Error(line, $"has a key field '{_keyField.Text}' that is {value.ValueKind.ToString().ToLowerInvariant()}, not a string or a number"),
+            };
+        }
+
+        private async ValueTask FlushAsync(CancellationToken cancellationToken)
+        {
+            if (_batch.Count == 0)
+            {
+                return;
+            }
+
+            IReadOnlyList<StoreEntry?> existing = _lookUp
+                ? await store.GetManyAsync(collection, _batch.Select(p => p.Key).ToArray(), cancellationToken).ConfigureAwait(false)
+                : new StoreEntry?[_batch.Count];
+            var conflictsBefore = Conflicts;
+            for (var i = 0; i < _batch.Count; i++)
+            {
+                if (existing[i] is not { } found)
+                {
+                    _created++;
+                    continue;
+                }
+
+                switch (options.Mode)
+                {
+                    case ImportMode.Overwrite:
+                        _updated++;
+                        break;
+                    case ImportMode.PreserveExisting:
+                        _skipped++;
+                        break;
+                    default:
+                        Conflicts++;
+                        _firstConflict ??= (found.Key, _batch[i].Line, found.Version);
+                        if (_conflictingKeys.Count < MaxListedConflicts)
+                        {
+                            _conflictingKeys.Add(found.Key);
+                        }
+
+                        break;
+                }
+            }
+
+            if (write)
+            {
+                if (Conflicts > conflictsBefore)
+                {
+                    throw ConflictError(_created + _updated);
+                }
+
+                var entries = new StoreEntry[_batch.Count];
+                var now = _time.GetUtcNow();
+                for (var i = 0; i < _batch.Count; i++)
+                {
+                    var p = _batch[i];
+                    var found = existing[i];
+
+                    // A record without metadata is written as a put would write it: one version past the record it
+                    // replaces, created when that one was, updated now.
+                    var version = p.Version ?? (found is null ? 1 : found.Version + 1);
+                    var updated = p.UpdatedAt ?? now;
+                    var created = p.CreatedAt ?? found?.CreatedAt ?? updated;
+                    entries[i] = new StoreEntry(collection, p.Key, p.Payload, version, created, updated, p.ExpiresAt);
+                }
+
+                await store.ImportAsync(entries, options.Mode, cancellationToken).ConfigureAwait(false);
+            }
+
+            var processed = _created + _updated + _skipped + Conflicts;
+            _batch.Clear();
+            _batchKeys.Clear();
+            progress?.Report(new RecordTransferProgress(write ? RecordTransferPhase.Importing : RecordTransferPhase.Checking, collection, processed));
+        }
+
+        private RecordFormatException Error(long line, string problem, Exception? inner = null)
+            => line > 0
+                ? new RecordFormatException(line, string.Create(CultureInfo.InvariantCulture, $"Line {line} of the {_formatName} input {problem}; nothing of its batch was imported into '{collection}'."), inner)
+                : new RecordFormatException(0, $"A record of the {_formatName} input {problem}; nothing of its batch was imported into '{collection}'.", inner);
+
+        private sealed record Pending(string Key, long Line, byte[] Payload, long? Version, DateTimeOffset? CreatedAt, DateTimeOffset? UpdatedAt, DateTimeOffset? ExpiresAt);
+    }
+}

@@ -1,0 +1,6 @@
+namespace Persistence.Cli;
+
+internal static class Program
+{
+    private static Task<int> Main(string[] args) => PersistCommand.RunAsync(args);
+}
