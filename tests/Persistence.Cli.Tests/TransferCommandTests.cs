@@ -13,6 +13,7 @@ public sealed class TransferCommandTests : IDisposable
     [InlineData("jsonl")]
     [InlineData("json")]
     [InlineData("csv")]
+    [InlineData("yaml")]
     public async Task ExportThenImport_RoundTripsACollectionBetweenStores(string format)
     {
         var sqlite = "sqlite:" + _temp.Combine("app.db");

@@ -1,16 +1,17 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Persistence.Backup;
+using Persistence.Stores.Yaml;
 
 namespace Persistence.Cli.Commands;
 
-/// <summary>export and import: one collection to or from a JSON Lines, JSON, CSV (or YAML) file, with RecordTransfer.</summary>
+/// <summary>export and import: one collection to or from a JSON Lines, JSON, CSV or YAML file, with RecordTransfer.</summary>
 internal static class TransferCommands
 {
     public static IEnumerable<Command> Create() => [Export(), Import()];
 
-    /// <summary>The record formats the tool knows: the built-ins of Persistence.Backup.</summary>
-    internal static RecordFormatRegistry Formats => RecordFormatRegistry.Default;
+    /// <summary>The record formats the tool knows: the built-ins of Persistence.Backup (jsonl, json, csv) and YAML.</summary>
+    internal static readonly RecordFormatRegistry Formats = RecordFormatRegistry.Default.With(YamlRecordFormat.Instance);
 
     private static Option<string> FormatOption(string description)
         => new("--format", "-f") { Description = description, HelpName = string.Join('|', Formats.ExportFormats.Union(Formats.ImportFormats, StringComparer.Ordinal)) };
@@ -40,7 +41,7 @@ internal static class TransferCommands
             "export",
             """
             Export the records of a collection to a file: JSON Lines (key, version, timestamps and document per line), a
-            JSON array, or CSV (one column per field).
+            JSON array, CSV (one column per field) or YAML (a document per record).
 
             Examples:
               persist export sqlite:./app.db users users.jsonl
@@ -109,7 +110,7 @@ internal static class TransferCommands
         var command = new Command(
             "import",
             """
-            Import records into a collection from a JSON Lines, JSON or CSV file. The whole file is read and checked before
+            Import records into a collection from a JSON Lines, JSON, CSV or YAML file. The whole file is read and checked before
             the first write: a bad line, or an existing record under --mode fail, writes nothing.
 
             Examples:
