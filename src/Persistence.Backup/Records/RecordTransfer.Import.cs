@@ -290,6 +290,7 @@ public static partial class RecordTransfer
                 ? await store.GetManyAsync(collection, _batch.Select(p => p.Key).ToArray(), cancellationToken).ConfigureAwait(false)
                 : new StoreEntry?[_batch.Count];
             var conflictsBefore = Conflicts;
+            var writtenBefore = _created + _updated;
             for (var i = 0; i < _batch.Count; i++)
             {
                 if (existing[i] is not { } found)
@@ -322,7 +323,7 @@ public static partial class RecordTransfer
             {
                 if (Conflicts > conflictsBefore)
                 {
-                    throw ConflictError(_created + _updated);
+                    throw ConflictError(writtenBefore);
                 }
 
                 var entries = new StoreEntry[_batch.Count];
@@ -350,9 +351,15 @@ public static partial class RecordTransfer
         }
 
         private RecordFormatException Error(long line, string problem, Exception? inner = null)
-            => line > 0
-                ? new RecordFormatException(line, string.Create(CultureInfo.InvariantCulture, $"Line {line} of the {_formatName} input {problem}; nothing of its batch was imported into '{collection}'."), inner)
-                : new RecordFormatException(0, $"A record of the {_formatName} input {problem}; nothing of its batch was imported into '{collection}'.", inner);
+        {
+            // The checking pass runs before anything is written; a single pass has written the batches before this one.
+            var written = options.DryRun ? "this was a dry run"
+                : !write ? $"nothing was imported into '{collection}'"
+                : $"nothing of its batch was imported into '{collection}' ({_created + _updated} records of earlier batches were)";
+            return line > 0
+                ? new RecordFormatException(line, string.Create(CultureInfo.InvariantCulture, $"Line {line} of the {_formatName} input {problem}; {written}."), inner)
+                : new RecordFormatException(0, $"A record of the {_formatName} input {problem}; {written}.", inner);
+        }
 
         private sealed record Pending(string Key, long Line, byte[] Payload, long? Version, DateTimeOffset? CreatedAt, DateTimeOffset? UpdatedAt, DateTimeOffset? ExpiresAt);
     }
