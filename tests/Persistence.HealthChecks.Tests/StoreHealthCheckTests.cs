@@ -158,6 +158,7 @@ public sealed class StoreHealthCheckTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "RequiresRedisServer")]
     public async Task Redis_AnswersPingWithItsLatency_AndIsUnhealthyOnceStopped()
     {
         await using var server = await RedisServer.StartAsync();
