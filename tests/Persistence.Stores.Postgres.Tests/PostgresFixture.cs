@@ -29,7 +29,10 @@ public sealed class PostgresFixture : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         _server = await PostgresServer.StartAsync();
-        ConnectionString = await _server.CreateDatabaseAsync("tests");
+        await _server.CreateDatabaseAsync("tests");
+
+        // The stores of the tests talk over the Unix-domain socket: the conformance suites make many small round trips.
+        ConnectionString = _server.SocketConnectionString("tests");
     }
 
     public async ValueTask DisposeAsync()
