@@ -172,7 +172,8 @@ internal sealed class CliContext : IAsyncDisposable
             .AddJsonFileStoreProvider()
             .AddYamlFileStoreProvider()
             .AddSqliteStoreProvider()
-            .AddRedisStoreProvider();
+            .AddRedisStoreProvider()
+            .AddPostgresStoreProvider();
         return services.BuildServiceProvider();
     }
 }

@@ -144,7 +144,7 @@ internal static class Stores
     private static ServiceProvider CreateServices()
     {
         var services = new ServiceCollection();
-        services.AddPersistence().AddJsonFileStoreProvider().AddYamlFileStoreProvider().AddSqliteStoreProvider().AddRedisStoreProvider();
+        services.AddPersistence().AddJsonFileStoreProvider().AddYamlFileStoreProvider().AddSqliteStoreProvider().AddRedisStoreProvider().AddPostgresStoreProvider();
         return services.BuildServiceProvider();
     }
 }
