@@ -255,7 +255,8 @@ public sealed partial class SqliteStore
         for (var i = 0; i < count; i++)
         {
             var write = group[i];
-            if (groupFailure is not null && outcomes[i].Error is null or PersistenceException { InnerException: SqliteException })
+            if (groupFailure is not null
+                && (outcomes[i].Error is null || (outcomes[i].Error is PersistenceException { InnerException: SqliteException own } && own != groupFailure)))
             {
                 // Not written: the group's transaction failed. An operation that failed on its own (a version conflict)
                 // keeps its own error; it would not have been written either way.

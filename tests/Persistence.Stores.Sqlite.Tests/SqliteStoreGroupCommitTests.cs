@@ -158,6 +158,31 @@ public sealed class SqliteStoreGroupCommitTests : IDisposable
     }
 
     [Fact]
+    public async Task Group_AnotherConnectionHoldsTheDatabaseLock_EachWriteFailsUnavailableNamingItsKey_AndIsLoggedOnce()
+    {
+        var logger = new RecordingLogger();
+        await using var store = new SqliteStore(new SqliteStoreOptions { DataSource = DataSource, BusyTimeout = TimeSpan.FromMilliseconds(200) }, "grouped", loggerFactory: logger);
+        using var holder = new SqliteConnection($"Data Source={DataSource};Pooling=False");
+        holder.Open();
+        Execute(holder, "BEGIN IMMEDIATE");
+
+        var hold = await store.HoldWriteLockAsync();
+        var puts = Enumerable.Range(0, 3).Select(i => store.PutAsync("items", $"k{i}", Json(i), cancellationToken: Token).AsTask()).ToList();
+        await WaitForQueueAsync(store, 3);
+        hold.Dispose();
+
+        for (var i = 0; i < puts.Count; i++)
+        {
+            var thrown = await puts[i].Invoking(t => t).Should().ThrowAsync<StoreUnavailableException>();
+            thrown.Which.Message.Should().Contain($"items/k{i}").And.Contain(store.DataSource);
+        }
+
+        logger.Entries.Where(e => e.EventId.Id == 6303).Should().HaveCount(3, "each write that failed on the busy timeout is logged, as without group commit");
+        Execute(holder, "ROLLBACK");
+        (await store.PutAsync("items", "k0", Json(9), cancellationToken: Token)).Should().Be(1, "nothing of the failed group was written");
+    }
+
+    [Fact]
     public async Task PutAsync_CancelledWhileQueued_IsNotWritten_AndItsNeighboursAre()
     {
         await using var store = Open();
@@ -323,6 +348,11 @@ public sealed class SqliteStoreGroupCommitTests : IDisposable
     {
         using var connection = new SqliteConnection($"Data Source={DataSource};Pooling=False");
         connection.Open();
+        Execute(connection, sql);
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         command.ExecuteNonQuery();
