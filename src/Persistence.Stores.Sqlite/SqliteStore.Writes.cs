@@ -32,7 +32,9 @@ public sealed partial class SqliteStore
         ArgumentNullException.ThrowIfNull(options);
         if (!_writeLock.Wait(0, cancellationToken))
         {
-            return PutSlowAsync(collection, key, payload, options, cancellationToken);
+            return _groupCommit
+                ? EnqueueAsync(QueuedWrite.ForPut(collection, key, payload, options), cancellationToken)
+                : PutSlowAsync(collection, key, payload, options, cancellationToken);
         }
 
         try
@@ -49,7 +51,16 @@ public sealed partial class SqliteStore
     /// <inheritdoc />
     protected override async ValueTask<bool> DeleteCoreAsync(string collection, string key, long? expectedVersion, CancellationToken cancellationToken)
     {
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (!_writeLock.Wait(0, cancellationToken))
+        {
+            if (_groupCommit)
+            {
+                return await EnqueueAsync(QueuedWrite.ForDelete(collection, key, expectedVersion), cancellationToken).ConfigureAwait(false) != 0;
+            }
+
+            await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         try
         {
             ThrowIfDisposed();

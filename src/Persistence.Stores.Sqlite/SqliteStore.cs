@@ -165,6 +165,7 @@ public sealed partial class SqliteStore : StoreBase, IPurgeableStore, IStoreTele
         JournalMode = options.JournalMode;
         Synchronous = options.Synchronous;
         BusyTimeout = options.BusyTimeout;
+        _groupCommit = options.GroupCommit;
         Indexes = [.. options.Indexes];
         _cacheSizeKilobytes = options.CacheSizeKilobytes;
         _mmapSizeBytes = options.MmapSizeBytes;

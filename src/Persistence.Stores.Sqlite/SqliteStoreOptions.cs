@@ -76,6 +76,16 @@ public sealed class SqliteStoreOptions : IStoreOptions
     /// <value>The default is 30 seconds. Must be positive.</value>
     public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Gets or sets whether puts and deletes that arrive while the store is writing are committed together: the next
+    /// write takes every one queued meanwhile into one transaction (one sync with <see cref="SqliteSynchronousMode.Full"/>),
+    /// each inside its own savepoint, so each keeps its own version check and result and a failing one does not fail the
+    /// others; each caller returns only after that transaction has committed. A write that finds the store idle runs
+    /// alone, exactly as with group commit off. See <c>docs/sqlite-store.md</c>.
+    /// </summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool GroupCommit { get; set; } = true;
+
     /// <summary>Gets or sets the page cache of each connection, in kibibytes (<c>PRAGMA cache_size</c>).</summary>
     /// <value>The default is 16384 (16 MiB). Must be positive.</value>
     public int CacheSizeKilobytes { get; set; } = 16 * 1024;

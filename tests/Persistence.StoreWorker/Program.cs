@@ -7,6 +7,8 @@
 //   cas        <root> <layout> <increments> <key>... compare-and-set increments of counters in "counters", then "done"
 //   hold-lock  <root>                                takes the store's write lock, prints "locked", waits until killed
 //   sqlite-put-loop  <db> <synchronous>              SqliteStore: puts to 8 keys of "items" until killed
+//   sqlite-group-put-loop <db> <writers>             SqliteStore, Synchronous = Full, group commit on: <writers> concurrent
+//                                                    tasks put to 4 keys each of "items" until killed
 //   sqlite-batch-loop <db>                           SqliteStore: commits 3-operation batches across 2 collections until killed
 //   sqlite-cas <db> <increments> <key>...            SqliteStore: compare-and-set increments of counters, then "done"
 //   sqlite-open-race <dir> <id>                      SqliteStore: for each "go <round> <files>" line on stdin opens the new files
@@ -129,12 +131,18 @@ if (mode == "postgres-cas")
 
 if (mode.StartsWith("sqlite-", StringComparison.Ordinal))
 {
-    var synchronous = mode == "sqlite-put-loop" ? Enum.Parse<SqliteSynchronousMode>(args[2]) : SqliteSynchronousMode.Normal;
-    await using var sqlite = new SqliteStore(new SqliteStoreOptions { DataSource = root, Synchronous = synchronous });
+    var synchronous = mode switch
+    {
+        "sqlite-put-loop" => Enum.Parse<SqliteSynchronousMode>(args[2]),
+        "sqlite-group-put-loop" => SqliteSynchronousMode.Full,
+        _ => SqliteSynchronousMode.Normal,
+    };
+    await using var sqlite = new SqliteStore(new SqliteStoreOptions { DataSource = root, Synchronous = synchronous, GroupCommit = true });
     Console.WriteLine("ready");
     return mode switch
     {
         "sqlite-put-loop" => await PutLoopAsync(sqlite),
+        "sqlite-group-put-loop" => await ConcurrentPutLoopAsync(sqlite, int.Parse(args[2], CultureInfo.InvariantCulture)),
         "sqlite-batch-loop" => await BatchLoopAsync(sqlite),
         "sqlite-cas" => await CasAsync(sqlite, int.Parse(args[2], CultureInfo.InvariantCulture), args[3..]),
         _ => Unknown(mode),
@@ -162,6 +170,21 @@ static async Task<int> PutLoopAsync(IStore store)
         var version = await store.PutAsync("items", key, Payload(i));
         Console.WriteLine($"ack items {key} {version}");
     }
+}
+
+static async Task<int> ConcurrentPutLoopAsync(IStore store, int writers)
+{
+    // Each writer prints its acknowledgement only once its put has returned, i.e. once its group has committed.
+    await Task.WhenAll(Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
+    {
+        for (var i = 0; ; i++)
+        {
+            var key = $"w{w}-k{i % 4}";
+            var version = await store.PutAsync("items", key, Payload(i));
+            Console.WriteLine($"ack items {key} {version}");
+        }
+    })));
+    return 0;
 }
 
 static async Task<int> BatchLoopAsync(IStore store)

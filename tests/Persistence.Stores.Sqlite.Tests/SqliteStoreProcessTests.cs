@@ -39,6 +39,20 @@ public sealed class SqliteStoreProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task PutAsync_GroupCommitOn_ProcessKilledWhileSixteenWritersPut_EveryAcknowledgedWriteSurvives()
+    {
+        var acknowledged = await RunAndKillAsync(acks: 300, "sqlite-group-put-loop", DataSource, "16");
+
+        IntegrityCheck().Should().Be("ok");
+        await using var store = Open();
+        await AssertAcknowledgedAsync(store, acknowledged);
+        await foreach (var entry in store.ScanAsync("items", cancellationToken: Token))
+        {
+            Encoding.UTF8.GetString(entry.Payload.Span).Should().StartWith("{\"i\":").And.EndWith("\"}", "every record is whole, never torn");
+        }
+    }
+
+    [Fact]
     public async Task CommitAsync_ProcessKilledMidBatches_BatchesAreAllOrNothing()
     {
         var acknowledged = await RunAndKillAsync(acks: 150, "sqlite-batch-loop", DataSource);
