@@ -25,7 +25,7 @@ public sealed class UsageTests
     {
         var result = (await PersistTool.RunAsync("scan", "mongo:./x", "users")).ShouldExitWith(2);
 
-        result.ErrorLines.Should().ContainSingle().Which.Should().Contain("json, memory, redis, sqlite, yaml").And.NotContain("(Parameter");
+        result.ErrorLines.Should().ContainSingle().Which.Should().Contain("json, memory, postgres, redis, sqlite, yaml").And.NotContain("(Parameter");
     }
 
     [Fact]
