@@ -186,7 +186,7 @@ internal static class RecordTransferPeak
         try
         {
             var file = Path.Join(root, "records.jsonl");
-            await using (var source = new SqliteStore(new SqliteStoreOptions { DataSource = Path.Join(root, "source.db") }, "source"))
+            await using (var source = new SqliteStore(new SqliteStoreOptions { DataSource = Path.Join(root, "source.db"), MmapSizeBytes = 0 }, "source"))
             {
                 var at = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
                 var batch = new StoreEntry[1000];
@@ -211,7 +211,7 @@ internal static class RecordTransferPeak
 
             if (args[1] == "import")
             {
-                await using var target = new SqliteStore(new SqliteStoreOptions { DataSource = Path.Join(root, "target.db") }, "target");
+                await using var target = new SqliteStore(new SqliteStoreOptions { DataSource = Path.Join(root, "target.db"), MmapSizeBytes = 0 }, "target");
                 var watch = Stopwatch.StartNew();
                 var imported = await target.ImportRecordsAsync(BackupData.Collection, file);
                 Console.WriteLine($"import {imported.Created} records in {watch.Elapsed.TotalSeconds:F1} s; peak {Peak():F1} MB (process peak, export included)");

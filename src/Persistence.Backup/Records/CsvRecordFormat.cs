@@ -633,10 +633,7 @@ public sealed class CsvRecordFormat : IRecordExporter, IRecordImporter
 /// <summary>How a CSV cell tells JSON from text.</summary>
 internal static class CsvCell
 {
-    // A JSON value starts with one of these, or with whitespace before one.
-    private static readonly SearchValues<byte> JsonStarts = SearchValues.Create("-0123456789\"{[tfn \t\r\n"u8);
-
-    /// <summary>Tells whether a cell's text is one whole JSON value (the empty cell is not: it is a missing field).</summary>
+    /// <summary>Tells whether a cell's text is one whole JSON value; empty text counts, so an empty string is written quoted (an empty cell is a missing field).</summary>
     public static bool ReadsAsJson(ReadOnlySpan<byte> cell)
     {
         if (cell.IsEmpty)
@@ -644,9 +641,23 @@ internal static class CsvCell
             return true;
         }
 
-        if (!JsonStarts.Contains(cell[0]))
+        // Text is far more common than JSON in a cell: the literals and numbers are told without a reader (and without
+        // the exception a reader throws on text); only what starts like a string, an object, an array or with
+        // whitespace goes through one.
+        switch (cell[0])
         {
-            return false;
+            case (byte)'t':
+                return cell.SequenceEqual("true"u8);
+            case (byte)'f':
+                return cell.SequenceEqual("false"u8);
+            case (byte)'n':
+                return cell.SequenceEqual("null"u8);
+            case (byte)'-' or (>= (byte)'0' and <= (byte)'9'):
+                return IsNumber(cell);
+            case (byte)'"' or (byte)'{' or (byte)'[' or (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n':
+                break;
+            default:
+                return false;
         }
 
         var reader = new Utf8JsonReader(cell, new JsonReaderOptions { MaxDepth = RecordFormatOptions.MaxDocumentDepth });
@@ -662,5 +673,67 @@ internal static class CsvCell
         {
             return false;
         }
+    }
+
+    // The JSON number grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+    private static bool IsNumber(ReadOnlySpan<byte> text)
+    {
+        var i = 0;
+        if (text[i] == (byte)'-')
+        {
+            i++;
+        }
+
+        if (i == text.Length || !char.IsAsciiDigit((char)text[i]))
+        {
+            return false;
+        }
+
+        if (text[i] == (byte)'0')
+        {
+            i++;
+        }
+        else
+        {
+            i = Digits(text, i);
+        }
+
+        if (i < text.Length && text[i] == (byte)'.')
+        {
+            var start = ++i;
+            i = Digits(text, i);
+            if (i == start)
+            {
+                return false;
+            }
+        }
+
+        if (i < text.Length && text[i] is (byte)'e' or (byte)'E')
+        {
+            i++;
+            if (i < text.Length && text[i] is (byte)'+' or (byte)'-')
+            {
+                i++;
+            }
+
+            var start = i;
+            i = Digits(text, i);
+            if (i == start)
+            {
+                return false;
+            }
+        }
+
+        return i == text.Length;
+    }
+
+    private static int Digits(ReadOnlySpan<byte> text, int i)
+    {
+        while (i < text.Length && char.IsAsciiDigit((char)text[i]))
+        {
+            i++;
+        }
+
+        return i;
     }
 }

@@ -149,6 +149,7 @@ public static partial class RecordTransfer
         private readonly List<Pending> _batch = [];
         private readonly Dictionary<string, long> _batchKeys = new(StringComparer.Ordinal);
         private readonly List<string> _conflictingKeys = [];
+        private readonly ArrayBufferWriter<byte> _scratch = new(4096);
         private readonly bool _lookUp = write || options.DryRun || options.Mode == ImportMode.FailOnConflict;
         private readonly string _formatName = importer.Format;
         private DateTimeOffset _now;
@@ -250,10 +251,11 @@ public static partial class RecordTransfer
             if (record.HasDocument && serializer is SystemTextJsonSerializer json)
             {
                 var raw = record.DocumentUtf8;
-                var canonical = new ArrayBufferWriter<byte>(raw.Length);
-                if (CanonicalJson.TryWrite(raw, json.ReaderOptions, canonical))
+                _scratch.ResetWrittenCount();
+                if (CanonicalJson.TryWrite(raw, json.ReaderOptions, _scratch))
                 {
-                    return canonical.WrittenSpan.ToArray();
+                    // The checking pass only needs to know that the document converts.
+                    return write ? _scratch.WrittenSpan.ToArray() : [];
                 }
 
                 // An escaped lone surrogate no writer can re-encode: kept as written, as the serializer's FromJson does.
@@ -286,7 +288,10 @@ public static partial class RecordTransfer
                 return;
             }
 
-            IReadOnlyList<StoreEntry?> existing = _lookUp
+            // The writing pass of a checked FailOnConflict import knows no key exists (ImportAsync still refuses one that
+            // appeared since, atomically); it looks keys up only for records without metadata, written as puts.
+            var lookUp = _lookUp && !(write && !check && options.Mode == ImportMode.FailOnConflict && _batch.TrueForAll(p => p.Version is not null && p.UpdatedAt is not null && p.CreatedAt is not null));
+            IReadOnlyList<StoreEntry?> existing = lookUp
                 ? await store.GetManyAsync(collection, _batch.Select(p => p.Key).ToArray(), cancellationToken).ConfigureAwait(false)
                 : new StoreEntry?[_batch.Count];
             var conflictsBefore = Conflicts;

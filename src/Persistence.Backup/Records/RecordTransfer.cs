@@ -46,7 +46,8 @@ public static partial class RecordTransfer
         cancellationToken.ThrowIfCancellationRequested();
         var time = options.TimeProvider ?? TimeProvider.System;
         var started = time.GetTimestamp();
-        var records = new StoreRecords(store, collection, options, progress);
+        // CSV picks its columns out of whole documents itself; every other format gets documents cut down to the fields.
+        var records = new StoreRecords(store, collection, options, select: options.Fields is not null && exporter is not CsvRecordFormat, progress);
         var formatOptions = new RecordFormatOptions { Fields = options.Fields, IncludeMetadata = options.IncludeMetadata };
         await exporter.WriteAsync(destination, records, formatOptions, cancellationToken).ConfigureAwait(false);
         return new RecordExportResult(collection, exporter.Format, records.Count, time.GetElapsedTime(started));
@@ -100,9 +101,9 @@ public static partial class RecordTransfer
     /// The records of a collection as a format receives them: each enumeration pages through the store again, so a
     /// format may read them twice; <see cref="Count"/> is the count of the last complete enumeration.
     /// </summary>
-    private sealed class StoreRecords(IStore store, string collection, RecordExportOptions options, IProgress<RecordTransferProgress>? progress) : IAsyncEnumerable<PortableRecord>
+    private sealed class StoreRecords(IStore store, string collection, RecordExportOptions options, bool select, IProgress<RecordTransferProgress>? progress) : IAsyncEnumerable<PortableRecord>
     {
-        private readonly FieldSelection? _selection = options.Fields is null ? null : new FieldSelection(options.Fields);
+        private readonly FieldSelection? _selection = select ? new FieldSelection(options.Fields!) : null;
 
         public long Count { get; private set; }
 
