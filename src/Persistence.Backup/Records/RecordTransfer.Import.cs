@@ -205,7 +205,7 @@ public static partial class RecordTransfer
             var key = _keyField is null ? record.Key : KeyOf(record, line);
             if (key is null)
             {
-                throw Error(line, "has no key; set the key field (RecordImportOptions.KeyField, --key-field) to take keys from a document field");
+                throw Error(line, "has no key: it is read as a bare document, since a record is an object of only the fields key, version, createdAt, updatedAt, expiresAt and document (or payloadFormat and payload); give the line those fields, or set the key field (RecordImportOptions.KeyField, --key-field) to take keys from a document field");
             }
 
             if (!StoreNames.IsValidKey(key))

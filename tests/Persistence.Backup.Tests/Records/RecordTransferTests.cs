@@ -248,6 +248,19 @@ public sealed class RecordTransferTests : IDisposable
     }
 
     [Fact]
+    public async Task ImportRecordsAsync_RecordWithAFieldOtherThanTheEnvelopes_ThrowsSayingItIsABareDocument()
+    {
+        await using var store = new InMemoryStore("s");
+
+        // "value" is not an envelope field, so the line is a bare document, which has no key.
+        var error = await FluentActions.Awaiting(() => store.ImportRecordsAsync("c", Input("{\"key\":\"a\",\"value\":{\"n\":1}}\n"), cancellationToken: Token))
+            .Should().ThrowAsync<RecordFormatException>();
+
+        error.Which.Message.Should().StartWith("Line 1 of the jsonl input has no key: it is read as a bare document").And.Contain("--key-field");
+        (await store.CountAsync("c", Token)).Should().Be(0);
+    }
+
+    [Fact]
     public async Task ImportRecordsAsync_KeyTwiceInABatch_ThrowsNamingBothLines()
     {
         await using var store = new InMemoryStore("s");
