@@ -1,11 +1,11 @@
 using System.Buffers;
 using System.Text.Json;
 
-namespace Persistence.Stores.Sqlite.Tests;
+namespace Persistence.Tests;
 
 /// <summary>
 /// A serializer whose payloads are not JSON: a 4-byte magic "PJF1" before the JSON bytes. It stands in for any
-/// non-JSON format (MessagePack, YAML) and proves that such a store queries in memory, never in SQL.
+/// non-JSON format (MessagePack, YAML) and proves that a SQL store queries such payloads in memory, never in SQL.
 /// </summary>
 internal sealed class FramedJsonSerializer : ISerializer
 {
