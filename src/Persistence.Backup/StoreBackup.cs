@@ -226,9 +226,10 @@ public static class StoreBackup
     /// <param name="pageSize">The records per page.</param>
     /// <param name="onCorrupted">Receives the records the store cannot read, which are then skipped, or <see langword="null"/> to fail at the first.</param>
     /// <param name="cancellationToken">A token that cancels the scan.</param>
-    internal static async IAsyncEnumerable<List<StoreEntry>> PagesAsync(IStore store, string collection, int pageSize, Action<StoreCorruptedException>? onCorrupted, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <param name="startAfter">The key to start after (a resumed migration), or <see langword="null"/> for the first.</param>
+    internal static async IAsyncEnumerable<List<StoreEntry>> PagesAsync(IStore store, string collection, int pageSize, Action<StoreCorruptedException>? onCorrupted, [EnumeratorCancellation] CancellationToken cancellationToken, string? startAfter = null)
     {
-        string? after = null;
+        var after = startAfter;
         while (true)
         {
             var page = new List<StoreEntry>(Math.Min(pageSize, 4096));
