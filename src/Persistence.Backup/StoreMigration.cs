@@ -22,13 +22,16 @@ public static class StoreMigration
     /// <param name="options">Collections, batch size, conflict mode, verification and target backup, or <see langword="null"/> for defaults.</param>
     /// <param name="progress">Receives progress after every batch, or <see langword="null"/>.</param>
     /// <param name="cancellationToken">
-    /// A token that cancels the migration. The target stays consistent: every batch written is whole; run the migration
-    /// again with <see cref="ImportMode.PreserveExisting"/> (or <see cref="ImportMode.Overwrite"/>) to finish it.
+    /// A token that cancels the migration. The target stays consistent: every batch written is whole. With
+    /// <see cref="MigrationOptions.Checkpoint"/>, run the migration again with the same options to continue after the last
+    /// committed page; without, run it again with <see cref="ImportMode.PreserveExisting"/> (or <see cref="ImportMode.Overwrite"/>) to finish it.
     /// </param>
     /// <returns>What was copied and skipped, and whether verification passed.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="source"/> or <paramref name="target"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException"><paramref name="source"/> and <paramref name="target"/> are the same store, or an option is invalid.</exception>
     /// <exception cref="ConcurrencyConflictException">The mode is <see cref="ImportMode.FailOnConflict"/> and a source key exists in the target; nothing was written.</exception>
+    /// <exception cref="InvalidOperationException">The checkpoint file belongs to a migration with other stores or options; nothing was written.</exception>
+    /// <exception cref="InvalidDataException">The checkpoint file cannot be read as a migration checkpoint; nothing was written.</exception>
     public static async Task<MigrationReport> MigrateAsync(
         this IStore source,
         IStore target,
