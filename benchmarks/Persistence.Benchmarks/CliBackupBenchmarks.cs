@@ -78,6 +78,24 @@ public class CliBackupBenchmarks
         return new FileInfo(archive).Length;
     }
 
+    /// <summary>
+    /// The fixed cost of any run of the tool: the <c>dotnet</c> host, the runtime, the tool's assembly and its command line
+    /// parsed (<c>persist --version</c>), with no store opened. Subtracted from both sides it shows what the backup itself
+    /// costs in a fresh process against a warm one.
+    /// </summary>
+    [Benchmark]
+    public async Task<int> PersistVersion_Process()
+    {
+        var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(_tool);
+        info.ArgumentList.Add("--version");
+        using var process = Process.Start(info)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return process.ExitCode == 0 ? output.Length : throw new InvalidOperationException($"persist --version exited with {process.ExitCode}.");
+    }
+
     private static string RepositoryRoot()
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)

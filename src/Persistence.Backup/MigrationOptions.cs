@@ -45,6 +45,15 @@ public sealed record MigrationOptions
     /// <value>The default is <see langword="null"/>.</value>
     public TimeProvider? TimeProvider { get; init; }
 
+    /// <summary>
+    /// Gets where the migration keeps its checkpoint, making it resumable, or <see langword="null"/> for none. After every
+    /// page whose import committed, the migration records its position in a small state file; run again with the same
+    /// options after a cancellation, a failure or a killed process, it continues after that page instead of copying again
+    /// what the target already holds. The file is deleted when the migration completes.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: a migration that stops is run again from the start (with <see cref="ImportMode.PreserveExisting"/> or <see cref="ImportMode.Overwrite"/>).</value>
+    public MigrationCheckpoint? Checkpoint { get; init; }
+
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(BatchSize, nameof(BatchSize));
@@ -65,8 +74,56 @@ public sealed record MigrationOptions
 
         TargetBackupOptions?.Validate();
         ArchiveFormat.ValidateCollections(Collections, nameof(Collections));
+        if (Checkpoint is not null && string.IsNullOrWhiteSpace(Checkpoint.Path))
+        {
+            throw new ArgumentException("Checkpoint.Path must name a file.", nameof(Checkpoint));
+        }
     }
 }
+
+/// <summary>
+/// Where a resumable migration keeps its checkpoint, and the names that tie it to its two stores
+/// (<see cref="MigrationOptions.Checkpoint"/>).
+/// </summary>
+/// <remarks>
+/// <para>
+/// The checkpoint is a small JSON file, replaced whole after each page whose import committed (written beside it and
+/// renamed over it, so a process killed while writing it leaves the previous one). It holds the source and target
+/// identities, the options that decide what is copied (collections, page size, mode, verification, format conversion),
+/// the collections finished with their counts and source checksums, and the last key of the last committed page. A resume
+/// whose stores or options differ is refused with <see cref="InvalidOperationException"/> naming the differences; delete
+/// the file to start over.
+/// </para>
+/// <para>
+/// A process can stop after a page's import committed and before its checkpoint was written. A resume then finds that
+/// page's records in the target: with <see cref="ImportMode.FailOnConflict"/> (where the first run proved none of the
+/// source's keys existed in the target) records present with the source's version and timestamps are counted as copied,
+/// not as conflicts; with the other modes that one page is imported again, which leaves the same records.
+/// </para>
+/// <para>
+/// A resume does not back up the target again (<see cref="MigrationOptions.TargetBackup"/> is left unwritten): the first
+/// run backed it up before writing anything.
+/// </para>
+/// </remarks>
+/// <param name="Path">The checkpoint file. Its directory must exist.</param>
+public sealed record MigrationCheckpoint(string Path)
+{
+    /// <summary>Gets the identity of the source the checkpoint belongs to, such as its URI.</summary>
+    /// <value>The default is <see langword="null"/>: the store's type, name and serializer format.</value>
+    public string? SourceId { get; init; }
+
+    /// <summary>Gets the identity of the target the checkpoint belongs to, such as its URI.</summary>
+    /// <value>The default is <see langword="null"/>: the store's type, name and serializer format.</value>
+    public string? TargetId { get; init; }
+}
+
+/// <summary>Where a resumed migration (<see cref="MigrationOptions.Checkpoint"/>) took up the work of earlier runs.</summary>
+/// <param name="CollectionsCompleted">Collections the earlier runs copied whole.</param>
+/// <param name="Collection">The collection the earlier runs stopped in, or <see langword="null"/> when they stopped between collections.</param>
+/// <param name="AfterKey">The last key of the last page they imported in <paramref name="Collection"/>, or <see langword="null"/>.</param>
+/// <param name="PagesSkipped">Pages the earlier runs imported, which this run did not import again.</param>
+/// <param name="EntriesCopiedBefore">Records the earlier runs wrote to the target (included in <see cref="MigrationReport.EntriesCopied"/>).</param>
+public sealed record MigrationResume(int CollectionsCompleted, string? Collection, string? AfterKey, long PagesSkipped, long EntriesCopiedBefore);
 
 /// <summary>The outcome of <see cref="StoreMigration.MigrateAsync"/>.</summary>
 /// <param name="Success">Whether every collection was copied and, when verification ran, verified.</param>
@@ -96,6 +153,14 @@ public sealed record MigrationReport(
     /// </summary>
     /// <value>The default is empty.</value>
     public IReadOnlyList<UnreadableEntry> Unreadable { get; init; } = [];
+
+    /// <summary>
+    /// Gets where this run took up a migration an earlier run left (<see cref="MigrationOptions.Checkpoint"/>), or
+    /// <see langword="null"/> when it started from the beginning. The counts of a resumed migration
+    /// (<see cref="EntriesCopied"/>, <see cref="EntriesSkipped"/>, each collection's) cover every run.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public MigrationResume? ResumedFrom { get; init; }
 }
 
 /// <summary>The migration of one collection.</summary>

@@ -86,7 +86,8 @@ public sealed record RestoreResult(
 
 /// <summary>
 /// What a restore would do to the target store, found by a dry run (<see cref="RestoreOptions.DryRun"/>) that looked up each
-/// archived record of the selected collections in the store. Expired archived records are in none of the counts.
+/// archived record of the selected collections in the store, and counted the store's records the archive shows deleted.
+/// Expired archived records are in none of the counts.
 /// </summary>
 /// <param name="Creates">Archived records whose key the store does not hold: the restore would create them.</param>
 /// <param name="Updates">Archived records whose key the store holds and that <see cref="ImportMode.Overwrite"/> would replace.</param>
@@ -94,4 +95,13 @@ public sealed record RestoreResult(
 /// Archived records whose key the store holds and that the mode would not write: kept as they are by
 /// <see cref="ImportMode.PreserveExisting"/>, or refused (with nothing written) by <see cref="ImportMode.FailOnConflict"/>.
 /// </param>
-public sealed record RestorePlan(long Creates, long Updates, long Conflicts);
+public sealed record RestorePlan(long Creates, long Updates, long Conflicts)
+{
+    /// <summary>
+    /// Gets how many records of the store the restore would delete: with <see cref="ImportMode.Overwrite"/>, an archive that
+    /// lists its keys (<see cref="BackupManifest.CarriesDeletions"/>, incremental archives since format 5) shows them
+    /// deleted from the source. Other modes delete nothing.
+    /// </summary>
+    /// <value>The default is 0.</value>
+    public long Deletes { get; init; }
+}

@@ -163,7 +163,16 @@ public static class StoreBackup
             var restoredCollections = manifest.Collections.Where(c => selected is null || selected.Contains(c.Name)).Select(c => c.Name).ToArray();
             if (options.DryRun)
             {
-                return DryRunResult(options, probe, manifest, restoredCollections, warnings, time.GetElapsedTime(started));
+                var dryRun = DryRunResult(options, probe, manifest, restoredCollections, warnings, time.GetElapsedTime(started));
+                if (manifest.CarriesDeletions && options.Mode == ImportMode.Overwrite)
+                {
+                    // What the restore would delete: the second pass's deletions, counted instead of made.
+                    var counter = new Importer(store, options, selected, now, manifest.TotalEntries, null, deletes: true, countOnly: true) { ManifestUnreadable = manifest.Unreadable };
+                    await ReadAgainAsync(source, spool, start, options, counter, manifest, cancellationToken).ConfigureAwait(false);
+                    dryRun = dryRun with { Plan = dryRun.Plan! with { Deletes = counter.Deleted }, Duration = time.GetElapsedTime(started) };
+                }
+
+                return dryRun;
             }
 
             ThrowIfRefused(store, options, probe);
@@ -226,9 +235,10 @@ public static class StoreBackup
     /// <param name="pageSize">The records per page.</param>
     /// <param name="onCorrupted">Receives the records the store cannot read, which are then skipped, or <see langword="null"/> to fail at the first.</param>
     /// <param name="cancellationToken">A token that cancels the scan.</param>
-    internal static async IAsyncEnumerable<List<StoreEntry>> PagesAsync(IStore store, string collection, int pageSize, Action<StoreCorruptedException>? onCorrupted, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <param name="startAfter">The key to start after (a resumed migration), or <see langword="null"/> for the first.</param>
+    internal static async IAsyncEnumerable<List<StoreEntry>> PagesAsync(IStore store, string collection, int pageSize, Action<StoreCorruptedException>? onCorrupted, [EnumeratorCancellation] CancellationToken cancellationToken, string? startAfter = null)
     {
-        string? after = null;
+        var after = startAfter;
         while (true)
         {
             var page = new List<StoreEntry>(Math.Min(pageSize, 4096));
@@ -411,6 +421,18 @@ public static class StoreBackup
         return new RestoreResult(errors.Count == 0, true, manifest, restoredCollections, wouldRestore, wouldSkip, errors, warnings, elapsed) { Plan = plan };
     }
 
+    // A dry run's second pass over the archive (seekable source or its spool), only to count deletions.
+    private static async ValueTask ReadAgainAsync(Stream source, FileStream? spool, long start, RestoreOptions options, Importer counter, BackupManifest manifest, CancellationToken cancellationToken)
+    {
+        Stream again = spool ?? source;
+        again.Position = spool is null ? start : 0;
+        await ArchiveReader.ReadAsync(again, options.Decryption, counter.OnEntryAsync, counter.OnCollectionEndAsync, cancellationToken, counter.OnKeysAsync).ConfigureAwait(false);
+        if (manifest.CoversAllCollections)
+        {
+            await counter.EmptyCollectionsNotInAsync(manifest, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     private static FileStream CreateSpool(string? directory)
     {
         var path = Path.Join(directory ?? Path.GetTempPath(), $"persistence-restore-{Guid.NewGuid():N}.spool");
@@ -515,7 +537,8 @@ public static class StoreBackup
     /// The second pass: turns archived documents into the store's payloads and imports them in whole batches; for an
     /// archive that lists its keys (and an overwrite), deletes the target's records whose keys it does not list.
     /// </summary>
-    private sealed class Importer(IStore store, RestoreOptions options, HashSet<string>? selected, DateTimeOffset now, long total, IProgress<RestoreProgress>? progress, bool deletes = false)
+    /// <remarks>With <paramref name="countOnly"/> (a dry run) it imports nothing and counts the deletions it would make.</remarks>
+    private sealed class Importer(IStore store, RestoreOptions options, HashSet<string>? selected, DateTimeOffset now, long total, IProgress<RestoreProgress>? progress, bool deletes = false, bool countOnly = false)
     {
         private readonly List<StoreEntry> _batch = [];
         private HashSet<(string Collection, string Key)>? _unreadable;
@@ -583,6 +606,12 @@ public static class StoreBackup
                     }
                 }
 
+                if (countOnly)
+                {
+                    Deleted += doomed.Count;
+                    doomed.Clear();
+                }
+
                 foreach (var key in doomed)
                 {
                     if (await store.DeleteAsync(collection, key, null, cancellationToken).ConfigureAwait(false))
@@ -615,7 +644,7 @@ public static class StoreBackup
 
         public async ValueTask OnEntryAsync(string collection, ArchivedEntry entry, CancellationToken cancellationToken)
         {
-            if ((selected is not null && !selected.Contains(collection)) || (entry.ExpiresAt is { } expires && expires <= now))
+            if (countOnly || (selected is not null && !selected.Contains(collection)) || (entry.ExpiresAt is { } expires && expires <= now))
             {
                 return;
             }

@@ -22,13 +22,16 @@ public static class StoreMigration
     /// <param name="options">Collections, batch size, conflict mode, verification and target backup, or <see langword="null"/> for defaults.</param>
     /// <param name="progress">Receives progress after every batch, or <see langword="null"/>.</param>
     /// <param name="cancellationToken">
-    /// A token that cancels the migration. The target stays consistent: every batch written is whole; run the migration
-    /// again with <see cref="ImportMode.PreserveExisting"/> (or <see cref="ImportMode.Overwrite"/>) to finish it.
+    /// A token that cancels the migration. The target stays consistent: every batch written is whole. With
+    /// <see cref="MigrationOptions.Checkpoint"/>, run the migration again with the same options to continue after the last
+    /// committed page; without, run it again with <see cref="ImportMode.PreserveExisting"/> (or <see cref="ImportMode.Overwrite"/>) to finish it.
     /// </param>
     /// <returns>What was copied and skipped, and whether verification passed.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="source"/> or <paramref name="target"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException"><paramref name="source"/> and <paramref name="target"/> are the same store, or an option is invalid.</exception>
     /// <exception cref="ConcurrencyConflictException">The mode is <see cref="ImportMode.FailOnConflict"/> and a source key exists in the target; nothing was written.</exception>
+    /// <exception cref="InvalidOperationException">The checkpoint file belongs to a migration with other stores or options; nothing was written.</exception>
+    /// <exception cref="InvalidDataException">The checkpoint file cannot be read as a migration checkpoint; nothing was written.</exception>
     public static async Task<MigrationReport> MigrateAsync(
         this IStore source,
         IStore target,
@@ -49,9 +52,28 @@ public static class StoreMigration
         var time = options.TimeProvider ?? TimeProvider.System;
         var started = time.GetTimestamp();
 
-        var targetBackup = await BackUpTargetAsync(target, options, progress, cancellationToken).ConfigureAwait(false);
-        var collections = await StoreBackup.CollectionsOfAsync(source, options.Collections, cancellationToken).ConfigureAwait(false);
         var transcode = !string.Equals(source.Serializer.Format, target.Serializer.Format, StringComparison.OrdinalIgnoreCase);
+        var checkpoint = options.Checkpoint is { } where ? MigrationCheckpointFile.Read(where.Path) : null;
+        IReadOnlyList<string> collections;
+        if (checkpoint is not null)
+        {
+            var differences = checkpoint.DifferencesFrom(CheckpointOf(source, target, options, transcode, []));
+            if (differences.Count > 0)
+            {
+                throw new InvalidOperationException(
+                    $"The migration checkpoint '{options.Checkpoint!.Path}' belongs to another migration ({string.Join("; ", differences)}): nothing was written. Run with the same stores and options to resume it, or delete the file to start over.");
+            }
+
+            collections = checkpoint.Collections;
+        }
+        else
+        {
+            collections = await StoreBackup.CollectionsOfAsync(source, options.Collections, cancellationToken).ConfigureAwait(false);
+        }
+
+        // A resume does not back the target up again: the first run did, before writing anything.
+        var targetBackup = checkpoint is null ? await BackUpTargetAsync(target, options, progress, cancellationToken).ConfigureAwait(false) : null;
+        var resume = checkpoint is null ? Resume.None : await Resume.FromAsync(source, target, checkpoint, collections, options, cancellationToken).ConfigureAwait(false);
         var unreadable = new List<UnreadableEntry>();
         var onUnreadable = options.OnUnreadableEntry;
         var leftOut = new HashSet<(string Collection, string Key)>();
@@ -59,7 +81,7 @@ public static class StoreMigration
         {
             // Everything that would stop the migration is found before anything is written: existing keys, and records
             // the target's format cannot hold exactly (each is converted and read back through the target's serializer).
-            var unfit = await PrecheckAsync(source, target, collections, options, transcode, progress, cancellationToken).ConfigureAwait(false);
+            var unfit = await PrecheckAsync(source, target, collections, options, transcode, resume, progress, cancellationToken).ConfigureAwait(false);
             if (unfit.Count > 0 && onUnreadable is null)
             {
                 return Refused(source, target, unfit, transcode, targetBackup, time.GetElapsedTime(started));
@@ -72,6 +94,14 @@ public static class StoreMigration
             }
         }
 
+        // The checkpoint exists from before the first import on, so that a run stopped before its first page's checkpoint
+        // is resumed (its page found in the target) rather than refused as conflicting.
+        if (options.Checkpoint is not null && checkpoint is null)
+        {
+            checkpoint = CheckpointOf(source, target, options, transcode, collections);
+            checkpoint.Write(options.Checkpoint.Path);
+        }
+
         Action<StoreCorruptedException>? onCorrupted = onUnreadable is null ? null : ex => StoreBackup.Skip(unreadable, onUnreadable, ex.Collection ?? string.Empty, ex);
         using var lines = new EntryLineWriter();
         using var hasher = new CollectionHasher();
@@ -80,8 +110,20 @@ public static class StoreMigration
         long skipped = 0;
         foreach (var collection in collections)
         {
-            var pages = ReadAheadAsync(StoreBackup.PagesAsync(source, collection, options.BatchSize, onCorrupted, cancellationToken), cancellationToken);
-            var report = await CopyCollectionAsync(source, target, collection, pages, options, transcode, leftOut, unreadable, lines, hasher, (copied, skipped), progress, cancellationToken).ConfigureAwait(false);
+            if (resume.Completed.TryGetValue(collection, out var done))
+            {
+                reports.Add(done);
+                copied += done.Copied;
+                skipped += done.Skipped;
+                continue;
+            }
+
+            // With verification the resumed collection is read from its start, the pages already copied only hashed
+            // (the checksum covers the whole collection); without, the read starts after the last committed page.
+            var after = string.Equals(collection, resume.Current, StringComparison.Ordinal) ? resume.AfterKey : null;
+            var pages = ReadAheadAsync(StoreBackup.PagesAsync(source, collection, options.BatchSize, onCorrupted, cancellationToken, options.Verify ? null : after), cancellationToken);
+            var position = new CopyPosition(after, resume, checkpoint, options.Checkpoint?.Path);
+            var report = await CopyCollectionAsync(source, target, collection, pages, options, transcode, leftOut, unreadable, lines, hasher, (copied, skipped), position, progress, cancellationToken).ConfigureAwait(false);
             reports.Add(report);
             copied += report.Copied;
             skipped += report.Skipped;
@@ -95,8 +137,33 @@ public static class StoreMigration
             verified = errors.Count == 0;
         }
 
-        return new MigrationReport(errors.Count == 0, reports, copied, skipped, transcode, verified, targetBackup, errors, time.GetElapsedTime(started)) { Unreadable = unreadable.ToArray() };
+        if (options.Checkpoint is { } finished)
+        {
+            // The migration is complete: a run with the same checkpoint starts a new one.
+            File.Delete(finished.Path);
+        }
+
+        return new MigrationReport(errors.Count == 0, reports, copied, skipped, transcode, verified, targetBackup, errors, time.GetElapsedTime(started))
+        {
+            Unreadable = unreadable.ToArray(),
+            ResumedFrom = resume.From,
+        };
     }
+
+    private static MigrationCheckpointFile CheckpointOf(IStore source, IStore target, MigrationOptions options, bool transcode, IReadOnlyList<string> collections)
+        => new()
+        {
+            Source = options.Checkpoint?.SourceId ?? IdentityOf(source),
+            Target = options.Checkpoint?.TargetId ?? IdentityOf(target),
+            Requested = options.Collections?.Distinct(StringComparer.Ordinal).Order(KeyComparer.Instance).ToArray(),
+            Collections = collections,
+            BatchSize = options.BatchSize,
+            Mode = options.Mode,
+            Verify = options.Verify,
+            Transcode = transcode,
+        };
+
+    private static string IdentityOf(IStore store) => $"{store.GetType().FullName}:{store.Name}:{store.Serializer.Format}";
 
     private static async ValueTask<BackupManifest?> BackUpTargetAsync(IStore target, MigrationOptions options, IProgress<MigrationProgress>? progress, CancellationToken cancellationToken)
     {
@@ -135,14 +202,33 @@ public static class StoreMigration
         EntryLineWriter lines,
         CollectionHasher hasher,
         (long Copied, long Skipped) before,
+        CopyPosition position,
         IProgress<MigrationProgress>? progress,
         CancellationToken cancellationToken)
     {
-        long collectionCopied = 0;
-        long collectionSkipped = 0;
+        var resumedHere = string.Equals(collection, position.Resume.Current, StringComparison.Ordinal);
+        var earlierRecords = resumedHere ? position.Resume.CurrentCopied + position.Resume.CurrentSkipped : 0;
+        var collectionCopied = resumedHere ? position.Resume.CurrentCopied + position.Resume.AlreadyThere.Count : 0;
+        var collectionSkipped = resumedHere ? position.Resume.CurrentSkipped : 0;
+        var checkpoint = position.Checkpoint;
         await foreach (var page in pages.ConfigureAwait(false))
         {
             var batch = BatchOf(source, target, collection, page, options, transcode, leftOut, unreadable, lines, hasher);
+            if (position.After is not null && KeyComparer.Instance.Compare(page[^1].Key, position.After) <= 0)
+            {
+                // Copied by an earlier run (read again only to hash it for the verification).
+                continue;
+            }
+
+            if (position.After is not null || position.Resume.AlreadyThere.Count > 0)
+            {
+                // The first page after the checkpoint: records up to it were copied by an earlier run, and records the
+                // earlier run imported after its last checkpoint are already there.
+                var after = position.After;
+                var there = position.Resume.AlreadyThere;
+                batch.RemoveAll(e => (after is not null && KeyComparer.Instance.Compare(e.Key, after) <= 0) || there.Contains((collection, e.Key)));
+            }
+
             if (batch.Count > 0)
             {
                 var result = await target.ImportAsync(batch, options.Mode, cancellationToken).ConfigureAwait(false);
@@ -150,11 +236,36 @@ public static class StoreMigration
                 collectionSkipped += result.Skipped;
             }
 
+            if (checkpoint is not null)
+            {
+                // Only now that the page's import returned (committed) does the checkpoint move past it; not cancellable,
+                // so a cancellation cannot fall between the two.
+                checkpoint.Current = collection;
+                checkpoint.AfterKey = page[^1].Key;
+                checkpoint.CurrentCopied = collectionCopied;
+                checkpoint.CurrentSkipped = collectionSkipped;
+                checkpoint.Pages++;
+                checkpoint.Write(position.Path!);
+            }
+
             progress?.Report(new MigrationProgress(MigrationPhase.Copying, collection, before.Copied + collectionCopied, before.Skipped + collectionSkipped));
         }
 
         var (sourceSha, sourceCount) = hasher.Finish();
-        return new CollectionMigrationReport(collection, collectionCopied, collectionSkipped, sourceCount, null, options.Verify ? sourceSha : null, null);
+
+        // Without verification a resumed collection is read only after the checkpoint: the earlier runs' records count too.
+        var report = new CollectionMigrationReport(collection, collectionCopied, collectionSkipped, options.Verify ? sourceCount : sourceCount + earlierRecords, null, options.Verify ? sourceSha : null, null);
+        if (checkpoint is not null)
+        {
+            checkpoint.Completed.Add(report);
+            checkpoint.Current = null;
+            checkpoint.AfterKey = null;
+            checkpoint.CurrentCopied = 0;
+            checkpoint.CurrentSkipped = 0;
+            checkpoint.Write(position.Path!);
+        }
+
+        return report;
     }
 
     // Turns a page of source records into the batch to import: converted to the target's format when the formats differ,
@@ -324,7 +435,12 @@ public static class StoreMigration
     /// source key that exists in the target; when the formats differ, converts every record into the target's format and
     /// reads it back, and returns those that would not come back exactly.
     /// </summary>
-    private static async ValueTask<List<UnreadableEntry>> PrecheckAsync(IStore source, IStore target, IReadOnlyList<string> collections, MigrationOptions options, bool transcode, IProgress<MigrationProgress>? progress, CancellationToken cancellationToken)
+    /// <remarks>
+    /// A resume checks for conflicts only past the checkpoint (and leaves out records found there with the source's
+    /// version and timestamps, imported by the earlier run after its last checkpoint); collections the earlier runs
+    /// finished are not read.
+    /// </remarks>
+    private static async ValueTask<List<UnreadableEntry>> PrecheckAsync(IStore source, IStore target, IReadOnlyList<string> collections, MigrationOptions options, bool transcode, Resume resume, IProgress<MigrationProgress>? progress, CancellationToken cancellationToken)
     {
         var unfit = new List<UnreadableEntry>();
 
@@ -332,12 +448,21 @@ public static class StoreMigration
         Action<StoreCorruptedException>? ignoreCorrupted = options.OnUnreadableEntry is null ? null : static _ => { };
         foreach (var collection in collections)
         {
+            if (resume.Completed.ContainsKey(collection))
+            {
+                continue;
+            }
+
+            var after = string.Equals(collection, resume.Current, StringComparison.Ordinal) ? resume.AfterKey : null;
             progress?.Report(new MigrationProgress(MigrationPhase.CheckingConflicts, collection, 0, 0));
             await foreach (var page in StoreBackup.PagesAsync(source, collection, options.BatchSize, ignoreCorrupted, cancellationToken).ConfigureAwait(false))
             {
-                if (options.Mode == ImportMode.FailOnConflict)
+                var past = after is null && resume.AlreadyThere.Count == 0
+                    ? page
+                    : page.FindAll(e => (after is null || KeyComparer.Instance.Compare(e.Key, after) > 0) && !resume.AlreadyThere.Contains((collection, e.Key)));
+                if (options.Mode == ImportMode.FailOnConflict && past.Count > 0)
                 {
-                    var existing = await target.GetManyAsync(collection, page.Select(e => e.Key).ToArray(), cancellationToken).ConfigureAwait(false);
+                    var existing = await target.GetManyAsync(collection, past.Select(e => e.Key).ToArray(), cancellationToken).ConfigureAwait(false);
                     if (existing.FirstOrDefault(e => e is not null) is { } conflict)
                     {
                         throw new ConcurrencyConflictException(
@@ -364,5 +489,84 @@ public static class StoreMigration
         }
 
         return unfit;
+    }
+
+    /// <summary>Where the copy of one collection starts, and the checkpoint it advances.</summary>
+    private sealed record CopyPosition(string? After, Resume Resume, MigrationCheckpointFile? Checkpoint, string? Path);
+
+    /// <summary>What earlier runs of a resumed migration did: the collections they finished, and where they stopped.</summary>
+    private sealed class Resume
+    {
+        public static readonly Resume None = new();
+
+        /// <summary>The collections copied whole, by name.</summary>
+        public Dictionary<string, CollectionMigrationReport> Completed { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>The first collection not copied whole, or null.</summary>
+        public string? Current { get; private init; }
+
+        /// <summary>The last key of <see cref="Current"/> copied, or null.</summary>
+        public string? AfterKey { get; private init; }
+
+        public long CurrentCopied { get; private init; }
+
+        public long CurrentSkipped { get; private init; }
+
+        /// <summary>Records of the page after the checkpoint found in the target with the source's version and timestamps.</summary>
+        public HashSet<(string Collection, string Key)> AlreadyThere { get; } = [];
+
+        public MigrationResume? From { get; private set; }
+
+        public static async ValueTask<Resume> FromAsync(IStore source, IStore target, MigrationCheckpointFile checkpoint, IReadOnlyList<string> collections, MigrationOptions options, CancellationToken cancellationToken)
+        {
+            var current = collections.FirstOrDefault(c => !checkpoint.Completed.Exists(done => string.Equals(done.Name, c, StringComparison.Ordinal)));
+            var inCurrent = current is not null && string.Equals(current, checkpoint.Current, StringComparison.Ordinal);
+            var resume = new Resume
+            {
+                Current = current,
+                AfterKey = inCurrent ? checkpoint.AfterKey : null,
+                CurrentCopied = inCurrent ? checkpoint.CurrentCopied : 0,
+                CurrentSkipped = inCurrent ? checkpoint.CurrentSkipped : 0,
+            };
+            foreach (var done in checkpoint.Completed)
+            {
+                resume.Completed[done.Name] = done;
+            }
+
+            var pagesSkipped = checkpoint.Pages;
+            if (current is not null && options.Mode == ImportMode.FailOnConflict)
+            {
+                // The earlier run may have stopped after a page's import committed and before its checkpoint was written.
+                // None of the source's keys existed in the target when it started (its precheck), so records of that page
+                // present in the target with the source's version and update time (to the second, as some stores round it) are its own: they count as copied.
+                Action<StoreCorruptedException>? ignoreCorrupted = options.OnUnreadableEntry is null ? null : static _ => { };
+                await foreach (var page in StoreBackup.PagesAsync(source, current, options.BatchSize, ignoreCorrupted, cancellationToken, resume.AfterKey).ConfigureAwait(false))
+                {
+                    var existing = await target.GetManyAsync(current, page.Select(e => e.Key).ToArray(), cancellationToken).ConfigureAwait(false);
+                    for (var i = 0; i < page.Count; i++)
+                    {
+                        if (existing[i] is { } there && there.Version == page[i].Version && (there.UpdatedAt - page[i].UpdatedAt).Duration() < TimeSpan.FromSeconds(1))
+                        {
+                            resume.AlreadyThere.Add((current, page[i].Key));
+                        }
+                    }
+
+                    break;
+                }
+
+                if (resume.AlreadyThere.Count > 0)
+                {
+                    pagesSkipped++;
+                }
+            }
+
+            resume.From = new MigrationResume(
+                checkpoint.Completed.Count,
+                resume.AfterKey is null ? null : current,
+                resume.AfterKey,
+                pagesSkipped,
+                checkpoint.Completed.Sum(c => c.Copied) + resume.CurrentCopied + resume.AlreadyThere.Count);
+            return resume;
+        }
     }
 }

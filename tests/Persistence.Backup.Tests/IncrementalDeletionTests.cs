@@ -152,6 +152,48 @@ public sealed class IncrementalDeletionTests : IDisposable
         (await target.ExistsAsync("other", "stale", Token)).Should().BeTrue();
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task DryRunOfAnIncremental_CountsTheDeletionsTheRestoreMakes_AndWritesNothing(bool forwardOnly)
+    {
+        var time = NewTime();
+        await using var source = new InMemoryStore("source", timeProvider: time);
+        foreach (var key in new[] { "a", "b", "c", "d", "e" })
+        {
+            await source.PutAsync("orders", key, new { Key = key, Total = 1 }, cancellationToken: Token);
+        }
+
+        await source.PutAsync("scratch", "x", new { Note = "gone later" }, cancellationToken: Token);
+        time.Advance(TimeSpan.FromMinutes(1));
+        var (full, fullManifest) = await BackupAsync(source, time, null);
+        await using var target = new InMemoryStore("target", timeProvider: time);
+        var overwrite = new RestoreOptions { Mode = ImportMode.Overwrite, BatchSize = 2, TimeProvider = time };
+        await StoreBackup.RestoreAsync(new MemoryStream(full), target, overwrite, null, Token);
+
+        time.Advance(TimeSpan.FromMinutes(1));
+        await source.PutAsync("orders", "b", new { Key = "b", Total = 2 }, cancellationToken: Token);
+        await source.DeleteAsync("orders", "a", cancellationToken: Token);
+        await source.DeleteAsync("orders", "e", cancellationToken: Token);
+        await source.PutAsync("orders", "f", new { Key = "f", Total = 1 }, cancellationToken: Token);
+        await source.DeleteAsync("scratch", "x", cancellationToken: Token);
+        time.Advance(TimeSpan.FromMinutes(1));
+        var (incremental, _) = await BackupAsync(source, time, fullManifest.CreatedAt);
+        Stream Open() => forwardOnly ? new ForwardOnlyStream(new MemoryStream(incremental)) : new MemoryStream(incremental);
+        var before = await DumpAsync(target);
+
+        var dryRun = await StoreBackup.RestoreAsync(Open(), target, overwrite with { DryRun = true }, null, Token);
+        var preserveDryRun = await StoreBackup.RestoreAsync(Open(), target, overwrite with { DryRun = true, Mode = ImportMode.PreserveExisting }, null, Token);
+
+        (await DumpAsync(target)).Should().Equal(before, "a dry run writes nothing");
+        var restored = await StoreBackup.RestoreAsync(Open(), target, overwrite, null, Token);
+        dryRun.Plan.Should().Be(new RestorePlan(1, 1, 0) { Deletes = 3 }, "'orders/a', 'orders/e' and 'scratch/x' were deleted; 'f' is new, 'b' changed");
+        dryRun.RecordsDeleted.Should().Be(0);
+        restored.RecordsDeleted.Should().Be(dryRun.Plan!.Deletes);
+        preserveDryRun.Plan!.Deletes.Should().Be(0, "only an overwrite deletes");
+        (await DumpAsync(target)).Should().Equal(await DumpAsync(source));
+    }
+
     private static async Task<(byte[] Archive, BackupManifest Manifest)> BackupAsync(IStore store, Microsoft.Extensions.Time.Testing.FakeTimeProvider time, DateTimeOffset? since, BackupCompression compression = BackupCompression.Gzip)
     {
         using var stream = new MemoryStream();

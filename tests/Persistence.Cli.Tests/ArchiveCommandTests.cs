@@ -116,6 +116,31 @@ public sealed class ArchiveCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Restore_DryRunOfAnIncremental_PrintsTheDeletionsItWouldMake()
+    {
+        await Stores.SeedAsync(Sqlite, ("orders", "a", """{"n":1}"""), ("orders", "b", """{"n":2}"""), ("orders", "c", """{"n":3}"""));
+        (await PersistTool.RunAsync("backup", Sqlite, Archive)).ShouldExitWith(0);
+        var target = "json:" + _temp.Combine("restored");
+        (await PersistTool.RunAsync("restore", Archive, target)).ShouldExitWith(0);
+        var since = DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        (await PersistTool.RunAsync("delete", Sqlite, "orders", "b")).ShouldExitWith(0);
+        (await PersistTool.RunAsync("delete", Sqlite, "orders", "c")).ShouldExitWith(0);
+        await Stores.SeedAsync(Sqlite, ("orders", "d", """{"n":4}"""));
+        var incremental = _temp.Combine("incremental.pbak");
+        (await PersistTool.RunAsync("backup", Sqlite, incremental, "--since", since)).ShouldExitWith(0);
+
+        var text = (await PersistTool.RunAsync("restore", incremental, target, "--mode", "overwrite", "--dry-run")).ShouldExitWith(0);
+        var json = (await PersistTool.RunAsync("restore", incremental, target, "--mode", "overwrite", "--dry-run", "--json")).ShouldExitWith(0).Json();
+        var before = await Stores.SnapshotAsync(target);
+        (await PersistTool.RunAsync("restore", incremental, target, "--mode", "overwrite")).ShouldExitWith(0);
+
+        text.Output.Should().Contain("1 to create, 0 to update, 0 conflicts (none), 2 to delete").And.Contain("nothing was written");
+        json.GetProperty("deletes").GetInt64().Should().Be(2);
+        before.Keys.Should().Equal("orders/a", "orders/b", "orders/c");
+        (await Stores.SnapshotAsync(target)).Should().Equal(await Stores.SnapshotAsync(Sqlite));
+    }
+
+    [Fact]
     public async Task Restore_Modes_KeepOrReplaceExistingRecords()
     {
         await Stores.SeedAsync(Sqlite, Stores.Sample);

@@ -110,7 +110,7 @@ internal static class ArchiveCommands
         var store = CommonOptions.Store("store", "The store to restore into, such as json:./restored.");
         var mode = CommonOptions.Mode("What to do with records the store already holds: overwrite them, preserve them (skip the archived ones), or fail (write nothing).", "fail");
         var collections = CommonOptions.Collections("Restore only these collections.");
-        var dryRun = new Option<bool>("--dry-run") { Description = "Print what the restore would create, update and conflict with; write nothing." };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Print what the restore would create, update, conflict with and delete; write nothing." };
         var passwords = new PasswordOptions(forBackup: false);
         var command = new Command(
             "restore",
@@ -173,6 +173,7 @@ internal static class ArchiveCommands
                     ["creates"] = result.Plan?.Creates,
                     ["updates"] = result.Plan?.Updates,
                     ["conflicts"] = result.Plan?.Conflicts,
+                    ["deletes"] = result.Plan?.Deletes,
                     ["errors"] = Output.Strings(result.Errors),
                     ["warnings"] = Output.Strings(result.Warnings),
                 });
@@ -185,9 +186,9 @@ internal static class ArchiveCommands
                     ImportMode.FailOnConflict when plan.Conflicts > 0 => "the restore would be refused",
                     _ => "none",
                 };
-                Output.Table(context, ["would", "records"], [["create", Output.Number(plan.Creates)], ["update", Output.Number(plan.Updates)], ["conflict", Output.Number(plan.Conflicts)]]);
+                Output.Table(context, ["would", "records"], [["create", Output.Number(plan.Creates)], ["update", Output.Number(plan.Updates)], ["conflict", Output.Number(plan.Conflicts)], ["delete", Output.Number(plan.Deletes)]]);
                 context.Line($"Dry run of restoring {path} into store '{target.Name}' (mode {CommonOptions.NameOf(importMode)}): "
-                    + $"{plan.Creates} to create, {plan.Updates} to update, {plan.Conflicts} conflicts ({conflicts}) in {result.CollectionsRestored.Count} collections; nothing was written.");
+                    + $"{plan.Creates} to create, {plan.Updates} to update, {plan.Conflicts} conflicts ({conflicts}), {plan.Deletes} to delete in {result.CollectionsRestored.Count} collections; nothing was written.");
             }
             else
             {

@@ -22,6 +22,11 @@ internal static class MigrateCommand
                 result.AddError("--page-size must be a positive number.");
             }
         });
+        var checkpoint = new Option<FileInfo?>("--checkpoint")
+        {
+            Description = "Keep the migration's position in this file after every page; run the same command again after it stopped (Ctrl+C, a failure, a killed process) to continue where it was. The file is deleted when the migration completes.",
+            HelpName = "FILE",
+        };
         var command = new Command(
             "migrate",
             """
@@ -31,9 +36,10 @@ internal static class MigrateCommand
               persist migrate json:./data sqlite:./app.db
               persist migrate json:./data redis:localhost:6379 --verify
               persist migrate sqlite:./app.db yaml:./export --collections users --mode overwrite --page-size 500
+              persist migrate json:./data sqlite:./app.db --checkpoint migrate.state   (run again to resume)
             """)
         {
-            from, to, collections, mode, verify, pageSize,
+            from, to, collections, mode, verify, pageSize, checkpoint,
         };
         PersistCommand.SetAction(command, async (context, cancellationToken) =>
         {
@@ -43,6 +49,9 @@ internal static class MigrateCommand
                 Mode = CommonOptions.ModeOf(context.Get(mode)),
                 Verify = context.Get(verify),
                 BatchSize = context.Get(pageSize),
+                Checkpoint = context.Get(checkpoint) is { } file
+                    ? new MigrationCheckpoint(file.FullName) { SourceId = context.Get(from), TargetId = context.Get(to) }
+                    : null,
             };
             await using var source = context.OpenExistingStore(context.Get(from));
             await using var target = context.OpenStore(context.Get(to));
@@ -54,7 +63,9 @@ internal static class MigrateCommand
                 {
                     if (p.Phase == MigrationPhase.Copying)
                     {
-                        context.Written = $"about {p.EntriesCopied} records were copied into store '{target.Name}' (a migration is not atomic across pages)";
+                        context.Written = options.Checkpoint is { } state
+                            ? $"{p.EntriesCopied} records were copied into store '{target.Name}'; run the same command again to resume from checkpoint '{state.Path}'"
+                            : $"about {p.EntriesCopied} records were copied into store '{target.Name}' (a migration is not atomic across pages)";
                     }
 
                     bar.Update($"{p.Phase} {p.Collection}", p.EntriesCopied + p.EntriesSkipped, p.Phase == MigrationPhase.Copying ? total : null);
@@ -71,6 +82,16 @@ internal static class MigrateCommand
                     ["entriesSkipped"] = report.EntriesSkipped,
                     ["transcoded"] = report.Transcoded,
                     ["verified"] = report.Verified,
+                    ["resumedFrom"] = report.ResumedFrom is { } resumed
+                        ? new JsonObject
+                        {
+                            ["collectionsCompleted"] = resumed.CollectionsCompleted,
+                            ["collection"] = resumed.Collection,
+                            ["afterKey"] = resumed.AfterKey,
+                            ["pagesSkipped"] = resumed.PagesSkipped,
+                            ["entriesCopiedBefore"] = resumed.EntriesCopiedBefore,
+                        }
+                        : null,
                     ["collections"] = new JsonArray([.. report.Collections.Select(c => (JsonNode)new JsonObject
                     {
                         ["name"] = c.Name,
@@ -85,6 +106,12 @@ internal static class MigrateCommand
             }
             else
             {
+                if (report.ResumedFrom is { } resumed)
+                {
+                    context.Line($"Resumed from checkpoint: {resumed.PagesSkipped} pages ({resumed.EntriesCopiedBefore} records) copied by earlier runs were not copied again"
+                        + (resumed.Collection is { } at ? $"; continued in collection '{at}' after key '{resumed.AfterKey}'." : "."));
+                }
+
                 Output.Table(
                     context,
                     ["collection", "copied", "skipped", "verified"],
