@@ -11,6 +11,9 @@ namespace Persistence.Stores.Redis;
 /// UTF-8 byte order, which is Unicode code-point order.</item>
 /// <item><c>{prefix:group}:collection:x</c> — a sorted set of the keys that expire, scored by expiry in Unix milliseconds.</item>
 /// </list>
+/// The change feed of a store on a standalone server is one stream <c>{prefix}:~feed</c> with its hash
+/// <c>{prefix}:~feed:h</c>; on a cluster, where a script only reaches keys of one slot, each slot group has its own,
+/// <c>{prefix:group}:~feed</c> (a collection name cannot contain '~', so these never meet a collection's keys).
 /// </summary>
 internal sealed class RedisCollectionKeys
 {
@@ -21,7 +24,15 @@ internal sealed class RedisCollectionKeys
         EntryPrefix = new RedisKey(tag + "e:");
         Index = new RedisKey(tag + "i");
         Expiring = new RedisKey(tag + "x");
+        Group = group;
+        GroupFeed = new RedisFeedKeys($"{{{prefix}:{group}}}");
     }
+
+    /// <summary>Gets the collection's slot group.</summary>
+    public string Group { get; }
+
+    /// <summary>Gets the change feed keys of the collection's slot group (the feed's place on a cluster).</summary>
+    public RedisFeedKeys GroupFeed { get; }
 
     public string Collection { get; }
 
@@ -38,4 +49,18 @@ internal sealed class RedisCollectionKeys
     /// <param name="prefix">The store's key prefix.</param>
     /// <returns>The key.</returns>
     public static RedisKey Registry(string prefix) => new($"{{{prefix}}}:collections");
+}
+
+/// <summary>The keys of one change feed: a stream of changes and a hash with its commit counter and trim mark.</summary>
+internal sealed class RedisFeedKeys
+{
+    public RedisFeedKeys(string tag)
+    {
+        Stream = new RedisKey(tag + ":~feed");
+        Hash = new RedisKey(tag + ":~feed:h");
+    }
+
+    public RedisKey Stream { get; }
+
+    public RedisKey Hash { get; }
 }

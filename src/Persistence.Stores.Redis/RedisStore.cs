@@ -21,7 +21,7 @@ namespace Persistence.Stores.Redis;
 /// await store.PutAsync("settings", "theme", new Theme("dark"));
 /// </code>
 /// </example>
-public sealed class RedisStore : StoreBase, IStoreTelemetryInfo, IStoreHealthProbe
+public sealed partial class RedisStore : StoreBase, IStoreTelemetryInfo, IStoreHealthProbe, IChangeFeed
 {
     private const int ImportChunkSize = 1000;
     private const int ReclaimBatch = 64;
@@ -44,6 +44,12 @@ public sealed class RedisStore : StoreBase, IStoreTelemetryInfo, IStoreHealthPro
     private readonly string? _serverAddress;
     private readonly int? _serverPort;
     private readonly string _databaseIndex;
+    private readonly bool _feed;
+    private readonly long _feedMaxLength;
+    private readonly TimeSpan? _feedMaxAge;
+    private readonly TimeSpan _feedPollInterval;
+    private readonly RedisFeedKeys _storeFeed;
+    private bool _cluster;
     private IConnectionMultiplexer? _connection;
     private IDatabase? _database;
     private Task<IDatabase>? _connecting;
@@ -80,7 +86,14 @@ public sealed class RedisStore : StoreBase, IStoreTelemetryInfo, IStoreHealthPro
         _reclaimDelay = options.ReclaimDelay;
         _slotGroup = options.SlotGroup;
         _pageSize = options.ScanPageSize;
-        _capabilities = StoreCapabilities.SharedAcrossProcesses | StoreCapabilities.Distributed | (options.DurableServer ? StoreCapabilities.Durable : StoreCapabilities.None);
+        _feed = options.ChangeFeed;
+        _feedMaxLength = options.ChangeFeedMaxLength;
+        _feedMaxAge = options.ChangeFeedMaxAge;
+        _feedPollInterval = options.ChangeFeedPollInterval;
+        _storeFeed = new RedisFeedKeys($"{{{_prefix}}}");
+        _capabilities = StoreCapabilities.SharedAcrossProcesses | StoreCapabilities.Distributed
+            | (options.DurableServer ? StoreCapabilities.Durable : StoreCapabilities.None)
+            | (options.ChangeFeed ? StoreCapabilities.ChangeNotifications : StoreCapabilities.None);
         _registry = RedisCollectionKeys.Registry(_prefix);
         if (options.ConnectionMultiplexer is { } connection)
         {
@@ -126,6 +139,13 @@ public sealed class RedisStore : StoreBase, IStoreTelemetryInfo, IStoreHealthPro
         {
             var database = await DatabaseAsync(cancellationToken).ConfigureAwait(false);
             values = await Wait(database.HashGetAsync(keys.Entry(key), EntryFields), cancellationToken).ConfigureAwait(false);
+            var nowTicks = TimeProvider.GetUtcNow().UtcTicks;
+            if (_feed && !values[1].IsNull && HasExpired(values[4], nowTicks))
+            {
+                // Reclaim the expired record as the read meets it, so that the change feed reports it expired.
+                await CleanupAsync(database, keys, [key], nowTicks, cancellationToken).ConfigureAwait(false);
+                return null;
+            }
         }
         catch (Exception ex) when (IsRedisFailure(ex))
         {
@@ -144,6 +164,12 @@ public sealed class RedisStore : StoreBase, IStoreTelemetryInfo, IStoreHealthPro
         {
             var database = await DatabaseAsync(cancellationToken).ConfigureAwait(false);
             values = await Wait(database.HashGetAsync(KeysOf(collection).Entry(key), ExpiryFields), cancellationToken).ConfigureAwait(false);
+            var nowTicks = TimeProvider.GetUtcNow().UtcTicks;
+            if (_feed && !values[0].IsNull && HasExpired(values[1], nowTicks))
+            {
+                await CleanupAsync(database, KeysOf(collection), [key], nowTicks, cancellationToken).ConfigureAwait(false);
+                return false;
+            }
         }
         catch (Exception ex) when (IsRedisFailure(ex))
         {
@@ -168,6 +194,15 @@ public sealed class RedisStore : StoreBase, IStoreTelemetryInfo, IStoreHealthPro
             }
 
             await Wait(Task.WhenAll(reads), cancellationToken).ConfigureAwait(false);
+            if (_feed)
+            {
+                var nowTicks = TimeProvider.GetUtcNow().UtcTicks;
+                var expired = keys.Where((_, i) => !reads[i].Result[1].IsNull && HasExpired(reads[i].Result[4], nowTicks)).Distinct(StringComparer.Ordinal).ToList();
+                if (expired.Count > 0)
+                {
+                    await CleanupAsync(database, collectionKeys, expired, nowTicks, cancellationToken).ConfigureAwait(false);
+                }
+            }
         }
         catch (Exception ex) when (IsRedisFailure(ex))
         {
@@ -191,7 +226,7 @@ public sealed class RedisStore : StoreBase, IStoreTelemetryInfo, IStoreHealthPro
         var keys = KeysOf(collection);
         var now = TimeProvider.GetUtcNow();
         var expires = ExpiryOf(now, options.TimeToLive);
-        var values = new RedisValue[7];
+        var values = new RedisValue[_feed ? 10 : 7];
         values[0] = key;
         values[1] = PayloadValue(payload, cancellationToken);
         values[2] = options.ExpectedVersion is { } expected ? expected : RedisValue.EmptyString;
@@ -202,7 +237,20 @@ public sealed class RedisStore : StoreBase, IStoreTelemetryInfo, IStoreHealthPro
         {
             var database = await DatabaseAsync(cancellationToken).ConfigureAwait(false);
             await RegisterAsync(database, collection, cancellationToken).ConfigureAwait(false);
-            result = (long)await Wait(RedisScripts.Put.EvaluateAsync(database, [keys.Entry(key), keys.Index, keys.Expiring], values, this), cancellationToken).ConfigureAwait(false);
+            RedisKey[] scriptKeys;
+            if (_feed)
+            {
+                var feed = FeedOf(keys);
+                scriptKeys = [keys.Entry(key), keys.Index, keys.Expiring, feed.Stream, feed.Hash];
+                values[7] = collection;
+                SetFeedArguments(values, 8, now);
+            }
+            else
+            {
+                scriptKeys = [keys.Entry(key), keys.Index, keys.Expiring];
+            }
+
+            result = (long)await Wait(RedisScripts.Put.EvaluateAsync(database, scriptKeys, values, this), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsRedisFailure(ex))
         {
@@ -214,6 +262,7 @@ public sealed class RedisStore : StoreBase, IStoreTelemetryInfo, IStoreHealthPro
             throw new ConcurrencyConflictException(collection, key, options.ExpectedVersion ?? 0, ActualOf(-1 - result));
         }
 
+        ChangesWritten();
         return result;
     }
 
@@ -221,12 +270,28 @@ public sealed class RedisStore : StoreBase, IStoreTelemetryInfo, IStoreHealthPro
     protected override async ValueTask<bool> DeleteCoreAsync(string collection, string key, long? expectedVersion, CancellationToken cancellationToken)
     {
         var keys = KeysOf(collection);
-        RedisValue[] values = [key, expectedVersion is { } expected ? expected : RedisValue.EmptyString, TimeProvider.GetUtcNow().UtcTicks];
+        var now = TimeProvider.GetUtcNow();
+        var expectedValue = expectedVersion is { } expected ? expected : RedisValue.EmptyString;
         long result;
         try
         {
             var database = await DatabaseAsync(cancellationToken).ConfigureAwait(false);
-            result = (long)await Wait(RedisScripts.Delete.EvaluateAsync(database, [keys.Entry(key), keys.Index, keys.Expiring], values, this), cancellationToken).ConfigureAwait(false);
+            RedisKey[] scriptKeys;
+            RedisValue[] values;
+            if (_feed)
+            {
+                var feed = FeedOf(keys);
+                scriptKeys = [keys.Entry(key), keys.Index, keys.Expiring, feed.Stream, feed.Hash];
+                values = [key, expectedValue, now.UtcTicks, collection, default, default];
+                SetFeedArguments(values, 4, now);
+            }
+            else
+            {
+                scriptKeys = [keys.Entry(key), keys.Index, keys.Expiring];
+                values = [key, expectedValue, now.UtcTicks];
+            }
+
+            result = (long)await Wait(RedisScripts.Delete.EvaluateAsync(database, scriptKeys, values, this), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsRedisFailure(ex))
         {
@@ -238,6 +303,7 @@ public sealed class RedisStore : StoreBase, IStoreTelemetryInfo, IStoreHealthPro
             throw new ConcurrencyConflictException(collection, key, expectedVersion ?? 0, ActualOf(-1 - result));
         }
 
+        ChangesWritten();
         return result > 0;
     }
 
@@ -246,17 +312,21 @@ public sealed class RedisStore : StoreBase, IStoreTelemetryInfo, IStoreHealthPro
     {
         ArgumentNullException.ThrowIfNull(operations);
         var now = TimeProvider.GetUtcNow();
-        var keys = new RedisKey[operations.Count * 3];
-        var values = new RedisValue[1 + (operations.Count * 7)];
+        var keys = new RedisKey[(operations.Count * 3) + (_feed && operations.Count > 0 ? 2 : 0)];
+        var values = new RedisValue[3 + (operations.Count * 8)];
         values[0] = now.UtcTicks;
+        values[1] = RedisValue.EmptyString;
+        values[2] = RedisValue.EmptyString;
+        RedisCollectionKeys? firstKeys = null;
         for (var i = 0; i < operations.Count; i++)
         {
             var operation = operations[i];
             var collectionKeys = KeysOf(operation.Collection);
+            firstKeys ??= collectionKeys;
             keys[i * 3] = collectionKeys.Entry(operation.Key);
             keys[(i * 3) + 1] = collectionKeys.Index;
             keys[(i * 3) + 2] = collectionKeys.Expiring;
-            var at = 1 + (i * 7);
+            var at = 3 + (i * 8);
             values[at] = operation.Kind switch
             {
                 BatchOperationKind.Put => "p",
@@ -267,6 +337,7 @@ public sealed class RedisStore : StoreBase, IStoreTelemetryInfo, IStoreHealthPro
             values[at + 2] = operation.ExpectedVersion is { } expected ? expected : RedisValue.EmptyString;
             values[at + 3] = operation.Kind == BatchOperationKind.Put ? PayloadValue(operation.Payload, cancellationToken) : RedisValue.EmptyString;
             SetExpiry(values, at + 4, operation.Kind == BatchOperationKind.Put ? ExpiryOf(now, operation.TimeToLive) : null, operation.TimeToLive);
+            values[at + 7] = operation.Collection;
         }
 
         RedisResult result;
@@ -274,6 +345,15 @@ public sealed class RedisStore : StoreBase, IStoreTelemetryInfo, IStoreHealthPro
         {
             var database = await DatabaseAsync(cancellationToken).ConfigureAwait(false);
             EnsureOneSlot(database.Multiplexer, operations, keys);
+            if (_feed && firstKeys is not null)
+            {
+                // Every key of a batch is in one slot on a cluster (checked above), so the first one's group feed is theirs.
+                var feed = FeedOf(firstKeys);
+                keys[^2] = feed.Stream;
+                keys[^1] = feed.Hash;
+                SetFeedArguments(values, 1, now);
+            }
+
             foreach (var operation in operations)
             {
                 if (operation.Kind == BatchOperationKind.Put)
@@ -301,6 +381,7 @@ public sealed class RedisStore : StoreBase, IStoreTelemetryInfo, IStoreHealthPro
             throw new PersistenceException($"Redis store '{Name}': the batch script answered {results.Length} results for {operations.Count} operations.");
         }
 
+        ChangesWritten();
         return results;
     }
 
@@ -458,10 +539,21 @@ public sealed class RedisStore : StoreBase, IStoreTelemetryInfo, IStoreHealthPro
             int imported = 0, skipped = 0;
             foreach (var chunk in chunks)
             {
-                var keys = new RedisKey[chunk.Length * 3];
-                var values = new RedisValue[2 + (chunk.Length * 8)];
+                var keys = new RedisKey[(chunk.Length * 3) + (_feed ? 2 : 0)];
+                var values = new RedisValue[4 + (chunk.Length * 9)];
                 values[0] = modeValue;
                 values[1] = now.UtcTicks;
+                values[2] = RedisValue.EmptyString;
+                values[3] = RedisValue.EmptyString;
+                if (_feed)
+                {
+                    // A chunk holds entries of one slot, so on a cluster the first entry's group feed is theirs.
+                    var feed = FeedOf(KeysOf(chunk[0].Collection));
+                    keys[^2] = feed.Stream;
+                    keys[^1] = feed.Hash;
+                    SetFeedArguments(values, 2, now);
+                }
+
                 for (var i = 0; i < chunk.Length; i++)
                 {
                     var entry = chunk[i];
@@ -469,7 +561,7 @@ public sealed class RedisStore : StoreBase, IStoreTelemetryInfo, IStoreHealthPro
                     keys[i * 3] = collectionKeys.Entry(entry.Key);
                     keys[(i * 3) + 1] = collectionKeys.Index;
                     keys[(i * 3) + 2] = collectionKeys.Expiring;
-                    var at = 2 + (i * 8);
+                    var at = 4 + (i * 9);
                     values[at] = entry.Key;
                     values[at + 1] = PayloadValue(entry.Payload, cancellationToken);
                     values[at + 2] = entry.Version;
@@ -477,6 +569,7 @@ public sealed class RedisStore : StoreBase, IStoreTelemetryInfo, IStoreHealthPro
                     values[at + 4] = entry.UpdatedAt.UtcTicks;
                     var left = entry.ExpiresAt is { } expiresAt ? (expiresAt > now ? expiresAt - now : TimeSpan.Zero) : (TimeSpan?)null;
                     SetExpiry(values, at + 5, entry.ExpiresAt, left);
+                    values[at + 8] = entry.Collection;
                 }
 
                 var result = (long[])(await Wait(RedisScripts.Import.EvaluateAsync(database, keys, values, this), cancellationToken).ConfigureAwait(false))!;
@@ -488,6 +581,7 @@ public sealed class RedisStore : StoreBase, IStoreTelemetryInfo, IStoreHealthPro
 
                 imported += (int)result[0];
                 skipped += (int)result[1];
+                ChangesWritten();
             }
 
             return new ImportResult(imported, skipped);
@@ -510,6 +604,7 @@ public sealed class RedisStore : StoreBase, IStoreTelemetryInfo, IStoreHealthPro
             _database = null;
         }
 
+        CloseChangeFeed();
         if (connection is not null)
         {
             connection.ConnectionFailed -= OnConnectionFailed;
@@ -697,21 +792,39 @@ public sealed class RedisStore : StoreBase, IStoreTelemetryInfo, IStoreHealthPro
         }
     }
 
-    // Removes index entries whose record Redis has reclaimed or whose expiry has passed by the store's clock.
-    private Task<RedisResult> CleanupAsync(IDatabaseAsync database, RedisCollectionKeys keys, List<string> members, long nowTicks, CancellationToken cancellationToken)
+    // Removes index entries whose record Redis has reclaimed or whose expiry has passed by the store's clock; the change
+    // feed reports them expired.
+    private async Task<RedisResult> CleanupAsync(IDatabaseAsync database, RedisCollectionKeys keys, List<string> members, long nowTicks, CancellationToken cancellationToken)
     {
-        var scriptKeys = new RedisKey[members.Count + 2];
-        var values = new RedisValue[members.Count + 1];
+        var scriptKeys = new RedisKey[members.Count + 2 + (_feed ? 2 : 0)];
+        var values = new RedisValue[members.Count + 4];
         scriptKeys[0] = keys.Index;
         scriptKeys[1] = keys.Expiring;
         values[0] = nowTicks;
+        values[1] = keys.Collection;
+        values[2] = RedisValue.EmptyString;
+        values[3] = RedisValue.EmptyString;
+        if (_feed)
+        {
+            var feed = FeedOf(keys);
+            scriptKeys[^2] = feed.Stream;
+            scriptKeys[^1] = feed.Hash;
+            SetFeedArguments(values, 2, new DateTimeOffset(nowTicks, TimeSpan.Zero));
+        }
+
         for (var i = 0; i < members.Count; i++)
         {
             scriptKeys[i + 2] = keys.Entry(members[i]);
-            values[i + 1] = members[i];
+            values[i + 4] = members[i];
         }
 
-        return Wait(RedisScripts.Cleanup.EvaluateAsync(database, scriptKeys, values, this), cancellationToken);
+        var removed = await Wait(RedisScripts.Cleanup.EvaluateAsync(database, scriptKeys, values, this), cancellationToken).ConfigureAwait(false);
+        if ((long)removed > 0)
+        {
+            ChangesWritten();
+        }
+
+        return removed;
     }
 
     private async Task ReclaimExpiredAsync(IDatabaseAsync database, RedisCollectionKeys keys, long nowTicks, long nowMs, CancellationToken cancellationToken)
@@ -856,6 +969,9 @@ public sealed class RedisStore : StoreBase, IStoreTelemetryInfo, IStoreHealthPro
     private void Attach(IConnectionMultiplexer connection)
     {
         _connection = connection;
+
+        // StackExchange.Redis gives keys a hash slot only on a cluster; the change feed's place depends on it.
+        _cluster = connection.HashSlot(_registry) >= 0;
         connection.ConnectionFailed += OnConnectionFailed;
         connection.ConnectionRestored += OnConnectionRestored;
         Volatile.Write(ref _database, connection.GetDatabase());

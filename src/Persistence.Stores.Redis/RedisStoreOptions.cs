@@ -18,6 +18,9 @@ public sealed class RedisStoreOptions : IStoreOptions
     /// <summary>The largest <see cref="ScanPageSize"/>.</summary>
     public const int MaxScanPageSize = 10_000;
 
+    /// <summary>The largest <see cref="ChangeFeedMaxLength"/>.</summary>
+    public const int MaxChangeFeedLength = 100_000_000;
+
     /// <summary>
     /// Gets or sets the StackExchange.Redis configuration string, such as <c>localhost:6379</c> or
     /// <c>node1:7000,node2:7001,password=secret</c>. The store connects on first use and keeps reconnecting when the
@@ -80,6 +83,37 @@ public sealed class RedisStoreOptions : IStoreOptions
     /// <value>The default is <see langword="false"/>.</value>
     public bool DurableServer { get; set; }
 
+    /// <summary>
+    /// Gets or sets whether the store keeps a change feed (<see cref="IChangeFeed"/>, <c>docs/change-feed.md</c>): every
+    /// write script also appends its changes to a Redis stream, which costs one more small write per operation. Without
+    /// it the store does not report <see cref="StoreCapabilities.ChangeNotifications"/>.
+    /// </summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool ChangeFeed { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets how many of the newest changes the change feed keeps for consumers that resume; older ones are
+    /// trimmed (in steps of up to 100), and a consumer asking for them gets a <see cref="ChangeFeedGapException"/>.
+    /// </summary>
+    /// <value>The default is 10,000. Must be between 1 and 100,000,000.</value>
+    public int ChangeFeedMaxLength { get; set; } = 10_000;
+
+    /// <summary>
+    /// Gets or sets how old (by the writers' clocks) a change may grow before the feed trims it, checked on writes (every
+    /// 16th commit, up to 100 changes at a time), so history stops shrinking while nobody writes.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: only <see cref="ChangeFeedMaxLength"/> limits the history. Must be positive.</value>
+    public TimeSpan? ChangeFeedMaxAge { get; set; }
+
+    /// <summary>
+    /// Gets or sets how often a waiting change-feed consumer asks Redis for changes made by other processes (wall-clock
+    /// time, not the store's clock). Writes through the same store instance wake its consumers at once.
+    /// StackExchange.Redis multiplexes one connection, where a blocking <c>XREAD BLOCK</c> would stall every other
+    /// command, so consumers poll the stream's newest entry instead.
+    /// </summary>
+    /// <value>The default is 50 milliseconds. Must be between 1 millisecond and 1 minute.</value>
+    public TimeSpan ChangeFeedPollInterval { get; set; } = TimeSpan.FromMilliseconds(50);
+
     /// <summary>Gets or sets the System.Text.Json options of the payload serializer when <see cref="Serializer"/> is not set.</summary>
     /// <value>The default is <see langword="null"/>: <see cref="SystemTextJsonSerializer.DefaultOptions"/>.</value>
     public JsonSerializerOptions? SerializerOptions { get; set; }
@@ -135,6 +169,21 @@ public sealed class RedisStoreOptions : IStoreOptions
         if (ScanPageSize is < 1 or > MaxScanPageSize)
         {
             errors.Add($"{nameof(ScanPageSize)} {ScanPageSize} must be between 1 and {MaxScanPageSize}.");
+        }
+
+        if (ChangeFeedMaxLength is < 1 or > MaxChangeFeedLength)
+        {
+            errors.Add($"{nameof(ChangeFeedMaxLength)} {ChangeFeedMaxLength} must be between 1 and {MaxChangeFeedLength}.");
+        }
+
+        if (ChangeFeedMaxAge is { } maxAge && (maxAge <= TimeSpan.Zero || maxAge > TimeSpan.FromDays(3650)))
+        {
+            errors.Add($"{nameof(ChangeFeedMaxAge)} {maxAge} must be positive (and at most 3650 days), or null for no age limit.");
+        }
+
+        if (ChangeFeedPollInterval < TimeSpan.FromMilliseconds(1) || ChangeFeedPollInterval > TimeSpan.FromMinutes(1))
+        {
+            errors.Add($"{nameof(ChangeFeedPollInterval)} {ChangeFeedPollInterval} must be between 1 millisecond and 1 minute.");
         }
 
         return errors;

@@ -21,6 +21,14 @@ internal sealed class RedisStoreSettings
 
     public bool DurableServer { get; set; }
 
+    public bool ChangeFeed { get; set; }
+
+    public int ChangeFeedMaxLength { get; set; }
+
+    public TimeSpan? ChangeFeedMaxAge { get; set; }
+
+    public TimeSpan ChangeFeedPollInterval { get; set; }
+
     /// <summary>Binds <paramref name="settings"/> onto <paramref name="options"/>; values it does not name are kept.</summary>
     public static void Bind(IConfiguration settings, RedisStoreOptions options)
     {
@@ -32,6 +40,10 @@ internal sealed class RedisStoreSettings
             ReclaimDelay = options.ReclaimDelay,
             ScanPageSize = options.ScanPageSize,
             DurableServer = options.DurableServer,
+            ChangeFeed = options.ChangeFeed,
+            ChangeFeedMaxLength = options.ChangeFeedMaxLength,
+            ChangeFeedMaxAge = options.ChangeFeedMaxAge,
+            ChangeFeedPollInterval = options.ChangeFeedPollInterval,
         };
         settings.Bind(bound);
         options.Configuration = bound.Configuration;
@@ -40,5 +52,9 @@ internal sealed class RedisStoreSettings
         options.ReclaimDelay = bound.ReclaimDelay;
         options.ScanPageSize = bound.ScanPageSize;
         options.DurableServer = bound.DurableServer;
+        options.ChangeFeed = bound.ChangeFeed;
+        options.ChangeFeedMaxLength = bound.ChangeFeedMaxLength;
+        options.ChangeFeedMaxAge = bound.ChangeFeedMaxAge;
+        options.ChangeFeedPollInterval = bound.ChangeFeedPollInterval;
     }
 }

@@ -25,6 +25,16 @@
 //   postgres-first-start <connection> <schema>          PostgresStore: waits for "go" on stdin, opens the store (creating the
 //                                                    schema if nobody has), puts "items/<pid>" and prints "started" or
 //                                                    "failed <exception>: <message>"
+//   redis-feed-put <configuration> <prefix> <count> [<from> [<pause ms>]]  RedisStore: puts "items/k<from+i>" <count>
+//                                                    times (pausing between puts), printing "ack <key> <version>" after
+//                                                    each, then "done"
+//   redis-feed-latency <configuration> <prefix> <count>  RedisStore: watches the feed from now, prints "ready", then after
+//                                                    <count> changes "latency p50 <ms> p99 <ms> max <ms>" (commit
+//                                                    timestamp to arrival, both by this machine's clock)
+//   redis-feed-watch <configuration> <prefix> <position|now>  RedisStore: watches the change feed after the position
+//                                                    ("now": its current position), printing "ready <position>", then
+//                                                    "change <position> <kind> <collection> <key> <version> <commit ticks>"
+//                                                    per change until killed
 //   dump <json|yaml|sqlite> <root-or-db> <collection> reads every record: "entry <base64 key> <version> <base64 payload>"
 //                                                    lines, then "done <count>" (the property tests' second process)
 using System.Globalization;
@@ -33,6 +43,7 @@ using Persistence;
 using Persistence.FileStorage;
 using Persistence.Stores.Json;
 using Persistence.Stores.Postgres;
+using Persistence.Stores.Redis;
 using Persistence.Stores.Sqlite;
 using Persistence.Stores.Yaml;
 
@@ -119,6 +130,60 @@ if (mode == "postgres-first-start")
         Console.WriteLine($"failed {ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}");
     }
 
+    return 0;
+}
+
+if (mode == "redis-feed-put")
+{
+    await using var redis = new RedisStore(new RedisStoreOptions { Configuration = root, KeyPrefix = args[2] });
+    var offset = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 0;
+    var pause = args.Length > 5 ? int.Parse(args[5], CultureInfo.InvariantCulture) : 0;
+    for (var i = 0; i < int.Parse(args[3], CultureInfo.InvariantCulture); i++)
+    {
+        var key = $"k{offset + i}";
+        Console.WriteLine($"ack {key} {await redis.PutAsync("items", key, Payload(i))}");
+        if (pause > 0)
+        {
+            await Task.Delay(pause);
+        }
+    }
+
+    Console.WriteLine("done");
+    return 0;
+}
+
+if (mode == "redis-feed-watch")
+{
+    await using var redis = new RedisStore(new RedisStoreOptions { Configuration = root, KeyPrefix = args[2] });
+    var from = args[3] == "now" ? await redis.GetPositionAsync() : ChangeFeedPosition.Parse(args[3]);
+    Console.WriteLine($"ready {from}");
+    await foreach (var change in redis.WatchAsync(from: from))
+    {
+        Console.WriteLine($"change {change.Position} {change.Kind} {change.Collection} {change.Key} {change.Version} {change.Timestamp.UtcTicks}");
+    }
+
+    return 0;
+}
+
+if (mode == "redis-feed-latency")
+{
+    await using var redis = new RedisStore(new RedisStoreOptions { Configuration = root, KeyPrefix = args[2] });
+    var count = int.Parse(args[3], CultureInfo.InvariantCulture);
+    var from = await redis.GetPositionAsync();
+    var latencies = new List<double>(count);
+    Console.WriteLine("ready");
+    await foreach (var change in redis.WatchAsync(from: from))
+    {
+        latencies.Add((TimeProvider.System.GetUtcNow() - change.Timestamp).TotalMilliseconds);
+        if (latencies.Count == count)
+        {
+            break;
+        }
+    }
+
+    latencies.Sort();
+    double At(double q) => latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(q * latencies.Count) - 1)];
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"latency p50 {At(0.50):0.0} p99 {At(0.99):0.0} max {latencies[^1]:0.0} n {latencies.Count}"));
     return 0;
 }
 

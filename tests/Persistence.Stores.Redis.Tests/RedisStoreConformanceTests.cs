@@ -6,8 +6,14 @@ namespace Persistence.Stores.Redis.Tests;
 /// <summary>The conformance suite on a standalone redis-server; each test gets its own key prefix and its own connection.</summary>
 public sealed class RedisStoreConformanceTests(StandaloneRedisFixture redis) : StoreConformanceTests
 {
+    private readonly string _prefix = TestData.UniquePrefix();
+
     protected override ValueTask<IStore> CreateStoreAsync(TimeProvider timeProvider)
-        => new(new RedisStore(new RedisStoreOptions { Configuration = redis.Configuration, KeyPrefix = TestData.UniquePrefix() }, "conformance", timeProvider));
+        => new(new RedisStore(new RedisStoreOptions { Configuration = redis.Configuration, KeyPrefix = _prefix }, "conformance", timeProvider));
+
+    /// <summary>Another store on its own connection, over the same keys.</summary>
+    protected override ValueTask<IStore?> CreateSecondInstanceAsync(TimeProvider timeProvider)
+        => new(new RedisStore(new RedisStoreOptions { Configuration = redis.Configuration, KeyPrefix = _prefix }, "conformance-2", timeProvider));
 }
 
 /// <summary>
@@ -18,10 +24,19 @@ public sealed class RedisStoreConformanceTests(StandaloneRedisFixture redis) : S
 /// </summary>
 public sealed class RedisClusterConformanceTests(RedisClusterFixture cluster) : StoreConformanceTests
 {
+    private readonly string _prefix = TestData.UniquePrefix();
+
     protected override ValueTask<IStore> CreateStoreAsync(TimeProvider timeProvider)
         => new(new RedisStore(
-            new RedisStoreOptions { ConnectionMultiplexer = cluster.Connection, KeyPrefix = TestData.UniquePrefix(), SlotGroup = _ => "all", ScanPageSize = 2 },
+            new RedisStoreOptions { ConnectionMultiplexer = cluster.Connection, KeyPrefix = _prefix, SlotGroup = _ => "all", ScanPageSize = 2 },
             "conformance",
+            timeProvider));
+
+    /// <summary>Another store, opening its own connection to the cluster, over the same keys.</summary>
+    protected override ValueTask<IStore?> CreateSecondInstanceAsync(TimeProvider timeProvider)
+        => new(new RedisStore(
+            new RedisStoreOptions { Configuration = cluster.Configuration, KeyPrefix = _prefix, SlotGroup = _ => "all", ScanPageSize = 2 },
+            "conformance-2",
             timeProvider));
 }
 

@@ -237,7 +237,7 @@ public sealed class RedisStoreLayoutTests(StandaloneRedisFixture redis, RedisClu
     [Fact]
     public async Task Capabilities_FollowDurableServer()
     {
-        Store.Capabilities.Should().Be(StoreCapabilities.SharedAcrossProcesses | StoreCapabilities.Distributed);
+        Store.Capabilities.Should().Be(StoreCapabilities.SharedAcrossProcesses | StoreCapabilities.Distributed | StoreCapabilities.ChangeNotifications);
         Store.KeyPrefix.Should().Be(_prefix);
         await using var durable = Open(o => o.DurableServer = true);
         durable.Capabilities.Should().HaveFlag(StoreCapabilities.Durable);

@@ -13,6 +13,25 @@ public sealed class RedisStoreOptionsTests
     }
 
     [Fact]
+    public void GetValidationErrors_BadChangeFeedSettings_NameEachSetting()
+    {
+        var errors = new RedisStoreOptions
+        {
+            Configuration = "localhost:6379",
+            ChangeFeedMaxLength = 0,
+            ChangeFeedMaxAge = TimeSpan.Zero,
+            ChangeFeedPollInterval = TimeSpan.FromMinutes(2),
+        }.GetValidationErrors();
+
+        errors.Should().HaveCount(3);
+        errors.Should().ContainSingle(e => e.StartsWith("ChangeFeedMaxLength 0", StringComparison.Ordinal));
+        errors.Should().ContainSingle(e => e.StartsWith("ChangeFeedMaxAge", StringComparison.Ordinal));
+        errors.Should().ContainSingle(e => e.StartsWith("ChangeFeedPollInterval", StringComparison.Ordinal));
+        new RedisStoreOptions { Configuration = "localhost:6379", ChangeFeedMaxAge = TimeSpan.FromHours(1), ChangeFeedPollInterval = TimeSpan.FromMilliseconds(1) }
+            .GetValidationErrors().Should().BeEmpty();
+    }
+
+    [Fact]
     public void GetValidationErrors_ValidConfiguration_IsEmpty()
     {
         new RedisStoreOptions { Configuration = "localhost:6379,connectRetry=2" }.GetValidationErrors().Should().BeEmpty();

@@ -38,13 +38,16 @@ public static class StoreChangeFeeds
 {
     /// <summary>Gets the change feed of <paramref name="store"/> or of the first store it wraps that has one.</summary>
     /// <param name="store">The store.</param>
-    /// <returns>The change feed, or <see langword="null"/> when the store has none.</returns>
+    /// <returns>
+    /// The change feed, or <see langword="null"/> when the store has none (a store whose type can keep a feed but whose
+    /// options turned it off does not report <see cref="StoreCapabilities.ChangeNotifications"/> and has none).
+    /// </returns>
     public static IChangeFeed? GetChangeFeed(this IStore store)
     {
         ArgumentNullException.ThrowIfNull(store);
         for (IStore? current = store; current is not null; current = (current as IStoreDecorator)?.InnerStore)
         {
-            if (current is IChangeFeed feed)
+            if (current is IChangeFeed feed && current.Capabilities.HasFlag(StoreCapabilities.ChangeNotifications))
             {
                 return feed;
             }
