@@ -42,30 +42,41 @@ internal sealed class ArchiveWriter : IAsyncDisposable
     private readonly Channel<LineBuffer> _free = Channel.CreateUnbounded<LineBuffer>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly CancellationTokenSource _stop;
     private readonly Task _compression;
+
+    // Parallel compression (BackupOptions.ParallelCompression): how many blocks compress at once, or 0 for one stream.
+    private readonly int _parallel;
+    private readonly BackupCompression _kind;
+    private readonly CompressionLevel _level;
     private string? _current;
     private int _entriesStart;
     private long _inCollection;
     private long _total;
     private bool _finished;
 
-    private ArchiveWriter(Stream destination, byte[] headerBlock, ChunkSealer sealer, int chunkSize, BackupCompression compression, CompressionLevel level, CancellationToken cancellationToken)
+    private ArchiveWriter(Stream destination, byte[] headerBlock, ChunkSealer sealer, int chunkSize, BackupCompression compression, CompressionLevel level, bool? parallel, CancellationToken cancellationToken)
     {
         _destination = destination;
         _sealer = sealer;
+        _kind = compression;
+        _level = level;
+        _parallel = compression is BackupCompression.Gzip or BackupCompression.Zstd && (parallel ?? Environment.ProcessorCount > 2)
+            ? Math.Max(2, Environment.ProcessorCount - 1)
+            : 0;
 
         // The digest covers the header block, then the collection lines and the manifest line in order (the entry lines
         // are covered by their collections' checksums in the manifest): BeginCollection adds each collection line,
         // FinishAsync the manifest line.
         _digest.AppendData(headerBlock);
         _chunks = new ChunkWriterStream(destination, sealer, chunkSize);
-        _compressing = compression switch
+        _compressing = _parallel > 0 ? _chunks : compression switch
         {
             BackupCompression.Gzip => new GZipStream(_chunks, level, leaveOpen: true),
             BackupCompression.Brotli => new BrotliStream(_chunks, level, leaveOpen: true),
             BackupCompression.Zstd => new ZstdSharp.CompressionStream(_chunks, ArchiveFormat.ZstdLevel(level), leaveOpen: true),
             _ => _chunks,
         };
-        for (var i = 1; i < BufferCount; i++)
+        // In parallel, one buffer is written while one waits and the others compress.
+        for (var i = 1; i < Math.Max(BufferCount, _parallel + 2); i++)
         {
             _free.Writer.TryWrite(new LineBuffer(FlushThreshold + (FlushThreshold / 4)));
         }
@@ -106,7 +117,7 @@ internal sealed class ArchiveWriter : IAsyncDisposable
             throw;
         }
 
-        return new ArchiveWriter(destination, block, sealer, options.ChunkSize, options.Compression, options.CompressionLevel, cancellationToken);
+        return new ArchiveWriter(destination, block, sealer, options.ChunkSize, options.Compression, options.CompressionLevel, options.ParallelCompression, cancellationToken);
     }
 
     public void BeginCollection(string name)
@@ -157,7 +168,17 @@ internal sealed class ArchiveWriter : IAsyncDisposable
         Span<byte> digest = stackalloc byte[32];
         _digest.GetHashAndReset(digest);
         _lines.AppendEnd(_total, ArchiveFormat.Hex(digest));
-        await _compressing.WriteAsync(_lines.WrittenMemory, cancellationToken).ConfigureAwait(false);
+        if (_parallel > 0)
+        {
+            // The manifest and end lines are the last member (frame) of their own.
+            using var last = new MemberCompressor(_kind, _level);
+            await _chunks.WriteAsync(last.Compress(_lines.WrittenMemory), cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await _compressing.WriteAsync(_lines.WrittenMemory, cancellationToken).ConfigureAwait(false);
+        }
+
         _lines.Clear();
         if (!ReferenceEquals(_compressing, _chunks))
         {
@@ -260,6 +281,10 @@ internal sealed class ArchiveWriter : IAsyncDisposable
 
     private async Task CompressAsync(CancellationToken cancellationToken)
     {
+        // In parallel, blocks compress on the thread pool while this loop hashes the next ones and writes the finished
+        // ones in order; a buffer goes back to the caller once its block is written.
+        var pending = new Queue<(LineBuffer Buffer, MemberCompressor Compressor, Task<ReadOnlyMemory<byte>> Work)>();
+        var idle = new Stack<MemberCompressor>();
         try
         {
             await foreach (var buffer in _filled.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
@@ -273,15 +298,97 @@ internal sealed class ArchiveWriter : IAsyncDisposable
                     }
                 }
 
-                await _compressing.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
-                buffer.Clear();
-                _free.Writer.TryWrite(buffer);
+                if (_parallel == 0)
+                {
+                    await _compressing.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                    Release(buffer);
+                    continue;
+                }
+
+                var compressor = idle.Count > 0 ? idle.Pop() : new MemberCompressor(_kind, _level);
+                var lines = buffer.WrittenMemory;
+                pending.Enqueue((buffer, compressor, Task.Run(() => compressor.Compress(lines), cancellationToken)));
+                while (pending.Count >= _parallel)
+                {
+                    await WriteOldestAsync().ConfigureAwait(false);
+                }
+            }
+
+            while (pending.Count > 0)
+            {
+                await WriteOldestAsync().ConfigureAwait(false);
             }
         }
         catch (Exception ex)
         {
             _free.Writer.TryComplete(ex);
             throw;
+        }
+        finally
+        {
+            // Nothing may still read a buffer or a compressor once this stage ends.
+            foreach (var (_, compressor, work) in pending)
+            {
+                await ((Task)work).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                compressor.Dispose();
+            }
+
+            foreach (var compressor in idle)
+            {
+                compressor.Dispose();
+            }
+        }
+
+        async ValueTask WriteOldestAsync()
+        {
+            var (buffer, compressor, work) = pending.Peek();
+            var member = await work.ConfigureAwait(false);
+            await _chunks.WriteAsync(member, cancellationToken).ConfigureAwait(false);
+            pending.Dequeue();
+            idle.Push(compressor);
+            Release(buffer);
+        }
+    }
+
+    private void Release(LineBuffer buffer)
+    {
+        buffer.Clear();
+        _free.Writer.TryWrite(buffer);
+    }
+
+    /// <summary>Compresses a block of record lines into one complete gzip member or zstd frame; reused block after block.</summary>
+    private sealed class MemberCompressor(BackupCompression compression, CompressionLevel level) : IDisposable
+    {
+        private readonly ZstdSharp.Compressor? _zstd = compression == BackupCompression.Zstd ? new ZstdSharp.Compressor(ArchiveFormat.ZstdLevel(level)) : null;
+        private readonly MemoryStream _output = new();
+        private byte[] _frame = [];
+
+        public ReadOnlyMemory<byte> Compress(ReadOnlyMemory<byte> lines)
+        {
+            if (_zstd is not null)
+            {
+                var bound = ZstdSharp.Compressor.GetCompressBound(lines.Length);
+                if (_frame.Length < bound)
+                {
+                    _frame = new byte[bound];
+                }
+
+                return _frame.AsMemory(0, _zstd.Wrap(lines.Span, _frame));
+            }
+
+            _output.SetLength(0);
+            using (var gzip = new GZipStream(_output, level, leaveOpen: true))
+            {
+                gzip.Write(lines.Span);
+            }
+
+            return _output.GetBuffer().AsMemory(0, (int)_output.Length);
+        }
+
+        public void Dispose()
+        {
+            _zstd?.Dispose();
+            _output.Dispose();
         }
     }
 }

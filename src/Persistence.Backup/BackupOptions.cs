@@ -66,6 +66,19 @@ public sealed record BackupOptions
     /// </value>
     public CompressionLevel CompressionLevel { get; init; } = CompressionLevel.Optimal;
 
+    /// <summary>
+    /// Gets whether gzip or zstd compression runs on several threads: the record lines are cut into blocks of about
+    /// 256 KiB, each compressed on its own into an independent gzip member or zstd frame, and written in order. Every
+    /// reader reads such an archive as any other; it is a little larger (each block starts without the previous one's
+    /// history). Brotli and uncompressed archives are always written on one thread.
+    /// </summary>
+    /// <value>
+    /// The default is <see langword="null"/>: on when the machine has more than two processors
+    /// (<see cref="Environment.ProcessorCount"/> &gt; 2), where the compressor is what limits a backup's speed; set
+    /// <see langword="true"/> or <see langword="false"/> to force it.
+    /// </value>
+    public bool? ParallelCompression { get; init; }
+
     /// <summary>Gets the key or password the archive is encrypted with (AES-256-GCM), or <see langword="null"/> for none.</summary>
     /// <value>The default is <see langword="null"/>.</value>
     public BackupKey? Encryption { get; init; }

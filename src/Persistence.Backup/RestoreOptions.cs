@@ -27,12 +27,15 @@ public sealed record RestoreOptions
     public int BatchSize { get; init; } = 1000;
 
     /// <summary>
-    /// Gets the directory for the temporary copy of an archive read from a stream that cannot seek (the archive is
-    /// verified in full before anything is written, so it has to be read twice); <see langword="null"/> for the
-    /// system temporary directory.
+    /// Gets the directory for the temporary file that holds the records to restore beyond the first 32 MiB (the archive
+    /// is verified in full before anything is written, so what it will write is kept until then); <see langword="null"/>
+    /// for the system temporary directory.
     /// </summary>
     /// <value>The default is <see langword="null"/>.</value>
     public string? SpoolDirectory { get; init; }
+
+    /// <summary>Gets the bytes of converted records a restore keeps in memory before it spools the rest to a file (tests lower it).</summary>
+    internal long StagingMemoryLimit { get; init; } = RestoreStage.DefaultMemoryLimit;
 
     /// <summary>Gets the clock that decides which archived records have expired; <see langword="null"/> for <see cref="TimeProvider.System"/>.</summary>
     /// <value>The default is <see langword="null"/>.</value>

@@ -101,11 +101,12 @@ public static class StoreBackup
         => VerifyAsync(source, decryption, cancellationToken);
 
     /// <summary>
-    /// Restores an archive into a store, keeping archived versions and timestamps. The whole archive is verified first
-    /// (a seekable stream is read twice; any other stream is copied to a temporary file while it is verified), so an
-    /// archive that fails verification writes nothing at all.
+    /// Restores an archive into a store, keeping archived versions and timestamps. The archive is read once: its records
+    /// are verified and converted as they are read and staged (in memory up to 32 MiB, the rest in a temporary file), and
+    /// the store is written only after the whole archive has been verified, so an archive that fails verification writes
+    /// nothing at all.
     /// </summary>
-    /// <param name="source">The stream positioned at the start of the archive; the archive must extend to its end and must not change during the restore.</param>
+    /// <param name="source">The stream positioned at the start of the archive; the archive must extend to its end. It is read once and need not be seekable.</param>
     /// <param name="store">The store to restore into; its serializer receives the archived documents.</param>
     /// <param name="options">Mode, collections, dry run and decryption, or <see langword="null"/> for defaults.</param>
     /// <param name="progress">Receives progress after every batch, or <see langword="null"/>.</param>
@@ -141,34 +142,30 @@ public static class StoreBackup
         var now = time.GetUtcNow();
         var selected = options.Collections is null ? null : new HashSet<string>(options.Collections, StringComparer.Ordinal);
 
-        FileStream? spool = null;
+        // One pass: every record is checked and converted into the target's format as the archive is read and
+        // verified, and staged (in memory, then in a temporary file); the target is written only once the archive's end
+        // record has been checked, and only when no record conflicts or cannot be held exactly.
+        // A dry run of an overwrite stages too: an archive that carries deletions is replayed to count what it would delete.
+        var stage = options.DryRun && options.Mode != ImportMode.Overwrite ? null : new RestoreStage(options.SpoolDirectory, options.StagingMemoryLimit);
         try
         {
-            Stream firstPass = source;
-            var start = 0L;
-            if (source.CanSeek)
-            {
-                start = source.Position;
-            }
-            else
-            {
-                spool = CreateSpool(options.SpoolDirectory);
-                firstPass = new TeeStream(source, spool);
-            }
-
-            // Pass 1: verify everything, and find conflicts where the mode or a dry run needs them, before any write.
-            var probe = new ConflictProbe(store, options, selected, now, progress);
-            var manifest = await ArchiveReader.ReadAsync(firstPass, options.Decryption, probe.OnEntryAsync, probe.OnCollectionEndAsync, cancellationToken).ConfigureAwait(false);
+            var probe = new ConflictProbe(store, options, selected, now, progress) { Stage = stage };
+            var manifest = await ArchiveReader.ReadAsync(source, options.Decryption, probe.OnEntryAsync, probe.OnCollectionEndAsync, cancellationToken, probe.OnKeysAsync).ConfigureAwait(false);
             var warnings = WarningsOf(options, selected, manifest, probe);
             var restoredCollections = manifest.Collections.Where(c => selected is null || selected.Contains(c.Name)).Select(c => c.Name).ToArray();
             if (options.DryRun)
             {
                 var dryRun = DryRunResult(options, probe, manifest, restoredCollections, warnings, time.GetElapsedTime(started));
-                if (manifest.CarriesDeletions && options.Mode == ImportMode.Overwrite)
+                if (stage is not null && manifest.CarriesDeletions)
                 {
-                    // What the restore would delete: the second pass's deletions, counted instead of made.
-                    var counter = new Importer(store, options, selected, now, manifest.TotalEntries, null, deletes: true, countOnly: true) { ManifestUnreadable = manifest.Unreadable };
-                    await ReadAgainAsync(source, spool, start, options, counter, manifest, cancellationToken).ConfigureAwait(false);
+                    // What the restore would delete: the write's deletions, counted instead of made.
+                    var counter = new Importer(store, options, selected, manifest.TotalEntries, null, deletes: true, countOnly: true) { ManifestUnreadable = manifest.Unreadable };
+                    await stage.ReplayAsync(counter, cancellationToken).ConfigureAwait(false);
+                    if (manifest.CoversAllCollections)
+                    {
+                        await counter.EmptyCollectionsNotInAsync(manifest, cancellationToken).ConfigureAwait(false);
+                    }
+
                     dryRun = dryRun with { Plan = dryRun.Plan! with { Deletes = counter.Deleted }, Duration = time.GetElapsedTime(started) };
                 }
 
@@ -177,22 +174,10 @@ public static class StoreBackup
 
             ThrowIfRefused(store, options, probe);
 
-            // Pass 2: write, batch by batch.
-            Stream secondPass;
-            if (spool is not null)
-            {
-                spool.Position = 0;
-                secondPass = spool;
-            }
-            else
-            {
-                source.Position = start;
-                secondPass = source;
-            }
-
+            // Then write what was staged, batch by batch.
             var deletes = manifest.CarriesDeletions && options.Mode == ImportMode.Overwrite;
-            var importer = new Importer(store, options, selected, now, manifest.TotalEntries, progress, deletes) { ManifestUnreadable = manifest.Unreadable };
-            await ArchiveReader.ReadAsync(secondPass, options.Decryption, importer.OnEntryAsync, importer.OnCollectionEndAsync, cancellationToken, importer.OnKeysAsync).ConfigureAwait(false);
+            var importer = new Importer(store, options, selected, manifest.TotalEntries, progress, deletes) { ManifestUnreadable = manifest.Unreadable };
+            await stage.ReplayAsync(importer, cancellationToken).ConfigureAwait(false);
             if (deletes && manifest.CoversAllCollections)
             {
                 // A collection the source no longer held is not in the archive: it was emptied.
@@ -206,9 +191,9 @@ public static class StoreBackup
         }
         finally
         {
-            if (spool is not null)
+            if (stage is not null)
             {
-                await spool.DisposeAsync().ConfigureAwait(false);
+                await stage.DisposeAsync().ConfigureAwait(false);
             }
         }
     }
@@ -421,25 +406,10 @@ public static class StoreBackup
         return new RestoreResult(errors.Count == 0, true, manifest, restoredCollections, wouldRestore, wouldSkip, errors, warnings, elapsed) { Plan = plan };
     }
 
-    // A dry run's second pass over the archive (seekable source or its spool), only to count deletions.
-    private static async ValueTask ReadAgainAsync(Stream source, FileStream? spool, long start, RestoreOptions options, Importer counter, BackupManifest manifest, CancellationToken cancellationToken)
-    {
-        Stream again = spool ?? source;
-        again.Position = spool is null ? start : 0;
-        await ArchiveReader.ReadAsync(again, options.Decryption, counter.OnEntryAsync, counter.OnCollectionEndAsync, cancellationToken, counter.OnKeysAsync).ConfigureAwait(false);
-        if (manifest.CoversAllCollections)
-        {
-            await counter.EmptyCollectionsNotInAsync(manifest, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private static FileStream CreateSpool(string? directory)
-    {
-        var path = Path.Join(directory ?? Path.GetTempPath(), $"persistence-restore-{Guid.NewGuid():N}.spool");
-        return new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.Asynchronous | FileOptions.DeleteOnClose);
-    }
-
-    /// <summary>The first pass: counts live and expired records and looks up which archived keys exist in the target.</summary>
+    /// <summary>
+    /// The pass over the archive: counts live and expired records, looks up which archived keys exist in the target, and
+    /// stages what the restore will write (see <see cref="Stage"/>).
+    /// </summary>
     private sealed class ConflictProbe(IStore store, RestoreOptions options, HashSet<string>? selected, DateTimeOffset now, IProgress<RestoreProgress>? progress)
     {
         private const int MaxListed = 100;
@@ -461,6 +431,9 @@ public static class StoreBackup
         /// <summary>Gets why (the first <see cref="MaxListed"/>), each message naming its record.</summary>
         public List<string> Unfit { get; } = [];
 
+        /// <summary>Gets where the records to write go, converted for the target, or <see langword="null"/> for a dry run.</summary>
+        public RestoreStage? Stage { get; init; }
+
         public async ValueTask OnEntryAsync(string collection, ArchivedEntry entry, CancellationToken cancellationToken)
         {
             _read++;
@@ -475,7 +448,15 @@ public static class StoreBackup
                     Live++;
                     try
                     {
-                        EntryTranscoder.EnsureFits(store.Serializer, collection, entry);
+                        if (Stage is not null && UnfitCount == 0)
+                        {
+                            // Converting checks the fit as EnsureFits does; once a record is refused nothing is written.
+                            await Stage.AddAsync(store.Serializer, collection, entry, cancellationToken).ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            EntryTranscoder.EnsureFits(store.Serializer, collection, entry);
+                        }
                     }
                     catch (PersistenceException ex)
                     {
@@ -506,8 +487,12 @@ public static class StoreBackup
         public async ValueTask OnCollectionEndAsync(string collection, CancellationToken cancellationToken)
         {
             await LookUpAsync(collection, cancellationToken).ConfigureAwait(false);
+            Stage?.EndCollection(collection);
             progress?.Report(new RestoreProgress(RestorePhase.Verifying, collection, _read, null));
         }
+
+        public ValueTask OnKeysAsync(string collection, IReadOnlyList<string> keys, CancellationToken cancellationToken)
+            => Stage is null ? ValueTask.CompletedTask : Stage.AddKeysAsync(collection, keys, cancellationToken);
 
         private async ValueTask LookUpAsync(string collection, CancellationToken cancellationToken)
         {
@@ -534,11 +519,11 @@ public static class StoreBackup
     }
 
     /// <summary>
-    /// The second pass: turns archived documents into the store's payloads and imports them in whole batches; for an
-    /// archive that lists its keys (and an overwrite), deletes the target's records whose keys it does not list.
+    /// Writes what the pass over the archive staged: imports the records in whole batches; for an archive that lists its
+    /// keys (and an overwrite), deletes the target's records whose keys it does not list.
     /// </summary>
     /// <remarks>With <paramref name="countOnly"/> (a dry run) it imports nothing and counts the deletions it would make.</remarks>
-    private sealed class Importer(IStore store, RestoreOptions options, HashSet<string>? selected, DateTimeOffset now, long total, IProgress<RestoreProgress>? progress, bool deletes = false, bool countOnly = false)
+    private sealed class Importer(IStore store, RestoreOptions options, HashSet<string>? selected, long total, IProgress<RestoreProgress>? progress, bool deletes = false, bool countOnly = false) : IStageReplay
     {
         private readonly List<StoreEntry> _batch = [];
         private HashSet<(string Collection, string Key)>? _unreadable;
@@ -642,18 +627,18 @@ public static class StoreBackup
 
         public long Skipped { get; private set; }
 
-        public async ValueTask OnEntryAsync(string collection, ArchivedEntry entry, CancellationToken cancellationToken)
+        /// <summary>Adds a record staged for the target (live, of a selected collection, already in the target's format).</summary>
+        public async ValueTask AddAsync(StoreEntry entry, CancellationToken cancellationToken)
         {
-            if (countOnly || (selected is not null && !selected.Contains(collection)) || (entry.ExpiresAt is { } expires && expires <= now))
+            if (countOnly)
             {
                 return;
             }
 
-            // Pass 1 has checked that every record fits the target exactly; this only converts.
-            _batch.Add(new StoreEntry(collection, entry.Key, EntryTranscoder.ForTarget(store.Serializer, collection, entry, check: false), entry.Version, entry.CreatedAt, entry.UpdatedAt, entry.ExpiresAt));
+            _batch.Add(entry);
             if (_batch.Count >= options.BatchSize)
             {
-                await FlushAsync(collection, cancellationToken).ConfigureAwait(false);
+                await FlushAsync(entry.Collection, cancellationToken).ConfigureAwait(false);
             }
         }
 
