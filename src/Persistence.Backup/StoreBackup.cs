@@ -177,7 +177,7 @@ public static class StoreBackup
             // Then write what was staged, batch by batch.
             var deletes = manifest.CarriesDeletions && options.Mode == ImportMode.Overwrite;
             var importer = new Importer(store, options, selected, manifest.TotalEntries, progress, deletes) { ManifestUnreadable = manifest.Unreadable };
-            await stage.ReplayAsync(importer, cancellationToken).ConfigureAwait(false);
+            await stage!.ReplayAsync(importer, cancellationToken).ConfigureAwait(false);
             if (deletes && manifest.CoversAllCollections)
             {
                 // A collection the source no longer held is not in the archive: it was emptied.
