@@ -3,9 +3,15 @@ using Persistence.Benchmarks;
 
 // dotnet run -c Release --project benchmarks/Persistence.Benchmarks -- --filter '*'
 // dotnet run -c Release --project benchmarks/Persistence.Benchmarks -- peak export|import <records>
+// dotnet run -c Release --project benchmarks/Persistence.Benchmarks -- coherence-latency [writes]
 if (args is ["peak", _, _])
 {
     return await RecordTransferPeak.RunAsync(args);
+}
+
+if (args is ["coherence-latency", ..])
+{
+    return await CacheCoherenceLatency.RunAsync(args);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

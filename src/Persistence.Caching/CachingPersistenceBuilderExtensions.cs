@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Persistence;
 using Persistence.Caching;
@@ -37,7 +38,10 @@ public static class CachingPersistenceBuilderExtensions
         ArgumentException.ThrowIfNullOrEmpty(storeName);
         ArgumentNullException.ThrowIfNull(configure);
         builder.AddStoreDecorator(storeName, (services, store) => new CachingStore(
-            store, services.GetRequiredService<IOptionsMonitor<CachingStoreOptions>>().Get(storeName), services.GetService<TimeProvider>()));
+            store,
+            services.GetRequiredService<IOptionsMonitor<CachingStoreOptions>>().Get(storeName),
+            services.GetService<TimeProvider>(),
+            services.GetService<ILoggerFactory>()));
         builder.Services.AddOptions<CachingStoreOptions>(storeName).Configure(configure).ValidateOnStart();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CachingStoreOptions>, CachingStoreOptionsValidator>());
         return builder;

@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Persistence.Diagnostics;
 
 namespace Persistence.Caching;
@@ -17,16 +19,24 @@ namespace Persistence.Caching;
 /// collection and the whole cache at the time its fetch started, and an entry whose generation moved on is never served.
 /// </para>
 /// <para>
-/// Writes made by other processes or other <see cref="IStore"/> instances over the same data are invisible to this cache:
-/// it serves the older record until the entry is evicted or expires. Set <see cref="CachingStoreOptions.MaxStaleness"/> to
-/// bound how old a served record can be when the store is shared.
+/// When the wrapped store has a change feed (<see cref="StoreChangeFeeds.GetChangeFeed(IStore)"/>), the cache follows it
+/// from its first read and evicts every record the feed reports changed, so writes made by other processes or other
+/// <see cref="IStore"/> instances over the same data become visible within the feed's latency
+/// (<see cref="CachingStoreOptions.EvictOnChangeFeed"/>). When the feed fails the cache is cleared, the failure is logged
+/// and counted, and the feed is retried with backoff; meanwhile <see cref="CachingStoreOptions.MaxStaleness"/> bounds what is
+/// served. Without a feed, such writes are invisible to this cache: it serves the older record until the entry is evicted
+/// or expires, at most <see cref="CachingStoreOptions.MaxStaleness"/> when set.
+/// </para>
+/// <para>
+/// Concurrent misses of one key share one read of the wrapped store (stampede protection). A caller that cancels stops
+/// waiting; the shared read is cancelled only when every caller waiting for it has cancelled.
 /// </para>
 /// <para>
 /// Cached payloads are read-only: the returned <see cref="StoreEntry.Payload"/> does not expose an array, so callers cannot
 /// change what other readers get.
 /// </para>
 /// </remarks>
-public sealed class CachingStore : IStore, IPurgeableStore, IStoreDecorator
+public sealed partial class CachingStore : IStore, IPurgeableStore, IStoreDecorator
 {
     private const int StripeCount = 4096;
 
@@ -47,6 +57,8 @@ public sealed class CachingStore : IStore, IPurgeableStore, IStoreDecorator
     private readonly ConcurrentDictionary<string, long> _collectionGenerations = new(StringComparer.Ordinal);
     private readonly KeyValuePair<string, object?> _storeTag;
     private readonly PostEvictionDelegate _onEvicted;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, Flight> _flights = new(StringComparer.Ordinal);
     private long _globalGeneration;
     private long _hits;
     private long _misses;
@@ -56,9 +68,13 @@ public sealed class CachingStore : IStore, IPurgeableStore, IStoreDecorator
     /// <summary>Initializes a new instance of the <see cref="CachingStore"/> class.</summary>
     /// <param name="inner">The store to cache; this cache disposes it.</param>
     /// <param name="options">The cache settings, or <see langword="null"/> for the defaults.</param>
-    /// <param name="timeProvider">The clock for entry lifetimes; use the wrapped store's. <see langword="null"/> for <see cref="TimeProvider.System"/>.</param>
+    /// <param name="timeProvider">
+    /// The clock for entry lifetimes and the change feed's retry delays; use the wrapped store's. <see langword="null"/> for
+    /// <see cref="TimeProvider.System"/>.
+    /// </param>
+    /// <param name="loggerFactory">The logger factory for the change feed's failures; <see langword="null"/> for none.</param>
     /// <exception cref="ArgumentException"><paramref name="options"/> are invalid; the message lists every problem.</exception>
-    public CachingStore(IStore inner, CachingStoreOptions? options = null, TimeProvider? timeProvider = null)
+    public CachingStore(IStore inner, CachingStoreOptions? options = null, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(inner);
         options ??= new CachingStoreOptions();
@@ -77,11 +93,14 @@ public sealed class CachingStore : IStore, IPurgeableStore, IStoreDecorator
             MaxStaleness = options.MaxStaleness,
             CacheMissingEntries = options.CacheMissingEntries,
             MissingEntryTimeToLive = options.MissingEntryTimeToLive,
+            EvictOnChangeFeed = options.EvictOnChangeFeed,
         };
         _time = timeProvider ?? TimeProvider.System;
         _cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = options.SizeLimit, CompactionPercentage = options.CompactionPercentage });
         _storeTag = new KeyValuePair<string, object?>(PersistenceDiagnostics.StoreTag, inner.Name);
         _onEvicted = OnEvicted;
+        _logger = loggerFactory?.CreateLogger<CachingStore>() ?? (ILogger)NullLogger.Instance;
+        _feed = _options.EvictOnChangeFeed ? inner.GetChangeFeed() : null;
         Live.AddOrUpdate(this, Live);
         _ = EntriesGauge;
     }
@@ -152,6 +171,7 @@ public sealed class CachingStore : IStore, IPurgeableStore, IStoreDecorator
             return results;
         }
 
+        await WaitForFeedStartAsync(cancellationToken).ConfigureAwait(false);
         var missingKeys = new string[missing.Count];
         var stamps = new Stamp[missing.Count];
         for (var j = 0; j < missing.Count; j++)
@@ -261,6 +281,7 @@ public sealed class CachingStore : IStore, IPurgeableStore, IStoreDecorator
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             Live.Remove(this);
+            await StopFeedAsync().ConfigureAwait(false);
             _cache.Dispose();
             await _inner.DisposeAsync().ConfigureAwait(false);
         }
@@ -322,21 +343,15 @@ public sealed class CachingStore : IStore, IPurgeableStore, IStoreDecorator
 
     private bool TryHit(string cacheKey, int stripe, string collection, out StoreEntry? entry)
     {
-        if (_cache.TryGetValue(cacheKey, out var value) && value is CachedItem item)
+        if (TryPeek(cacheKey, stripe, collection, out entry))
         {
-            if (item.Stamp == StampOf(stripe, collection) && _time.GetUtcNow() < item.ValidUntil)
+            Interlocked.Increment(ref _hits);
+            if (PersistenceDiagnostics.CacheHits.Enabled)
             {
-                entry = item.Entry;
-                Interlocked.Increment(ref _hits);
-                if (PersistenceDiagnostics.CacheHits.Enabled)
-                {
-                    PersistenceDiagnostics.CacheHits.Add(1, _storeTag);
-                }
-
-                return true;
+                PersistenceDiagnostics.CacheHits.Add(1, _storeTag);
             }
 
-            _cache.Remove(cacheKey);
+            return true;
         }
 
         entry = null;
@@ -349,20 +364,22 @@ public sealed class CachingStore : IStore, IPurgeableStore, IStoreDecorator
         return false;
     }
 
-    private async ValueTask<StoreEntry?> FetchAsync(string collection, string key, string cacheKey, int stripe, CancellationToken cancellationToken)
+    // Serves a cached entry that is still valid, without counting a hit or a miss; drops one that is not.
+    private bool TryPeek(string cacheKey, int stripe, string collection, out StoreEntry? entry)
     {
-        // The stamp is taken before the read: a write that completes after it moves a generation on, so whatever this
-        // read brings back is never served after that write.
-        var stamp = StampOf(stripe, collection);
-        var fetchedAt = _time.GetUtcNow();
-        var entry = await _inner.GetAsync(collection, key, cancellationToken).ConfigureAwait(false);
-        var result = Populate(cacheKey, stamp, entry, fetchedAt);
-        if (StampOf(stripe, collection) != stamp)
+        if (_cache.TryGetValue(cacheKey, out var value) && value is CachedItem item)
         {
+            if (item.Stamp == StampOf(stripe, collection) && _time.GetUtcNow() < item.ValidUntil)
+            {
+                entry = item.Entry;
+                return true;
+            }
+
             _cache.Remove(cacheKey);
         }
 
-        return result;
+        entry = null;
+        return false;
     }
 
     private StoreEntry? Populate(string cacheKey, Stamp stamp, StoreEntry? entry, DateTimeOffset fetchedAt)
@@ -391,7 +408,8 @@ public sealed class CachingStore : IStore, IPurgeableStore, IStoreDecorator
             size = _options.SizeUnit == CacheSizeUnit.Entries ? 1 : 64 + (cacheKey.Length * 2) + entry.Payload.Length;
         }
 
-        if (_options.MaxStaleness is { } staleness)
+        // A live change feed evicts what other writers change; without one, MaxStaleness bounds how long the cache can miss it.
+        if (_options.MaxStaleness is { } staleness && !IsFeedLive)
         {
             validUntil = Earliest(validUntil, fetchedAt + staleness);
         }

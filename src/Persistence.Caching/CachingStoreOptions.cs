@@ -38,11 +38,27 @@ public sealed class CachingStoreOptions
 
     /// <summary>
     /// Gets or sets the oldest a cached record may be before a read fetches it again from the store, or <see langword="null"/>
-    /// for no bound. Set it when other processes write to the same store (files shared between processes, SQLite, Redis):
-    /// their writes are invisible to this cache, which serves the older record for at most this long.
+    /// for no bound, whenever the cache does not follow a live change feed: the store has none, <see cref="EvictOnChangeFeed"/>
+    /// is off, or the feed is down. Set it when other processes write to the same store (files shared between processes,
+    /// SQLite, Redis): without a feed their writes are invisible to this cache, which serves the older record for at most
+    /// this long.
     /// </summary>
-    /// <value>The default is <see langword="null"/>. Must be positive when set.</value>
+    /// <value>
+    /// The default is <see langword="null"/>. Must be positive when set. While the change feed is live, records are evicted
+    /// when the feed reports them changed and this bound does not apply.
+    /// </value>
     public TimeSpan? MaxStaleness { get; set; }
+
+    /// <summary>
+    /// Gets or sets whether the cache follows the wrapped store's change feed (<see cref="StoreChangeFeeds.GetChangeFeed(IStore)"/>)
+    /// and evicts every record the feed reports changed, so writes by other processes and other store instances become
+    /// visible within the feed's latency.
+    /// </summary>
+    /// <value>
+    /// The default is <see langword="true"/>. Has no effect on a store without a change feed. When the feed fails the cache is
+    /// cleared and <see cref="MaxStaleness"/> bounds what it serves until the feed is back.
+    /// </value>
+    public bool EvictOnChangeFeed { get; set; } = true;
 
     /// <summary>Gets or sets whether the cache remembers that a key does not exist (negative caching).</summary>
     /// <value>The default is <see langword="false"/>.</value>

@@ -5,20 +5,42 @@ namespace Persistence;
 
 /// <summary>
 /// Fans out config changes to the subscribers of one store instance, so every <see cref="ConfigManager"/> over the same
-/// <see cref="IStore"/> object sees the changes written by the others.
+/// <see cref="IStore"/> object sees the changes written by the others; when the store has a change feed, it also follows
+/// the feed of each subscribed collection and reports the changes made by other processes and other store instances.
 /// </summary>
+/// <remarks>
+/// A write made through a manager is reported on the writer's thread right after it (as before feeds existed); its echo
+/// on the feed is recognised and dropped, so every change is reported once. To recognise it, a manager announces each
+/// write before it starts (<see cref="BeginWrite"/>) and says what it committed when it ends; the feed's report of a
+/// change to a key with a write in flight waits until that write has ended.
+/// </remarks>
 internal sealed class ConfigChangeHub
 {
+    private const int MaxUnmatchedEchoes = 64;
+    private const long EchoLifetimeMilliseconds = 60_000;
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
     private static readonly ConditionalWeakTable<IStore, ConfigChangeHub> Hubs = [];
 
+    private readonly IStore _store;
+    private readonly IChangeFeed? _feed;
     private readonly Lock _gate = new();
     private readonly Dictionary<(string Collection, string Name), List<Subscription>> _subscriptions = [];
+    private readonly HashSet<string> _watched = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Collection, string Name), LocalWrites> _writes = [];
 
-    public static ConfigChangeHub For(IStore store) => Hubs.GetValue(store, static _ => new ConfigChangeHub());
+    private ConfigChangeHub(IStore store)
+    {
+        _store = store;
+        _feed = store.GetChangeFeed();
+    }
 
-    public IDisposable Subscribe(string collection, string name, Action<ConfigChange> callback)
+    public static ConfigChangeHub For(IStore store) => Hubs.GetValue(store, static s => new ConfigChangeHub(s));
+
+    public IDisposable Subscribe(string collection, string name, Action<ConfigChange> callback, ILogger logger)
     {
         var subscription = new Subscription(this, (collection, name), callback);
+        bool startWatching;
         lock (_gate)
         {
             if (!_subscriptions.TryGetValue(subscription.Target, out var list))
@@ -27,9 +49,40 @@ internal sealed class ConfigChangeHub
             }
 
             list.Add(subscription);
+
+            // Registered before the watcher takes its start position: a write that ends after this sees the collection
+            // watched and leaves its echo to be recognised; one that ended before committed before that position.
+            startWatching = _feed is not null && _watched.Add(collection);
+        }
+
+        if (startWatching)
+        {
+            // Runs here until its first wait: with a store whose position is at hand (the in-memory store) the watcher has
+            // its start position before this returns, so no change made after it is missed.
+            _ = WatchAsync(_feed!, collection, logger);
         }
 
         return subscription;
+    }
+
+    /// <summary>Announces a write of a config by a manager; end it with <see cref="LocalWrite.End"/> however the write ends.</summary>
+    public LocalWrite BeginWrite(string collection, string name)
+    {
+        if (_feed is null)
+        {
+            return default;
+        }
+
+        lock (_gate)
+        {
+            if (!_writes.TryGetValue((collection, name), out var writes))
+            {
+                _writes[(collection, name)] = writes = new LocalWrites();
+            }
+
+            writes.InFlight++;
+            return new LocalWrite(this, collection, name);
+        }
     }
 
     public void Publish(string collection, ConfigChange change, ILogger logger)
@@ -59,6 +112,168 @@ internal sealed class ConfigChangeHub
         }
     }
 
+    private void EndWrite(string collection, string name, ConfigChange? committed)
+    {
+        TaskCompletionSource? idle = null;
+        lock (_gate)
+        {
+            var writes = _writes[(collection, name)];
+            if (committed is not null && _watched.Contains(collection))
+            {
+                writes.Echoes.Add(new Echo(committed.Kind, committed.Version, Environment.TickCount64));
+                if (writes.Echoes.Count > MaxUnmatchedEchoes)
+                {
+                    writes.Echoes.RemoveAt(0);
+                }
+            }
+
+            if (--writes.InFlight == 0)
+            {
+                idle = writes.Idle;
+                writes.Idle = null;
+                if (writes.Echoes.Count == 0)
+                {
+                    _writes.Remove((collection, name));
+                }
+            }
+        }
+
+        idle?.TrySetResult();
+    }
+
+    private async Task WatchAsync(IChangeFeed feed, string collection, ILogger logger)
+    {
+        ChangeFeedPosition? position = null;
+        var failures = 0;
+        var delay = TimeSpan.Zero;
+        while (true)
+        {
+            try
+            {
+                if (position is null)
+                {
+                    position = await feed.GetPositionAsync().ConfigureAwait(false);
+
+                    // Writes that ended by now committed before this position, so their echoes will never come.
+                    ForgetEchoes(collection);
+                    if (failures > 0)
+                    {
+                        // Changes were missed: tell every subscriber the current state of its config, so it reloads.
+                        await ReportCurrentAsync(collection, logger).ConfigureAwait(false);
+                    }
+                }
+
+                await foreach (var change in feed.WatchAsync(collection, position).ConfigureAwait(false))
+                {
+                    position = change.Position;
+                    failures = 0;
+                    delay = TimeSpan.Zero;
+                    await HandleAsync(collection, change, logger).ConfigureAwait(false);
+                }
+            }
+            catch (ObjectDisposedException)
+            {
+                // The store was disposed: nothing changes any more.
+                return;
+            }
+            catch (Exception ex)
+            {
+                failures++;
+                if (ex is ChangeFeedGapException)
+                {
+                    position = null;
+                }
+
+                delay = delay == TimeSpan.Zero ? FirstRetryDelay : TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+                Log.ConfigFeedFailed(logger, ex, _store.Name, collection, delay.TotalMilliseconds);
+                await Task.Delay(delay, TimeProvider.System).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async ValueTask HandleAsync(string collection, StoreChange change, ILogger logger)
+    {
+        var reported = change.Kind == StoreChangeKind.Put
+            ? new ConfigChange(change.Key, ConfigChangeKind.Saved, change.Version)
+            : new ConfigChange(change.Key, ConfigChangeKind.Deleted, 0);
+        while (true)
+        {
+            Task? idle = null;
+            var echo = false;
+            lock (_gate)
+            {
+                if (_writes.TryGetValue((collection, change.Key), out var writes))
+                {
+                    if (writes.InFlight > 0)
+                    {
+                        // A manager of this process is writing this config: its own report decides whether this is its echo.
+                        idle = (writes.Idle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+                    }
+                    else
+                    {
+                        // An echo comes within the feed's latency; one that never came (its write raced the watcher's start)
+                        // must not swallow a later change by another process that happens to look the same.
+                        var now = Environment.TickCount64;
+                        writes.Echoes.RemoveAll(e => now - e.Tick > EchoLifetimeMilliseconds);
+                        var match = writes.Echoes.FindIndex(e => e.Kind == reported.Kind && e.Version == reported.Version);
+                        if (match >= 0)
+                        {
+                            writes.Echoes.RemoveAt(match);
+                            echo = true;
+                        }
+
+                        if (writes.Echoes.Count == 0)
+                        {
+                            _writes.Remove((collection, change.Key));
+                        }
+                    }
+                }
+            }
+
+            if (idle is null)
+            {
+                if (!echo)
+                {
+                    Publish(collection, reported, logger);
+                }
+
+                return;
+            }
+
+            await idle.ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask ReportCurrentAsync(string collection, ILogger logger)
+    {
+        string[] names;
+        lock (_gate)
+        {
+            names = [.. _subscriptions.Keys.Where(k => string.Equals(k.Collection, collection, StringComparison.Ordinal)).Select(k => k.Name)];
+        }
+
+        foreach (var name in names)
+        {
+            var entry = await _store.GetAsync(collection, name).ConfigureAwait(false);
+            Publish(collection, entry is null ? new ConfigChange(name, ConfigChangeKind.Deleted, 0) : new ConfigChange(name, ConfigChangeKind.Saved, entry.Version), logger);
+        }
+    }
+
+    private void ForgetEchoes(string collection)
+    {
+        lock (_gate)
+        {
+            foreach (var (key, writes) in _writes.Where(pair => string.Equals(pair.Key.Collection, collection, StringComparison.Ordinal)).ToList())
+            {
+                writes.Echoes.Clear();
+                if (writes.InFlight == 0)
+                {
+                    _writes.Remove(key);
+                }
+            }
+        }
+    }
+
     private void Remove(Subscription subscription)
     {
         lock (_gate)
@@ -69,6 +284,35 @@ internal sealed class ConfigChangeHub
             }
         }
     }
+
+    /// <summary>A write announced with <see cref="BeginWrite"/>.</summary>
+    public readonly struct LocalWrite
+    {
+        private readonly ConfigChangeHub? _hub;
+        private readonly string _collection;
+        private readonly string _name;
+
+        internal LocalWrite(ConfigChangeHub hub, string collection, string name)
+        {
+            _hub = hub;
+            _collection = collection;
+            _name = name;
+        }
+
+        /// <summary>Ends the write: <paramref name="committed"/> is what it changed, or <see langword="null"/> for nothing.</summary>
+        public void End(ConfigChange? committed) => _hub?.EndWrite(_collection, _name, committed);
+    }
+
+    private sealed class LocalWrites
+    {
+        public int InFlight { get; set; }
+
+        public TaskCompletionSource? Idle { get; set; }
+
+        public List<Echo> Echoes { get; } = [];
+    }
+
+    private readonly record struct Echo(ConfigChangeKind Kind, long Version, long Tick);
 
     private sealed class Subscription(ConfigChangeHub hub, (string Collection, string Name) target, Action<ConfigChange> callback) : IDisposable
     {

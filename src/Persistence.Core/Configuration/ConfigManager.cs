@@ -18,9 +18,11 @@ namespace Persistence;
 /// </para>
 /// <para>
 /// Change notifications (<see cref="WaitForChangeAsync"/>, <see cref="OnChange"/>) cover every write made through a
-/// <see cref="ConfigManager"/> over the same <see cref="IStore"/> instance in this process. Writes by other processes, or
-/// by code writing the store directly, are not seen: no store reports changes today
-/// (<see cref="StoreCapabilities.ChangeNotifications"/>). The class is thread-safe; register it as a singleton.
+/// <see cref="ConfigManager"/> over the same <see cref="IStore"/> instance in this process, reported on the writer's
+/// thread right after the write. When the store has a change feed (<see cref="StoreCapabilities.ChangeNotifications"/>),
+/// they also cover writes by other processes, other store instances and code writing the collection directly: the
+/// managers of a store follow the feed of their collection from the first subscription, and report each such change once
+/// the feed does. The class is thread-safe; register it as a singleton.
 /// </para>
 /// </remarks>
 public sealed class ConfigManager
@@ -73,8 +75,21 @@ public sealed class ConfigManager
     {
         StoreNames.ValidateKey(name, nameof(name));
         Validate(name, config);
-        var version = await _store.PutAsync(_collection, name, config, null, cancellationToken).ConfigureAwait(false);
-        Publish(new ConfigChange(name, ConfigChangeKind.Saved, version));
+        var write = _hub.BeginWrite(_collection, name);
+        long version;
+        try
+        {
+            version = await _store.PutAsync(_collection, name, config, null, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            write.End(null);
+            throw;
+        }
+
+        var change = new ConfigChange(name, ConfigChangeKind.Saved, version);
+        write.End(change);
+        Publish(change);
         return version;
     }
 
@@ -182,10 +197,23 @@ public sealed class ConfigManager
     public async ValueTask<bool> DeleteConfigAsync(string name, CancellationToken cancellationToken = default)
     {
         StoreNames.ValidateKey(name, nameof(name));
-        var deleted = await _store.DeleteAsync(_collection, name, null, cancellationToken).ConfigureAwait(false);
-        if (deleted)
+        var write = _hub.BeginWrite(_collection, name);
+        bool deleted;
+        try
         {
-            Publish(new ConfigChange(name, ConfigChangeKind.Deleted, 0));
+            deleted = await _store.DeleteAsync(_collection, name, null, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            write.End(null);
+            throw;
+        }
+
+        var change = deleted ? new ConfigChange(name, ConfigChangeKind.Deleted, 0) : null;
+        write.End(change);
+        if (change is not null)
+        {
+            Publish(change);
         }
 
         return deleted;
@@ -193,7 +221,9 @@ public sealed class ConfigManager
 
     /// <summary>
     /// Waits for the next save or delete of a config made through any <see cref="ConfigManager"/> over the same store
-    /// instance in this process. Changes made after this method returns are never missed.
+    /// instance in this process, or — when the store has a change feed — by any process or store instance. Changes made
+    /// after this method returns are never missed (for other processes: once the managers of this store follow the feed,
+    /// which starts with the first subscription).
     /// </summary>
     /// <param name="name">The config's name.</param>
     /// <param name="cancellationToken">A token that stops waiting.</param>
@@ -205,7 +235,7 @@ public sealed class ConfigManager
         StoreNames.ValidateKey(name, nameof(name));
         cancellationToken.ThrowIfCancellationRequested();
         var completion = new TaskCompletionSource<ConfigChange>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var subscription = _hub.Subscribe(_collection, name, change => completion.TrySetResult(change));
+        var subscription = _hub.Subscribe(_collection, name, change => completion.TrySetResult(change), _logger);
         var registration = cancellationToken.Register(() => completion.TrySetCanceled(cancellationToken));
         _ = completion.Task.ContinueWith(
             _ =>
@@ -221,8 +251,10 @@ public sealed class ConfigManager
 
     /// <summary>
     /// Calls <paramref name="callback"/> on every save or delete of a config made through any <see cref="ConfigManager"/>
-    /// over the same store instance in this process, on the writer's thread after the write, until disposed. A callback
-    /// that throws is logged and does not affect the write or other subscribers.
+    /// over the same store instance in this process, on the writer's thread after the write, until disposed. When the store
+    /// has a change feed, changes by other processes, other store instances or direct writes to the collection are reported
+    /// too, on the feed's thread, once each. A callback that throws is logged and does not affect the write or other
+    /// subscribers.
     /// </summary>
     /// <param name="name">The config's name.</param>
     /// <param name="callback">Gets each change.</param>
@@ -232,7 +264,7 @@ public sealed class ConfigManager
     {
         StoreNames.ValidateKey(name, nameof(name));
         ArgumentNullException.ThrowIfNull(callback);
-        return _hub.Subscribe(_collection, name, callback);
+        return _hub.Subscribe(_collection, name, callback, _logger);
     }
 
     [RequiresUnreferencedCode(ValidationMessage)]
@@ -249,10 +281,14 @@ public sealed class ConfigManager
             }
 
             Validate(name, next);
+            var write = _hub.BeginWrite(_collection, name);
             try
             {
                 var version = await _store.PutAsync(_collection, name, next, new PutOptions { ExpectedVersion = entry?.Version ?? 0 }, cancellationToken).ConfigureAwait(false);
-                Publish(new ConfigChange(name, ConfigChangeKind.Saved, version));
+                var change = new ConfigChange(name, ConfigChangeKind.Saved, version);
+                write.End(change);
+                write = default;
+                Publish(change);
                 return next;
             }
             catch (ConcurrencyConflictException) when (attempt < _maxUpdateAttempts)
@@ -263,6 +299,10 @@ public sealed class ConfigManager
             {
                 Log.ConflictRetriesExhausted(_logger, _store.Name, _collection, name, attempt);
                 throw;
+            }
+            finally
+            {
+                write.End(null);
             }
         }
     }

@@ -39,6 +39,12 @@ public static class PersistenceDiagnostics
     /// <summary>The gauge of entries held by a cache, tagged with store.</summary>
     public const string CacheEntriesName = "persistence.cache.entries";
 
+    /// <summary>
+    /// The counter of change-feed failures of a cache (a gap, an unreachable store, an error), each of which cleared the
+    /// cache, tagged with store.
+    /// </summary>
+    public const string CacheFeedFailuresName = "persistence.cache.feed_failures";
+
     /// <summary>The tag that names the store (<see cref="IStore.Name"/>).</summary>
     public const string StoreTag = "persistence.store";
 
@@ -108,6 +114,9 @@ public static class PersistenceDiagnostics
 
     internal static readonly Counter<long> CacheEvictions = Meter.CreateCounter<long>(
         CacheEvictionsName, "{entry}", "Entries a CachingStore's cache dropped for capacity or expiry.");
+
+    internal static readonly Counter<long> CacheFeedFailures = Meter.CreateCounter<long>(
+        CacheFeedFailuresName, "{failure}", "Change-feed failures that made a CachingStore clear itself.");
 
     /// <summary>Gets whether anything listens to the operation instruments or activities.</summary>
     internal static bool IsObserved => Operations.Enabled || Duration.Enabled || Source.HasListeners();
