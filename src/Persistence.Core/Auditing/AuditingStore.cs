@@ -295,7 +295,8 @@ public sealed class AuditingStore : IStore, IPurgeableStore, IStoreDecorator, IA
                 if (current == 0)
                 {
                     // Nothing to delete: let the store confirm it (a record created meanwhile makes this conflict and retry).
-                    return await _inner.DeleteAsync(collection, key, 0, cancellationToken).ConfigureAwait(false);
+                    await _inner.CommitAsync(new WriteBatch().Check(collection, key, 0), cancellationToken).ConfigureAwait(false);
+                    return false;
                 }
 
                 var now = _time.GetUtcNow();
@@ -492,6 +493,11 @@ public sealed class AuditingStore : IStore, IPurgeableStore, IStoreDecorator, IA
                     plan.Batch.Put(operation.Collection, operation.Key, operation.Payload, new PutOptions { ExpectedVersion = expected, TimeToLive = operation.TimeToLive });
                     plan.Add(operation.Collection, operation.Key, AuditOperation.Put, current, current + 1, actor, operation.Payload.Length, AuditRecordFormat.Hash(operation.Payload.Span, _hashPayloads));
                     state[id] = current + 1;
+                    break;
+                case BatchOperationKind.Delete when current == 0 && operation.ExpectedVersion is null:
+                    // A delete that finds nothing writes nothing: a check that it is still missing has the same result (0)
+                    // and turns a record created meanwhile into a conflict, so no delete escapes the log.
+                    plan.Batch.Check(operation.Collection, operation.Key, 0);
                     break;
                 case BatchOperationKind.Delete:
                     plan.Batch.Delete(operation.Collection, operation.Key, expected);
