@@ -20,7 +20,13 @@ internal static class AuditRecordFormat
     public static string FormatTimestamp(DateTimeOffset instant)
         => instant.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
-    public static string NewCallId() => Guid.NewGuid().ToString("N");
+    // Calls of one process within one clock tick keep their order (the sequence comes first); the random part keeps the
+    // ids of different processes apart.
+    private static readonly ulong ProcessId = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
+    private static long s_sequence;
+
+    public static string NewCallId()
+        => string.Create(CultureInfo.InvariantCulture, $"{(ulong)Interlocked.Increment(ref s_sequence):x16}{ProcessId:x16}");
 
     public static string RecordId(DateTimeOffset timestamp, string callId, int index)
         => string.Create(CultureInfo.InvariantCulture, $"{timestamp.UtcTicks:D19}-{callId}-{index:D5}");

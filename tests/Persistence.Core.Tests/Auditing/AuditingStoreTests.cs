@@ -179,8 +179,9 @@ public sealed class AuditingStoreTests
 
         private async ValueTask RaceAsync(string collection, string key, CancellationToken cancellationToken)
         {
-            if (Races++ == 0)
+            if (Races == 0)
             {
+                Races = 1;
                 await Inner.PutAsync(collection, key, Doc, cancellationToken: cancellationToken);
             }
         }
