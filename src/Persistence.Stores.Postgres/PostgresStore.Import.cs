@@ -16,17 +16,17 @@ public sealed partial class PostgresStore
     protected override ValueTask<ImportResult> ImportCoreAsync(IReadOnlyList<StoreEntry> entries, ImportMode mode, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entries);
-        var docs = DocsOf(entries.Count, i => entries[i].Payload);
+        var documents = DocumentsOf(entries.Count, i => entries[i].Payload);
 
-        return InTransactionAsync((connection, transaction, ct) => ImportAsync(connection, transaction, entries, docs, mode, ct), entries[0].Collection, cancellationToken);
+        return InTransactionAsync((connection, transaction, ct) => ImportAsync(connection, transaction, entries, documents, mode, ct), entries[0].Collection, cancellationToken);
     }
 
-    private async ValueTask<ImportResult> ImportAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<StoreEntry> entries, string?[] docs, ImportMode mode, CancellationToken cancellationToken)
+    private async ValueTask<ImportResult> ImportAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<StoreEntry> entries, bool[] documents, ImportMode mode, CancellationToken cancellationToken)
     {
         await transaction.SaveAsync("import", cancellationToken).ConfigureAwait(false);
         try
         {
-            await CopyAsync(connection, _sql.Copy, entries, docs, cancellationToken).ConfigureAwait(false);
+            await CopyAsync(connection, _sql.Copy, entries, documents, cancellationToken).ConfigureAwait(false);
             return new ImportResult(entries.Count, 0);
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
@@ -41,7 +41,7 @@ public sealed partial class PostgresStore
             await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await CopyAsync(connection, $"COPY {StagingTable} ({Sql.Columns}) FROM STDIN (FORMAT BINARY)", entries, docs, cancellationToken).ConfigureAwait(false);
+        await CopyAsync(connection, $"COPY {StagingTable} ({Sql.Columns}) FROM STDIN (FORMAT BINARY)", entries, documents, cancellationToken).ConfigureAwait(false);
 
         // The rows already there, locked; the live ones decide what FailOnConflict and PreserveExisting do.
         var live = new List<(string Collection, string Key, long Version)>();
@@ -94,7 +94,7 @@ public sealed partial class PostgresStore
         return new ImportResult(written, skipped);
     }
 
-    private static async ValueTask CopyAsync(NpgsqlConnection connection, string copy, IReadOnlyList<StoreEntry> entries, string?[] docs, CancellationToken cancellationToken)
+    private static async ValueTask CopyAsync(NpgsqlConnection connection, string copy, IReadOnlyList<StoreEntry> entries, bool[] documents, CancellationToken cancellationToken)
     {
         using var writer = await connection.BeginBinaryImportAsync(copy, cancellationToken).ConfigureAwait(false);
         for (var i = 0; i < entries.Count; i++)
@@ -103,10 +103,11 @@ public sealed partial class PostgresStore
             await writer.StartRowAsync(cancellationToken).ConfigureAwait(false);
             await writer.WriteAsync(entry.Collection, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
             await writer.WriteAsync(entry.Key, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-            await writer.WriteAsync(ArrayOf(entry.Payload), NpgsqlDbType.Bytea, cancellationToken).ConfigureAwait(false);
-            if (docs[i] is { } doc)
+            var payload = ArrayOf(entry.Payload);
+            await writer.WriteAsync(payload, NpgsqlDbType.Bytea, cancellationToken).ConfigureAwait(false);
+            if (documents[i])
             {
-                await writer.WriteAsync(doc, NpgsqlDbType.Jsonb, cancellationToken).ConfigureAwait(false);
+                await writer.WriteAsync(payload, NpgsqlDbType.Jsonb, cancellationToken).ConfigureAwait(false);
             }
             else
             {

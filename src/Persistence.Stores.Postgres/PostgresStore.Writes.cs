@@ -10,7 +10,7 @@ public sealed partial class PostgresStore
     protected override async ValueTask<long> PutCoreAsync(string collection, string key, ReadOnlyMemory<byte> payload, PutOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var doc = DocOf(payload);
+        var isDocument = IsDocument(payload.Span);
         var expected = options.ExpectedVersion;
         var (written, actual) = await RunAsync(
             async (connection, ct) =>
@@ -18,7 +18,7 @@ public sealed partial class PostgresStore
                 var now = Now();
                 var expires = ExpiryOf(Time(now), options.TimeToLive)?.UtcTicks;
                 var sql = expected is null ? _sql.Upsert : expected == 0 ? _sql.Create : _sql.Update;
-                using var command = Command(connection, sql, Text(collection), Text(key), Int64(now), Bytes(payload), Jsonb(doc), Int64(expires));
+                using var command = Command(connection, sql, Text(collection), Text(key), Int64(now), Bytes(payload), Jsonb(payload, isDocument), Int64(expires));
                 if (expected is > 0)
                 {
                     command.Parameters.Add(Int64(expected.Value));

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Text;
+using System.Text.Unicode;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -32,8 +32,6 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
     private const int MaxTransactionAttempts = 8;
     private const int ParallelDocThreshold = 2048;
     private const string Live = "(expires_at IS NULL OR expires_at > $3)"; // $3 is always the current time
-
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _pushdown;
@@ -198,7 +196,10 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
 
     private static NpgsqlParameter<ReadOnlyMemory<byte>> Bytes(ReadOnlyMemory<byte> value) => new() { TypedValue = value, NpgsqlDbType = NpgsqlDbType.Bytea };
 
-    private static NpgsqlParameter Jsonb(string? value) => new() { Value = value is null ? DBNull.Value : value, NpgsqlDbType = NpgsqlDbType.Jsonb };
+    private static NpgsqlParameter Jsonb(ReadOnlyMemory<byte> value, bool isDocument)
+        => isDocument
+            ? new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = value, NpgsqlDbType = NpgsqlDbType.Jsonb }
+            : new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Jsonb };
 
     private static NpgsqlParameter TextArray(string[] values) => new() { Value = values, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
 
@@ -215,53 +216,36 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
 
     private long Now() => TimeProvider.GetUtcNow().UtcTicks;
 
-    // The jsonb copy of a payload that PostgreSQL reads exactly as System.Text.Json does, or null (the row is then always
-    // a query candidate, decided in memory): not JSON, duplicate names, invalid UTF-8, a byte order mark, or \u0000,
-    // which jsonb refuses.
-    private string? DocOf(ReadOnlyMemory<byte> payload)
+    // Whether a payload also goes, byte for byte, into the jsonb column (Npgsql sends UTF-8 bytes as jsonb without a
+    // string in between): PostgreSQL must read it exactly as System.Text.Json does. Otherwise the column is null and the row
+    // is always a query candidate, decided in memory: not JSON, duplicate names, invalid UTF-8, a byte order mark, or
+    // \u0000, which jsonb refuses.
+    private bool IsDocument(ReadOnlySpan<byte> payload)
+        => _pushdown
+            && !payload.IsEmpty
+            && !payload.StartsWith("\uFEFF"u8)
+            && PlainJson.IsPlain(payload)
+            && Utf8.IsValid(payload)
+            && payload.IndexOf("\\u0000"u8) < 0;
+
+    // Which of many payloads go into the jsonb column: a large batch or import checks them on every core (the check is the
+    // store's main CPU cost over the raw statements; PlainJson keeps its buffers per thread).
+    private bool[] DocumentsOf(int count, Func<int, ReadOnlyMemory<byte>> payloadAt)
     {
-        if (!_pushdown || payload.IsEmpty)
-        {
-            return null;
-        }
-
-        var span = payload.Span;
-        if (span.StartsWith("\uFEFF"u8) || !PlainJson.IsPlain(span))
-        {
-            return null;
-        }
-
-        string text;
-        try
-        {
-            text = StrictUtf8.GetString(span);
-        }
-        catch (DecoderFallbackException)
-        {
-            return null;
-        }
-
-        return text.Contains("\\u0000", StringComparison.Ordinal) ? null : text;
-    }
-
-    // The jsonb copies of many payloads: a large batch or import checks them on every core (the check is the store's main
-    // CPU cost over the raw statements; PlainJson keeps its buffers per thread).
-    private string?[] DocsOf(int count, Func<int, ReadOnlyMemory<byte>> payloadAt)
-    {
-        var docs = new string?[count];
+        var documents = new bool[count];
         if (!_pushdown)
         {
-            return docs;
+            return documents;
         }
 
         if (count < ParallelDocThreshold || Environment.ProcessorCount == 1)
         {
             for (var i = 0; i < count; i++)
             {
-                docs[i] = DocOf(payloadAt(i));
+                documents[i] = IsDocument(payloadAt(i).Span);
             }
 
-            return docs;
+            return documents;
         }
 
         Parallel.For(0, (count + 1023) / 1024, chunk =>
@@ -269,10 +253,10 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
             var end = Math.Min(count, (chunk + 1) * 1024);
             for (var i = chunk * 1024; i < end; i++)
             {
-                docs[i] = DocOf(payloadAt(i));
+                documents[i] = IsDocument(payloadAt(i).Span);
             }
         });
-        return docs;
+        return documents;
     }
 
     // Runs work on a pooled connection and turns Npgsql's errors into the store's. A read (retry) is tried once more on a
