@@ -7,10 +7,12 @@ namespace Persistence;
 /// The reference store: keeps every record in process memory, nothing survives the process. For tests and for
 /// apps that want a throwaway store with the same semantics as the durable ones.
 /// </summary>
-public sealed class InMemoryStore : StoreBase, IStoreTelemetryInfo, IStoreHealthProbe
+public sealed class InMemoryStore : StoreBase, IStoreTelemetryInfo, IStoreHealthProbe, IChangeFeed
 {
     private readonly Dictionary<string, CollectionEntries> _collections = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
+    private readonly int _changeFeedCapacity = 10_000;
+    private InMemoryChangeLog? _changes;
 
     /// <summary>Initializes a new instance of the <see cref="InMemoryStore"/> class.</summary>
     /// <param name="name">The store's name.</param>
@@ -22,7 +24,53 @@ public sealed class InMemoryStore : StoreBase, IStoreTelemetryInfo, IStoreHealth
     }
 
     /// <inheritdoc />
-    public override StoreCapabilities Capabilities => StoreCapabilities.None;
+    public override StoreCapabilities Capabilities => StoreCapabilities.ChangeNotifications;
+
+    /// <summary>Gets how many of the newest changes the change feed keeps for consumers that resume (default 10,000).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
+    public int ChangeFeedCapacity
+    {
+        get => _changeFeedCapacity;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            _changeFeedCapacity = value;
+        }
+    }
+
+    private InMemoryChangeLog Changes
+    {
+        get
+        {
+            if (_changes is { } changes)
+            {
+                return changes;
+            }
+
+            Interlocked.CompareExchange(ref _changes, new InMemoryChangeLog(Name, _changeFeedCapacity), null);
+            return _changes;
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<ChangeFeedPosition> GetPositionAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        return Changes.GetPositionAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<StoreChange> WatchAsync(string? collection = null, ChangeFeedPosition? from = null, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        if (collection is not null)
+        {
+            StoreNames.ValidateCollection(collection);
+        }
+
+        return ChangeFeedLoop.RunAsync(Changes, collection, from, cancellationToken);
+    }
 
     /// <inheritdoc />
     string IStoreTelemetryInfo.DbSystemName => "persistence.memory";
@@ -73,6 +121,7 @@ public sealed class InMemoryStore : StoreBase, IStoreTelemetryInfo, IStoreHealth
             EnsureExpectedVersion(collection, key, options.ExpectedVersion, current?.Version);
             var entry = Next(collection, key, copy, current, now, options.TimeToLive);
             Collection(collection).Set(key, entry);
+            Changes.Append(collection, key, StoreChangeKind.Put, entry.Version, now);
             return new ValueTask<long>(entry.Version);
         }
     }
@@ -82,9 +131,16 @@ public sealed class InMemoryStore : StoreBase, IStoreTelemetryInfo, IStoreHealth
     {
         lock (_gate)
         {
-            var current = Live(collection, key, TimeProvider.GetUtcNow());
+            var now = TimeProvider.GetUtcNow();
+            var current = Live(collection, key, now);
             EnsureExpectedVersion(collection, key, expectedVersion, current?.Version);
-            return new ValueTask<bool>(current is not null && Remove(collection, key));
+            if (current is null || !Remove(collection, key))
+            {
+                return new ValueTask<bool>(false);
+            }
+
+            Changes.Append(collection, key, StoreChangeKind.Delete, current.Version, now);
+            return new ValueTask<bool>(true);
         }
     }
 
@@ -112,6 +168,7 @@ public sealed class InMemoryStore : StoreBase, IStoreTelemetryInfo, IStoreHealth
             // Several operations on one key: each is checked against the state the earlier ones leave, and each key gets the
             // effect of its last write. Results start as the live version, which is what a delete and a check return.
             sequence?.Resolve(results);
+            var changes = new List<PendingChange>(operations.Count);
             for (var i = 0; i < operations.Count; i++)
             {
                 var op = operations[i];
@@ -127,12 +184,21 @@ public sealed class InMemoryStore : StoreBase, IStoreTelemetryInfo, IStoreHealth
                         var created = sequence is null || sequence.KeepsCreatedAt(i) ? current[i]?.CreatedAt ?? now : now;
                         Collection(op.Collection).Set(op.Key, new StoreEntry(op.Collection, op.Key, payloads[i]!, version, created, now, ExpiryOf(now, op.TimeToLive)));
                         results[i] = version;
+                        changes.Add(new PendingChange(op.Collection, op.Key, StoreChangeKind.Put, version));
                         break;
                     case BatchOperationKind.Delete:
-                        Remove(op.Collection, op.Key);
+                        // A delete changes something only when the key existed before the batch (a key the batch created
+                        // and then deleted never existed for anyone else).
+                        if (Remove(op.Collection, op.Key) && current[i] is not null)
+                        {
+                            changes.Add(new PendingChange(op.Collection, op.Key, StoreChangeKind.Delete, results[i] != 0 ? results[i] : current[i]!.Version));
+                        }
+
                         break;
                 }
             }
+
+            Changes.Append(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(changes), now);
 
             return new ValueTask<IReadOnlyList<long>>(results);
         }
@@ -201,6 +267,7 @@ public sealed class InMemoryStore : StoreBase, IStoreTelemetryInfo, IStoreHealth
             }
 
             var imported = 0;
+            var changes = new List<PendingChange>(copies.Count);
             foreach (var entry in copies)
             {
                 if (mode == ImportMode.PreserveExisting && Live(entry.Collection, entry.Key, now) is not null)
@@ -209,11 +276,21 @@ public sealed class InMemoryStore : StoreBase, IStoreTelemetryInfo, IStoreHealth
                 }
 
                 Collection(entry.Collection).Set(entry.Key, entry);
+                changes.Add(new PendingChange(entry.Collection, entry.Key, StoreChangeKind.Put, entry.Version));
                 imported++;
             }
 
+            Changes.Append(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(changes), now);
+
             return new ValueTask<ImportResult>(new ImportResult(imported, copies.Count - imported));
         }
+    }
+
+    /// <inheritdoc />
+    protected override ValueTask DisposeCoreAsync()
+    {
+        _changes?.Close();
+        return base.DisposeCoreAsync();
     }
 
     private static StoreEntry Next(string collection, string key, byte[] payload, StoreEntry? current, DateTimeOffset now, TimeSpan? timeToLive)
@@ -241,6 +318,7 @@ public sealed class InMemoryStore : StoreBase, IStoreTelemetryInfo, IStoreHealth
         if (entry.IsExpiredAt(now))
         {
             Remove(collection, key);
+            Changes.Append(collection, key, StoreChangeKind.Expired, entry.Version, now);
             return null;
         }
 

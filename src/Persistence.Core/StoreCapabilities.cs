@@ -19,6 +19,9 @@ public enum StoreCapabilities
     /// <summary>Queries run inside the storage engine instead of a scan and in-memory evaluation.</summary>
     NativeQuery = 8,
 
-    /// <summary>The store can tell other processes about changes.</summary>
+    /// <summary>
+    /// The store has a change feed (<see cref="IChangeFeed"/>) that reports every committed change, from every process that
+    /// shares its data.
+    /// </summary>
     ChangeNotifications = 16,
 }

@@ -17,8 +17,8 @@ internal sealed class PostgresStoreProviderFactory() : StoreProviderFactory<Post
 
     protected override void Bind(IConfiguration settings, PostgresStoreOptions options) => settings.Bind(options);
 
-    protected override IStore CreateStore(IServiceProvider services, string storeName, PostgresStoreOptions options)
+    protected internal override IStore CreateStore(IServiceProvider services, string storeName, PostgresStoreOptions options)
         => new PostgresStore(options, storeName, services.GetService<TimeProvider>(), services.GetService<Microsoft.Extensions.Logging.ILoggerFactory>());
 
-    protected override IReadOnlyList<string> GetValidationErrors(PostgresStoreOptions options) => options.GetValidationErrors();
+    protected internal override IReadOnlyList<string> GetValidationErrors(PostgresStoreOptions options) => options.GetValidationErrors();
 }

@@ -11,8 +11,8 @@ internal sealed class RedisStoreProviderFactory() : StoreProviderFactory<RedisSt
 
     protected override void Bind(IConfiguration settings, RedisStoreOptions options) => RedisStoreSettings.Bind(settings, options);
 
-    protected override IStore CreateStore(IServiceProvider services, string storeName, RedisStoreOptions options)
+    protected internal override IStore CreateStore(IServiceProvider services, string storeName, RedisStoreOptions options)
         => new RedisStore(options, storeName, services.GetService<TimeProvider>(), services.GetService<Microsoft.Extensions.Logging.ILoggerFactory>());
 
-    protected override IReadOnlyList<string> GetValidationErrors(RedisStoreOptions options) => options.GetValidationErrors();
+    protected internal override IReadOnlyList<string> GetValidationErrors(RedisStoreOptions options) => options.GetValidationErrors();
 }

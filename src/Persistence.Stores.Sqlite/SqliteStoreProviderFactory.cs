@@ -11,8 +11,8 @@ internal sealed class SqliteStoreProviderFactory() : StoreProviderFactory<Sqlite
 
     protected override void Bind(IConfiguration settings, SqliteStoreOptions options) => settings.Bind(options);
 
-    protected override IStore CreateStore(IServiceProvider services, string storeName, SqliteStoreOptions options)
+    protected internal override IStore CreateStore(IServiceProvider services, string storeName, SqliteStoreOptions options)
         => new SqliteStore(options, storeName, services.GetService<TimeProvider>(), services.GetService<Microsoft.Extensions.Logging.ILoggerFactory>());
 
-    protected override IReadOnlyList<string> GetValidationErrors(SqliteStoreOptions options) => options.GetValidationErrors();
+    protected internal override IReadOnlyList<string> GetValidationErrors(SqliteStoreOptions options) => options.GetValidationErrors();
 }

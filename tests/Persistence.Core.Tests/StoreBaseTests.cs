@@ -32,7 +32,7 @@ public sealed class StoreBaseTests : IAsyncLifetime
         var store = new InMemoryStore();
         store.Name.Should().Be("default");
         store.Serializer.Should().BeSameAs(SystemTextJsonSerializer.Default);
-        store.Capabilities.Should().Be(StoreCapabilities.None);
+        store.Capabilities.Should().Be(StoreCapabilities.ChangeNotifications);
     }
 
     [Theory]
