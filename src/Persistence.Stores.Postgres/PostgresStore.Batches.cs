@@ -17,10 +17,22 @@ public sealed partial class PostgresStore
         ArgumentNullException.ThrowIfNull(operations);
         var documents = DocumentsOf(operations.Count, i => operations[i].Kind == BatchOperationKind.Put ? operations[i].Payload : ReadOnlyMemory<byte>.Empty);
 
-        return InTransactionAsync<IReadOnlyList<long>>(
+        return WokenAfter(InTransactionAsync<IReadOnlyList<long>>(
             (connection, _, ct) => CommitAsync(connection, operations, documents, ct),
             operations[0].Collection,
-            cancellationToken);
+            cancellationToken));
+    }
+
+    // Wakes this process's change-feed consumers once a write that logs changes has committed.
+    private async ValueTask<T> WokenAfter<T>(ValueTask<T> write)
+    {
+        var result = await write.ConfigureAwait(false);
+        if (HasChangeFeed)
+        {
+            Wake();
+        }
+
+        return result;
     }
 
     private static byte[] ArrayOf(ReadOnlyMemory<byte> payload)
@@ -112,6 +124,33 @@ public sealed partial class PostgresStore
             {
                 throw new RaceException();
             }
+        }
+
+        if (HasChangeFeed)
+        {
+            // The operations that wrote, in batch order: a delete of a key that was not there changes nothing.
+            var changes = new List<(string Collection, string Key, StoreChangeKind Kind, long Version)>(count);
+            for (var i = 0; i < count; i++)
+            {
+                var operation = operations[i];
+                if (sequence is not null && !sequence.Writes(i))
+                {
+                    continue;
+                }
+
+                var row = rows[sequence?.FirstOf(i) ?? i];
+                if (operation.Kind == BatchOperationKind.Put)
+                {
+                    changes.Add((operation.Collection, operation.Key, StoreChangeKind.Put, results[i]));
+                }
+                else if (row is { } removed)
+                {
+                    var live = removed.ExpiresAt is null || removed.ExpiresAt > now;
+                    changes.Add((operation.Collection, operation.Key, live ? StoreChangeKind.Delete : StoreChangeKind.Expired, removed.Version));
+                }
+            }
+
+            await AppendChangesAsync(connection, changes, now, cancellationToken).ConfigureAwait(false);
         }
 
         return results;

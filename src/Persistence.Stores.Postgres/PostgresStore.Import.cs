@@ -18,16 +18,38 @@ public sealed partial class PostgresStore
         ArgumentNullException.ThrowIfNull(entries);
         var documents = DocumentsOf(entries.Count, i => entries[i].Payload);
 
-        return InTransactionAsync((connection, transaction, ct) => ImportAsync(connection, transaction, entries, documents, mode, ct), entries[0].Collection, cancellationToken);
+        return WokenAfter(InTransactionAsync(
+            async (connection, transaction, ct) =>
+            {
+                var (result, skipped) = await ImportAsync(connection, transaction, entries, documents, mode, ct).ConfigureAwait(false);
+                if (HasChangeFeed)
+                {
+                    // Every imported entry is a put with its imported version; entries PreserveExisting kept out are not.
+                    var changes = new List<(string Collection, string Key, StoreChangeKind Kind, long Version)>(entries.Count);
+                    foreach (var entry in entries)
+                    {
+                        if (skipped is null || !skipped.Contains((entry.Collection, entry.Key)))
+                        {
+                            changes.Add((entry.Collection, entry.Key, StoreChangeKind.Put, entry.Version));
+                        }
+                    }
+
+                    await AppendChangesAsync(connection, changes, Now(), ct).ConfigureAwait(false);
+                }
+
+                return result;
+            },
+            entries[0].Collection,
+            cancellationToken));
     }
 
-    private async ValueTask<ImportResult> ImportAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<StoreEntry> entries, bool[] documents, ImportMode mode, CancellationToken cancellationToken)
+    private async ValueTask<(ImportResult Result, HashSet<(string, string)>? Skipped)> ImportAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<StoreEntry> entries, bool[] documents, ImportMode mode, CancellationToken cancellationToken)
     {
         await transaction.SaveAsync("import", cancellationToken).ConfigureAwait(false);
         try
         {
             await CopyAsync(connection, _sql.Copy, entries, documents, cancellationToken).ConfigureAwait(false);
-            return new ImportResult(entries.Count, 0);
+            return (new ImportResult(entries.Count, 0), null);
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
         {
@@ -91,7 +113,7 @@ public sealed partial class PostgresStore
             throw new RaceException();
         }
 
-        return new ImportResult(written, skipped);
+        return (new ImportResult(written, skipped), mode == ImportMode.PreserveExisting ? [.. live.Select(l => (l.Collection, l.Key))] : null);
     }
 
     private static async ValueTask CopyAsync(NpgsqlConnection connection, string copy, IReadOnlyList<StoreEntry> entries, bool[] documents, CancellationToken cancellationToken)

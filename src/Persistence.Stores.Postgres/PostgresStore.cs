@@ -40,7 +40,13 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
     private readonly string _server;
     private readonly string _table;
     private readonly string _versionTable;
+    private readonly string _changesTable;
+    private readonly string _feedTable;
     private readonly Sql _sql;
+    private readonly string _channel;
+    private readonly TimeSpan _pollInterval;
+    private readonly TimeSpan _changeRetention;
+    private readonly int _changeCapacity;
     private int _purging;
 
     /// <summary>
@@ -52,7 +58,7 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
     /// <param name="name">The store's name.</param>
     /// <param name="timeProvider">The clock for timestamps, expiry and the periodic purge; <see langword="null"/> for <see cref="TimeProvider.System"/>.</param>
     /// <param name="loggerFactory">
-    /// The source of the store's logger (category <c>Persistence.Stores.Postgres.PostgresStore</c>, events 6501–6506):
+    /// The source of the store's logger (category <c>Persistence.Stores.Postgres.PostgresStore</c>, events 6501–6507):
     /// schema creation and migration, unavailable server, retried transactions, background purges; <see langword="null"/>
     /// logs nothing. Connection strings and passwords are never logged.
     /// </param>
@@ -83,7 +89,14 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
         _server = $"{Host}:{Port}/{Database}";
         _table = $"\"{Schema}\".\"{TableName}\"";
         _versionTable = $"\"{Schema}\".\"{TableName}_schema\"";
+        _changesTable = $"\"{Schema}\".\"{TableName}_log\"";
+        _feedTable = $"\"{Schema}\".\"{TableName}_feed\"";
         _sql = new Sql(_table);
+        HasChangeFeed = options.ChangeFeed;
+        _channel = $"persistence_{(ulong)Fnv1a64(Schema + "." + TableName):x16}";
+        _pollInterval = options.ChangeFeedPollInterval;
+        _changeRetention = options.ChangeFeedRetention;
+        _changeCapacity = options.ChangeFeedCapacity;
         _pushdown = string.Equals(Serializer.Format, "json", StringComparison.OrdinalIgnoreCase)
             && (Serializer is not SystemTextJsonSerializer json || json.Options.MaxDepth is 0 or >= PlainJson.MaxDepth);
         _dataSource = new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
@@ -143,9 +156,14 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
     int? IStoreTelemetryInfo.ServerPort => Port;
 
     /// <inheritdoc />
-    /// <remarks><see cref="StoreCapabilities.NativeQuery"/> is set when the serializer writes JSON.</remarks>
+    /// <remarks>
+    /// <see cref="StoreCapabilities.NativeQuery"/> is set when the serializer writes JSON, <see cref="StoreCapabilities.ChangeNotifications"/>
+    /// when the store keeps a change feed.
+    /// </remarks>
     public override StoreCapabilities Capabilities
-        => StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses | (_pushdown ? StoreCapabilities.NativeQuery : StoreCapabilities.None);
+        => StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses
+            | (_pushdown ? StoreCapabilities.NativeQuery : StoreCapabilities.None)
+            | (HasChangeFeed ? StoreCapabilities.ChangeNotifications : StoreCapabilities.None);
 
     /// <summary>Deletes every expired record now (they are invisible already) and returns how many were deleted.</summary>
     /// <param name="cancellationToken">A token that cancels the operation.</param>
@@ -156,16 +174,47 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
     {
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
-        return await RunAsync(
+        var purged = await RunAsync(
             async (connection, ct) =>
             {
-                using var command = Command(connection, _sql.Purge, Int64(Now()));
-                return (long)await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                var now = Now();
+                if (!HasChangeFeed)
+                {
+                    using var command = Command(connection, _sql.Purge, Int64(now));
+                    return (long)await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                }
+
+                // With a change feed: each reclaimed record is reported as expired, in the purge's transaction; then the
+                // change log is trimmed to its capacity and retention.
+                var changes = new List<(string Collection, string Key, StoreChangeKind Kind, long Version)>();
+                using (var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false))
+                {
+                    using (var command = Command(connection, _sql.Purge + " RETURNING collection, key, version", Int64(now)))
+                    using (var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false))
+                    {
+                        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                        {
+                            changes.Add((reader.GetString(0), reader.GetString(1), StoreChangeKind.Expired, reader.GetInt64(2)));
+                        }
+                    }
+
+                    await AppendChangesAsync(connection, changes, now, ct).ConfigureAwait(false);
+                    await transaction.CommitAsync(ct).ConfigureAwait(false);
+                }
+
+                await TrimChangesAsync(connection, ct).ConfigureAwait(false);
+                return (long)changes.Count;
             },
             retry: true,
             null,
             null,
             cancellationToken).ConfigureAwait(false);
+        if (purged > 0 && HasChangeFeed)
+        {
+            Wake();
+        }
+
+        return purged;
     }
 
     /// <inheritdoc />
@@ -176,6 +225,7 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
             await _purgeTimer.DisposeAsync().ConfigureAwait(false);
         }
 
+        await StopListeningAsync().ConfigureAwait(false);
         await _dataSource.DisposeAsync().ConfigureAwait(false);
         await base.DisposeCoreAsync().ConfigureAwait(false);
     }
