@@ -31,4 +31,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 6506, Level = LogLevel.Warning,
         Message = "PostgreSQL store '{Store}' could not purge expired entries in the background; it tries again at the next interval.")]
     public static partial void BackgroundPurgeFailed(ILogger logger, string store, Exception exception);
+
+    [LoggerMessage(EventId = 6507, Level = LogLevel.Warning,
+        Message = "PostgreSQL store '{Store}' lost its LISTEN connection to {Server}; change-feed consumers poll until it is back.")]
+    public static partial void ListenerLost(ILogger logger, string store, string server, Exception exception);
 }

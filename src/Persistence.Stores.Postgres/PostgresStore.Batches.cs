@@ -15,12 +15,24 @@ public sealed partial class PostgresStore
     protected override ValueTask<IReadOnlyList<long>> CommitCoreAsync(IReadOnlyList<BatchOperation> operations, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(operations);
-        var docs = DocsOf(operations.Count, i => operations[i].Kind == BatchOperationKind.Put ? operations[i].Payload : ReadOnlyMemory<byte>.Empty);
+        var documents = DocumentsOf(operations.Count, i => operations[i].Kind == BatchOperationKind.Put ? operations[i].Payload : ReadOnlyMemory<byte>.Empty);
 
-        return InTransactionAsync<IReadOnlyList<long>>(
-            (connection, _, ct) => CommitAsync(connection, operations, docs, ct),
+        return WokenAfter(InTransactionAsync<IReadOnlyList<long>>(
+            (connection, _, ct) => CommitAsync(connection, operations, documents, ct),
             operations[0].Collection,
-            cancellationToken);
+            cancellationToken));
+    }
+
+    // Wakes this process's change-feed consumers once a write that logs changes has committed.
+    private async ValueTask<T> WokenAfter<T>(ValueTask<T> write)
+    {
+        var result = await write.ConfigureAwait(false);
+        if (HasChangeFeed)
+        {
+            Wake();
+        }
+
+        return result;
     }
 
     private static byte[] ArrayOf(ReadOnlyMemory<byte> payload)
@@ -28,7 +40,7 @@ public sealed partial class PostgresStore
 
     private static NpgsqlParameter Array<T>(T[] values, NpgsqlDbType type) => new() { Value = values, NpgsqlDbType = NpgsqlDbType.Array | type };
 
-    private async ValueTask<IReadOnlyList<long>> CommitAsync(NpgsqlConnection connection, IReadOnlyList<BatchOperation> operations, string?[] docs, CancellationToken cancellationToken)
+    private async ValueTask<IReadOnlyList<long>> CommitAsync(NpgsqlConnection connection, IReadOnlyList<BatchOperation> operations, bool[] documents, CancellationToken cancellationToken)
     {
         var now = Now();
         var count = operations.Count;
@@ -102,16 +114,43 @@ public sealed partial class PostgresStore
 
         if (updates.Count > 0)
         {
-            await WriteRowsAsync(connection, _sql.UpdateRows, updates, i => operations[i].Collection, i => operations[i].Key, i => operations[i].Payload, i => docs[i], i => results[i], i => created[i], _ => now, i => ExpiryOf(Time(now), operations[i].TimeToLive)?.UtcTicks, cancellationToken).ConfigureAwait(false);
+            await WriteRowsAsync(connection, _sql.UpdateRows, updates, i => operations[i].Collection, i => operations[i].Key, i => operations[i].Payload, i => documents[i], i => results[i], i => created[i], _ => now, i => ExpiryOf(Time(now), operations[i].TimeToLive)?.UtcTicks, cancellationToken).ConfigureAwait(false);
         }
 
         if (inserts.Count > 0)
         {
-            var inserted = await WriteRowsAsync(connection, _sql.InsertRows, inserts, i => operations[i].Collection, i => operations[i].Key, i => operations[i].Payload, i => docs[i], i => results[i], i => created[i], _ => now, i => ExpiryOf(Time(now), operations[i].TimeToLive)?.UtcTicks, cancellationToken).ConfigureAwait(false);
+            var inserted = await WriteRowsAsync(connection, _sql.InsertRows, inserts, i => operations[i].Collection, i => operations[i].Key, i => operations[i].Payload, i => documents[i], i => results[i], i => created[i], _ => now, i => ExpiryOf(Time(now), operations[i].TimeToLive)?.UtcTicks, cancellationToken).ConfigureAwait(false);
             if (inserted != inserts.Count)
             {
                 throw new RaceException();
             }
+        }
+
+        if (HasChangeFeed)
+        {
+            // The operations that wrote, in batch order: a delete of a key that was not there changes nothing.
+            var changes = new List<(string Collection, string Key, StoreChangeKind Kind, long Version)>(count);
+            for (var i = 0; i < count; i++)
+            {
+                var operation = operations[i];
+                if (sequence is not null && !sequence.Writes(i))
+                {
+                    continue;
+                }
+
+                var row = rows[sequence?.FirstOf(i) ?? i];
+                if (operation.Kind == BatchOperationKind.Put)
+                {
+                    changes.Add((operation.Collection, operation.Key, StoreChangeKind.Put, results[i]));
+                }
+                else if (row is { } removed)
+                {
+                    var live = removed.ExpiresAt is null || removed.ExpiresAt > now;
+                    changes.Add((operation.Collection, operation.Key, live ? StoreChangeKind.Delete : StoreChangeKind.Expired, removed.Version));
+                }
+            }
+
+            await AppendChangesAsync(connection, changes, now, cancellationToken).ConfigureAwait(false);
         }
 
         return results;
@@ -146,7 +185,7 @@ public sealed partial class PostgresStore
         Func<int, string> collection,
         Func<int, string> key,
         Func<int, ReadOnlyMemory<byte>> payload,
-        Func<int, string?> doc,
+        Func<int, bool> isDocument,
         Func<int, long> version,
         Func<int, long> createdAt,
         Func<int, long> updatedAt,
@@ -157,7 +196,7 @@ public sealed partial class PostgresStore
         var collections = new string[n];
         var keys = new string[n];
         var payloads = new byte[n][];
-        var documents = new string?[n];
+        var documents = new byte[]?[n];
         var versions = new long[n];
         var created = new long[n];
         var updated = new long[n];
@@ -168,7 +207,7 @@ public sealed partial class PostgresStore
             collections[j] = collection(i);
             keys[j] = key(i);
             payloads[j] = ArrayOf(payload(i));
-            documents[j] = doc(i);
+            documents[j] = isDocument(i) ? payloads[j] : null;
             versions[j] = version(i);
             created[j] = createdAt(i);
             updated[j] = updatedAt(i);

@@ -16,18 +16,40 @@ public sealed partial class PostgresStore
     protected override ValueTask<ImportResult> ImportCoreAsync(IReadOnlyList<StoreEntry> entries, ImportMode mode, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entries);
-        var docs = DocsOf(entries.Count, i => entries[i].Payload);
+        var documents = DocumentsOf(entries.Count, i => entries[i].Payload);
 
-        return InTransactionAsync((connection, transaction, ct) => ImportAsync(connection, transaction, entries, docs, mode, ct), entries[0].Collection, cancellationToken);
+        return WokenAfter(InTransactionAsync(
+            async (connection, transaction, ct) =>
+            {
+                var (result, skipped) = await ImportAsync(connection, transaction, entries, documents, mode, ct).ConfigureAwait(false);
+                if (HasChangeFeed)
+                {
+                    // Every imported entry is a put with its imported version; entries PreserveExisting kept out are not.
+                    var changes = new List<(string Collection, string Key, StoreChangeKind Kind, long Version)>(entries.Count);
+                    foreach (var entry in entries)
+                    {
+                        if (skipped is null || !skipped.Contains((entry.Collection, entry.Key)))
+                        {
+                            changes.Add((entry.Collection, entry.Key, StoreChangeKind.Put, entry.Version));
+                        }
+                    }
+
+                    await AppendChangesAsync(connection, changes, Now(), ct).ConfigureAwait(false);
+                }
+
+                return result;
+            },
+            entries[0].Collection,
+            cancellationToken));
     }
 
-    private async ValueTask<ImportResult> ImportAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<StoreEntry> entries, string?[] docs, ImportMode mode, CancellationToken cancellationToken)
+    private async ValueTask<(ImportResult Result, HashSet<(string, string)>? Skipped)> ImportAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<StoreEntry> entries, bool[] documents, ImportMode mode, CancellationToken cancellationToken)
     {
         await transaction.SaveAsync("import", cancellationToken).ConfigureAwait(false);
         try
         {
-            await CopyAsync(connection, _sql.Copy, entries, docs, cancellationToken).ConfigureAwait(false);
-            return new ImportResult(entries.Count, 0);
+            await CopyAsync(connection, _sql.Copy, entries, documents, cancellationToken).ConfigureAwait(false);
+            return (new ImportResult(entries.Count, 0), null);
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
         {
@@ -41,7 +63,7 @@ public sealed partial class PostgresStore
             await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await CopyAsync(connection, $"COPY {StagingTable} ({Sql.Columns}) FROM STDIN (FORMAT BINARY)", entries, docs, cancellationToken).ConfigureAwait(false);
+        await CopyAsync(connection, $"COPY {StagingTable} ({Sql.Columns}) FROM STDIN (FORMAT BINARY)", entries, documents, cancellationToken).ConfigureAwait(false);
 
         // The rows already there, locked; the live ones decide what FailOnConflict and PreserveExisting do.
         var live = new List<(string Collection, string Key, long Version)>();
@@ -91,10 +113,10 @@ public sealed partial class PostgresStore
             throw new RaceException();
         }
 
-        return new ImportResult(written, skipped);
+        return (new ImportResult(written, skipped), mode == ImportMode.PreserveExisting ? [.. live.Select(l => (l.Collection, l.Key))] : null);
     }
 
-    private static async ValueTask CopyAsync(NpgsqlConnection connection, string copy, IReadOnlyList<StoreEntry> entries, string?[] docs, CancellationToken cancellationToken)
+    private static async ValueTask CopyAsync(NpgsqlConnection connection, string copy, IReadOnlyList<StoreEntry> entries, bool[] documents, CancellationToken cancellationToken)
     {
         using var writer = await connection.BeginBinaryImportAsync(copy, cancellationToken).ConfigureAwait(false);
         for (var i = 0; i < entries.Count; i++)
@@ -103,10 +125,11 @@ public sealed partial class PostgresStore
             await writer.StartRowAsync(cancellationToken).ConfigureAwait(false);
             await writer.WriteAsync(entry.Collection, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
             await writer.WriteAsync(entry.Key, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-            await writer.WriteAsync(ArrayOf(entry.Payload), NpgsqlDbType.Bytea, cancellationToken).ConfigureAwait(false);
-            if (docs[i] is { } doc)
+            var payload = ArrayOf(entry.Payload);
+            await writer.WriteAsync(payload, NpgsqlDbType.Bytea, cancellationToken).ConfigureAwait(false);
+            if (documents[i])
             {
-                await writer.WriteAsync(doc, NpgsqlDbType.Jsonb, cancellationToken).ConfigureAwait(false);
+                await writer.WriteAsync(payload, NpgsqlDbType.Jsonb, cancellationToken).ConfigureAwait(false);
             }
             else
             {

@@ -6,7 +6,7 @@ namespace Persistence.Stores.Postgres;
 public sealed partial class PostgresStore
 {
     /// <summary>The schema version this release writes; a table of a later version is refused.</summary>
-    internal const int CurrentSchemaVersion = 1;
+    internal const int CurrentSchemaVersion = 2;
 
     /// <summary>What the version table's <c>application</c> column holds in a store's table.</summary>
     internal const string Application = "Persistence.Libraries";
@@ -52,6 +52,26 @@ public sealed partial class PostgresStore
             PRIMARY KEY (collection, key));
         CREATE INDEX "{TableName}_expires" ON {_table} (expires_at) WHERE expires_at IS NOT NULL;
         CREATE INDEX "{TableName}_opaque" ON {_table} (collection, key) WHERE doc IS NULL;
+        """,
+
+        // 2: the change log of the change feed, and its head row (the newest commit number, which writers lock to number
+        // their commits in commit order, and how far the log has been trimmed).
+        $"""
+        CREATE TABLE {_changesTable} (
+            commit bigint NOT NULL,
+            idx integer NOT NULL,
+            collection text COLLATE "C" NOT NULL,
+            key text COLLATE "C" NOT NULL,
+            kind smallint NOT NULL,
+            version bigint NOT NULL,
+            at bigint NOT NULL,
+            PRIMARY KEY (commit, idx));
+        CREATE TABLE {_feedTable} (
+            id integer PRIMARY KEY CHECK (id = 1),
+            newest_commit bigint NOT NULL,
+            trimmed_commit bigint NOT NULL,
+            trimmed_index integer NOT NULL);
+        INSERT INTO {_feedTable} VALUES (1, 0, 0, 0);
         """,
     ];
 

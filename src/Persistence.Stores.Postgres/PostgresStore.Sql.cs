@@ -55,7 +55,7 @@ public sealed partial class PostgresStore
             RETURNING version
             """;
 
-        public string Delete { get; } = $"DELETE FROM {table} WHERE collection = $1 AND key = $2 RETURNING expires_at";
+        public string Delete { get; } = $"DELETE FROM {table} WHERE collection = $1 AND key = $2 RETURNING expires_at, version";
 
         public string DeleteVersion { get; } = $"DELETE FROM {table} WHERE collection = $1 AND key = $2 AND {Live} AND version = $4 RETURNING version";
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Text;
+using System.Text.Unicode;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -33,8 +33,6 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
     private const int ParallelDocThreshold = 2048;
     private const string Live = "(expires_at IS NULL OR expires_at > $3)"; // $3 is always the current time
 
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _pushdown;
     private readonly ITimer? _purgeTimer;
@@ -42,7 +40,13 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
     private readonly string _server;
     private readonly string _table;
     private readonly string _versionTable;
+    private readonly string _changesTable;
+    private readonly string _feedTable;
     private readonly Sql _sql;
+    private readonly string _channel;
+    private readonly TimeSpan _pollInterval;
+    private readonly TimeSpan _changeRetention;
+    private readonly int _changeCapacity;
     private int _purging;
 
     /// <summary>
@@ -54,7 +58,7 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
     /// <param name="name">The store's name.</param>
     /// <param name="timeProvider">The clock for timestamps, expiry and the periodic purge; <see langword="null"/> for <see cref="TimeProvider.System"/>.</param>
     /// <param name="loggerFactory">
-    /// The source of the store's logger (category <c>Persistence.Stores.Postgres.PostgresStore</c>, events 6501–6506):
+    /// The source of the store's logger (category <c>Persistence.Stores.Postgres.PostgresStore</c>, events 6501–6507):
     /// schema creation and migration, unavailable server, retried transactions, background purges; <see langword="null"/>
     /// logs nothing. Connection strings and passwords are never logged.
     /// </param>
@@ -85,7 +89,14 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
         _server = $"{Host}:{Port}/{Database}";
         _table = $"\"{Schema}\".\"{TableName}\"";
         _versionTable = $"\"{Schema}\".\"{TableName}_schema\"";
+        _changesTable = $"\"{Schema}\".\"{TableName}_log\"";
+        _feedTable = $"\"{Schema}\".\"{TableName}_feed\"";
         _sql = new Sql(_table);
+        HasChangeFeed = options.ChangeFeed;
+        _channel = $"persistence_{(ulong)Fnv1a64(Schema + "." + TableName):x16}";
+        _pollInterval = options.ChangeFeedPollInterval;
+        _changeRetention = options.ChangeFeedRetention;
+        _changeCapacity = options.ChangeFeedCapacity;
         _pushdown = string.Equals(Serializer.Format, "json", StringComparison.OrdinalIgnoreCase)
             && (Serializer is not SystemTextJsonSerializer json || json.Options.MaxDepth is 0 or >= PlainJson.MaxDepth);
         _dataSource = new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
@@ -145,9 +156,14 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
     int? IStoreTelemetryInfo.ServerPort => Port;
 
     /// <inheritdoc />
-    /// <remarks><see cref="StoreCapabilities.NativeQuery"/> is set when the serializer writes JSON.</remarks>
+    /// <remarks>
+    /// <see cref="StoreCapabilities.NativeQuery"/> is set when the serializer writes JSON, <see cref="StoreCapabilities.ChangeNotifications"/>
+    /// when the store keeps a change feed.
+    /// </remarks>
     public override StoreCapabilities Capabilities
-        => StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses | (_pushdown ? StoreCapabilities.NativeQuery : StoreCapabilities.None);
+        => StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses
+            | (_pushdown ? StoreCapabilities.NativeQuery : StoreCapabilities.None)
+            | (HasChangeFeed ? StoreCapabilities.ChangeNotifications : StoreCapabilities.None);
 
     /// <summary>Deletes every expired record now (they are invisible already) and returns how many were deleted.</summary>
     /// <param name="cancellationToken">A token that cancels the operation.</param>
@@ -158,16 +174,47 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
     {
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
-        return await RunAsync(
+        var purged = await RunAsync(
             async (connection, ct) =>
             {
-                using var command = Command(connection, _sql.Purge, Int64(Now()));
-                return (long)await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                var now = Now();
+                if (!HasChangeFeed)
+                {
+                    using var command = Command(connection, _sql.Purge, Int64(now));
+                    return (long)await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                }
+
+                // With a change feed: each reclaimed record is reported as expired, in the purge's transaction; then the
+                // change log is trimmed to its capacity and retention.
+                var changes = new List<(string Collection, string Key, StoreChangeKind Kind, long Version)>();
+                using (var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false))
+                {
+                    using (var command = Command(connection, _sql.Purge + " RETURNING collection, key, version", Int64(now)))
+                    using (var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false))
+                    {
+                        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                        {
+                            changes.Add((reader.GetString(0), reader.GetString(1), StoreChangeKind.Expired, reader.GetInt64(2)));
+                        }
+                    }
+
+                    await AppendChangesAsync(connection, changes, now, ct).ConfigureAwait(false);
+                    await transaction.CommitAsync(ct).ConfigureAwait(false);
+                }
+
+                await TrimChangesAsync(connection, ct).ConfigureAwait(false);
+                return (long)changes.Count;
             },
             retry: true,
             null,
             null,
             cancellationToken).ConfigureAwait(false);
+        if (purged > 0 && HasChangeFeed)
+        {
+            Wake();
+        }
+
+        return purged;
     }
 
     /// <inheritdoc />
@@ -178,6 +225,7 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
             await _purgeTimer.DisposeAsync().ConfigureAwait(false);
         }
 
+        await StopListeningAsync().ConfigureAwait(false);
         await _dataSource.DisposeAsync().ConfigureAwait(false);
         await base.DisposeCoreAsync().ConfigureAwait(false);
     }
@@ -198,7 +246,10 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
 
     private static NpgsqlParameter<ReadOnlyMemory<byte>> Bytes(ReadOnlyMemory<byte> value) => new() { TypedValue = value, NpgsqlDbType = NpgsqlDbType.Bytea };
 
-    private static NpgsqlParameter Jsonb(string? value) => new() { Value = value is null ? DBNull.Value : value, NpgsqlDbType = NpgsqlDbType.Jsonb };
+    private static NpgsqlParameter Jsonb(ReadOnlyMemory<byte> value, bool isDocument)
+        => isDocument
+            ? new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = value, NpgsqlDbType = NpgsqlDbType.Jsonb }
+            : new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Jsonb };
 
     private static NpgsqlParameter TextArray(string[] values) => new() { Value = values, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
 
@@ -215,53 +266,36 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
 
     private long Now() => TimeProvider.GetUtcNow().UtcTicks;
 
-    // The jsonb copy of a payload that PostgreSQL reads exactly as System.Text.Json does, or null (the row is then always
-    // a query candidate, decided in memory): not JSON, duplicate names, invalid UTF-8, a byte order mark, or \u0000,
-    // which jsonb refuses.
-    private string? DocOf(ReadOnlyMemory<byte> payload)
+    // Whether a payload also goes, byte for byte, into the jsonb column (Npgsql sends UTF-8 bytes as jsonb without a
+    // string in between): PostgreSQL must read it exactly as System.Text.Json does. Otherwise the column is null and the row
+    // is always a query candidate, decided in memory: not JSON, duplicate names, invalid UTF-8, a byte order mark, or
+    // \u0000, which jsonb refuses.
+    private bool IsDocument(ReadOnlySpan<byte> payload)
+        => _pushdown
+            && !payload.IsEmpty
+            && !payload.StartsWith("\uFEFF"u8)
+            && PlainJson.IsPlain(payload)
+            && Utf8.IsValid(payload)
+            && payload.IndexOf("\\u0000"u8) < 0;
+
+    // Which of many payloads go into the jsonb column: a large batch or import checks them on every core (the check is the
+    // store's main CPU cost over the raw statements; PlainJson keeps its buffers per thread).
+    private bool[] DocumentsOf(int count, Func<int, ReadOnlyMemory<byte>> payloadAt)
     {
-        if (!_pushdown || payload.IsEmpty)
-        {
-            return null;
-        }
-
-        var span = payload.Span;
-        if (span.StartsWith("\uFEFF"u8) || !PlainJson.IsPlain(span))
-        {
-            return null;
-        }
-
-        string text;
-        try
-        {
-            text = StrictUtf8.GetString(span);
-        }
-        catch (DecoderFallbackException)
-        {
-            return null;
-        }
-
-        return text.Contains("\\u0000", StringComparison.Ordinal) ? null : text;
-    }
-
-    // The jsonb copies of many payloads: a large batch or import checks them on every core (the check is the store's main
-    // CPU cost over the raw statements; PlainJson keeps its buffers per thread).
-    private string?[] DocsOf(int count, Func<int, ReadOnlyMemory<byte>> payloadAt)
-    {
-        var docs = new string?[count];
+        var documents = new bool[count];
         if (!_pushdown)
         {
-            return docs;
+            return documents;
         }
 
         if (count < ParallelDocThreshold || Environment.ProcessorCount == 1)
         {
             for (var i = 0; i < count; i++)
             {
-                docs[i] = DocOf(payloadAt(i));
+                documents[i] = IsDocument(payloadAt(i).Span);
             }
 
-            return docs;
+            return documents;
         }
 
         Parallel.For(0, (count + 1023) / 1024, chunk =>
@@ -269,10 +303,10 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
             var end = Math.Min(count, (chunk + 1) * 1024);
             for (var i = chunk * 1024; i < end; i++)
             {
-                docs[i] = DocOf(payloadAt(i));
+                documents[i] = IsDocument(payloadAt(i).Span);
             }
         });
-        return docs;
+        return documents;
     }
 
     // Runs work on a pooled connection and turns Npgsql's errors into the store's. A read (retry) is tried once more on a

@@ -44,6 +44,31 @@ public sealed partial class PostgresStoreOptions : IStoreOptions
     /// <value>The default is <see langword="null"/>. Must be positive when set.</value>
     public TimeSpan? PurgeInterval { get; set; }
 
+    /// <summary>
+    /// Gets or sets whether the store keeps a change feed (<see cref="IChangeFeed"/>): every write also records its changes in
+    /// the change-log table, in the same transaction, and wakes consumers in every process with <c>NOTIFY</c>.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>: writes are single statements and the store reports no change feed.</value>
+    public bool ChangeFeed { get; set; }
+
+    /// <summary>
+    /// Gets or sets how many of the newest changes the change log keeps; older ones are trimmed by each purge
+    /// (<see cref="PurgeInterval"/> or <see cref="PostgresStore.PurgeExpiredAsync"/>), so set a purge interval with a feed.
+    /// </summary>
+    /// <value>The default is 1,000,000. Must be at least 1.</value>
+    public int ChangeFeedCapacity { get; set; } = 1_000_000;
+
+    /// <summary>Gets or sets how long the change log keeps a change, by the writer's clock; older ones are trimmed by each purge.</summary>
+    /// <value>The default is 7 days. Must be positive.</value>
+    public TimeSpan ChangeFeedRetention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// Gets or sets how often a waiting consumer reads the change log when no <c>NOTIFY</c> wake-up came (the fallback for a
+    /// lost listening connection), on the store's <see cref="TimeProvider"/>.
+    /// </summary>
+    /// <value>The default is 5 seconds. Must be positive.</value>
+    public TimeSpan ChangeFeedPollInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Gets or sets the serializer of the payloads; queries are pushed down to <c>jsonb</c> when its format is <c>json</c>.</summary>
     /// <value>The default is <see langword="null"/>: <see cref="SystemTextJsonSerializer.Default"/>.</value>
     public ISerializer? Serializer { get; set; }
@@ -100,6 +125,21 @@ public sealed partial class PostgresStoreOptions : IStoreOptions
         if (PurgeInterval is { } interval && (interval <= TimeSpan.Zero || interval.TotalMilliseconds > uint.MaxValue - 1))
         {
             errors.Add($"{nameof(PurgeInterval)} {interval} must be positive when set.");
+        }
+
+        if (ChangeFeedCapacity < 1)
+        {
+            errors.Add($"{nameof(ChangeFeedCapacity)} {ChangeFeedCapacity} must be at least 1.");
+        }
+
+        if (ChangeFeedRetention <= TimeSpan.Zero)
+        {
+            errors.Add($"{nameof(ChangeFeedRetention)} {ChangeFeedRetention} must be positive.");
+        }
+
+        if (ChangeFeedPollInterval <= TimeSpan.Zero || ChangeFeedPollInterval.TotalMilliseconds > uint.MaxValue - 1)
+        {
+            errors.Add($"{nameof(ChangeFeedPollInterval)} {ChangeFeedPollInterval} must be positive.");
         }
 
         foreach (var index in Indexes)

@@ -13,8 +13,13 @@ public abstract class PostgresStoreConformanceTests(PostgresFixture postgres) : 
     protected override ValueTask<IStore> CreateStoreAsync(TimeProvider timeProvider)
     {
         _options.Serializer = Serializer;
+        _options.ChangeFeed = true;
         return new(new PostgresStore(_options, "conformance", timeProvider));
     }
+
+    // Another instance on the same schema: its own pool and LISTEN connection, as another process would have.
+    protected override ValueTask<IStore?> CreateSecondInstanceAsync(TimeProvider timeProvider)
+        => new(new PostgresStore(_options, "conformance-second", timeProvider));
 }
 
 /// <summary>With the default JSON serializer: filters are pushed down to jsonb.</summary>
@@ -24,7 +29,7 @@ public sealed class PostgresStoreJsonConformanceTests(PostgresFixture postgres) 
 
     [Fact]
     public void Capabilities_JsonSerializer_IncludeNativeQuery()
-        => Assert.Equal(StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses | StoreCapabilities.NativeQuery, Store.Capabilities);
+        => Assert.Equal(StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses | StoreCapabilities.NativeQuery | StoreCapabilities.ChangeNotifications, Store.Capabilities);
 }
 
 /// <summary>With a serializer whose payloads are not JSON: bytea only, queries run in the in-memory evaluator.</summary>
@@ -34,10 +39,13 @@ public sealed class PostgresStoreFramedConformanceTests(PostgresFixture postgres
 
     [Fact]
     public void Capabilities_NonJsonSerializer_ExcludeNativeQuery()
-        => Assert.Equal(StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses, Store.Capabilities);
+        => Assert.Equal(StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses | StoreCapabilities.ChangeNotifications, Store.Capabilities);
 }
 
-/// <summary>With MessagePack payloads (<c>UseMessagePack()</c>): binary rows, queries through the JSON bridge in memory.</summary>
+/// <summary>
+/// With MessagePack payloads (<c>UseMessagePack()</c>): binary rows, queries through the JSON bridge in memory; and no
+/// change feed (the option's default), so the suite also covers the single-statement writes.
+/// </summary>
 public sealed class PostgresStoreMessagePackConformanceTests(PostgresFixture postgres) : StoreConformanceTests
 {
     private readonly PostgresStoreOptions _options = postgres.Options();

@@ -59,6 +59,29 @@ public sealed class PostgresStoreTests(PostgresFixture postgres) : IAsyncDisposa
         (await store.QueryAsync("docs", new Query().Where("e", QueryOperator.Equal, "é😀"), Token).CountAsync(Token)).Should().Be(1);
     }
 
+    [Fact]
+    public async Task BatchesAndImports_SendThePayloadBytesAsJsonb_AndNoDocForPayloadsJsonbCannotHold()
+    {
+        var store = Open(postgres.Options());
+        var plain = "{ \"b\" : 1.50, \"a\":[1,2 ,3] }"u8.ToArray();
+        var duplicate = "{\"a\":1,\"a\":2}"u8.ToArray();
+        var now = DateTimeOffset.UtcNow;
+        var batch = new WriteBatch();
+        batch.Put("docs", "batch-plain", plain);
+        batch.Put("docs", "batch-duplicate", duplicate);
+
+        await store.CommitAsync(batch, Token);
+        await store.ImportAsync([new StoreEntry("docs", "import-plain", plain, 1, now, now, null), new StoreEntry("docs", "import-duplicate", duplicate, 1, now, now, null)], ImportMode.FailOnConflict, Token);
+
+        foreach (var how in (string[])["batch", "import"])
+        {
+            (await Scalar($"SELECT doc::text FROM \"{store.Schema}\".entries WHERE key = '{how}-plain'")).Should().Be("{\"a\": [1, 2, 3], \"b\": 1.50}", how);
+            (await Scalar($"SELECT doc IS NULL FROM \"{store.Schema}\".entries WHERE key = '{how}-duplicate'")).Should().Be(true, how);
+            (await store.GetAsync("docs", $"{how}-plain", Token))!.Payload.ToArray().Should().Equal(plain);
+            (await store.GetAsync("docs", $"{how}-duplicate", Token))!.Payload.ToArray().Should().Equal(duplicate);
+        }
+    }
+
     [Theory]
     [InlineData("{\"a\":1,\"a\":2}")] // duplicate names: jsonb keeps the last
     [InlineData("{\"a\":\"\\u0000\"}")] // jsonb refuses \u0000

@@ -36,7 +36,10 @@ public interface IChangeFeed
 /// <summary>Finds the change feed of a store, through the decorators <c>AddPersistence()</c> puts around it.</summary>
 public static class StoreChangeFeeds
 {
-    /// <summary>Gets the change feed of <paramref name="store"/> or of the first store it wraps that has one.</summary>
+    /// <summary>
+    /// Gets the change feed of <paramref name="store"/> or of the first store it wraps that has one: implements
+    /// <see cref="IChangeFeed"/> and reports <see cref="StoreCapabilities.ChangeNotifications"/>.
+    /// </summary>
     /// <param name="store">The store.</param>
     /// <returns>
     /// The change feed, or <see langword="null"/> when the store has none (a store whose type can keep a feed but whose
@@ -47,6 +50,8 @@ public static class StoreChangeFeeds
         ArgumentNullException.ThrowIfNull(store);
         for (IStore? current = store; current is not null; current = (current as IStoreDecorator)?.InnerStore)
         {
+            // A store whose feed is an option (PostgresStore) implements the interface either way and reports the
+            // capability only when the feed is on.
             if (current is IChangeFeed feed && current.Capabilities.HasFlag(StoreCapabilities.ChangeNotifications))
             {
                 return feed;
