@@ -44,7 +44,8 @@ public static class StoreChangeFeeds
         ArgumentNullException.ThrowIfNull(store);
         for (IStore? current = store; current is not null; current = (current as IStoreDecorator)?.InnerStore)
         {
-            if (current is IChangeFeed feed)
+            // A store may have a feed it was configured without (it then reports no ChangeNotifications).
+            if (current is IChangeFeed feed && current.Capabilities.HasFlag(StoreCapabilities.ChangeNotifications))
             {
                 return feed;
             }
