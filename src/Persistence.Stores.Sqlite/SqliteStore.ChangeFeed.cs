@@ -250,17 +250,7 @@ public sealed partial class SqliteStore : IChangeFeed, IChangeLogSource
                         return;
                     }
 
-                    long version;
-                    try
-                    {
-                        version = DataVersion(_watchSession);
-                    }
-                    catch (SqliteException)
-                    {
-                        // The consumers' next read reports what is wrong with the database.
-                        version = seen + 1;
-                    }
-
+                    var version = DataVersion(_watchSession);
                     if (version != seen)
                     {
                         seen = version;
@@ -269,12 +259,15 @@ public sealed partial class SqliteStore : IChangeFeed, IChangeLogSource
                 }
             }
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SqliteException)
         {
+            // Disposed, or the watch connection failed: the next waiter starts a new poller (and its reads report a failure).
             lock (_watchGate)
             {
                 _poller = null;
             }
+
+            signal.Fire();
         }
     }
 
