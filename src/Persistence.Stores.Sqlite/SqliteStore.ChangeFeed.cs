@@ -224,6 +224,13 @@ public sealed partial class SqliteStore : IChangeFeed, IChangeLogSource
                     _watchSession ??= Open();
                     _poller = PollAsync(DataVersion(_watchSession));
                 }
+                catch (SqliteException ex)
+                {
+                    _watchers--;
+                    _watchSession?.Dispose();
+                    _watchSession = null;
+                    throw Fail(ex);
+                }
                 catch
                 {
                     _watchers--;
