@@ -10,7 +10,7 @@ namespace Persistence.Stores.Sqlite;
 internal static class SqliteSchema
 {
     /// <summary>The schema version this release writes.</summary>
-    internal const int CurrentVersion = 2;
+    internal const int CurrentVersion = 3;
 
     /// <summary>"PERS" as a big-endian integer: marks a file as a Persistence.Libraries store.</summary>
     internal const int ApplicationId = 0x50455253;
@@ -41,6 +41,31 @@ internal static class SqliteSchema
             "ALTER TABLE entries ADD COLUMN json INTEGER NOT NULL DEFAULT 0",
             "CREATE INDEX ix_entries_expires ON entries (expires_at) WHERE expires_at IS NOT NULL",
             "CREATE INDEX ix_entries_nonjson ON entries (collection) WHERE json = 0",
+        ],
+
+        // 2 → 3: the change feed's log, one row per reported change at its position (commit, index), written in the
+        // transaction of the write it reports; and the position of the newest change trimmed from it (0-0: none yet).
+        [
+            """
+            CREATE TABLE change_log (
+                commit_no INTEGER NOT NULL,
+                idx INTEGER NOT NULL,
+                collection TEXT NOT NULL,
+                key TEXT NOT NULL,
+                kind INTEGER NOT NULL,
+                version INTEGER NOT NULL,
+                at INTEGER NOT NULL,
+                PRIMARY KEY (commit_no, idx)
+            ) WITHOUT ROWID
+            """,
+            """
+            CREATE TABLE change_log_state (
+                id INTEGER PRIMARY KEY CHECK (id = 0),
+                trimmed_commit INTEGER NOT NULL,
+                trimmed_index INTEGER NOT NULL
+            )
+            """,
+            "INSERT INTO change_log_state (id, trimmed_commit, trimmed_index) VALUES (0, 0, 0)",
         ],
     ];
 

@@ -59,6 +59,7 @@ public sealed partial class SqliteStore
         var now = Now();
         var sequence = BatchSequence.Of(operations);
         var results = LiveVersions(_writer, operations, now, cancellationToken);
+        long[]? liveBefore = null;
         if (sequence is null)
         {
             for (var i = 0; i < operations.Count; i++)
@@ -69,8 +70,13 @@ public sealed partial class SqliteStore
         }
         else
         {
+            // Each operation's read of its record before the batch, which the feed needs to tell a delete from a no-op.
+            liveBefore = _changeFeed ? [.. results] : null;
             sequence.Resolve(results);
         }
+
+        // The feed reports a delete only of a record that was live before the batch, with the version it removed.
+        List<PendingChange>? changes = _changeFeed ? new(operations.Count) : null;
 
         var put = _writer.RowStatement(BatchPutSql, "$c", "$k", "$p", "$v", "$now", "$exp", "$json");
         var delete = _writer.RowStatement(DeleteRowSql, "$c", "$k");
@@ -111,17 +117,28 @@ public sealed partial class SqliteStore
                     statement.BindInt64(5, Ticks(ExpiryOf(Time(now), operation.TimeToLive)));
                     statement.BindInt64(6, IsPlain(flags, i, operation.Payload) ? 1 : 0);
                     statement.Execute();
+                    changes?.Add(new PendingChange(operation.Collection, operation.Key, StoreChangeKind.Put, results[i]));
                     break;
                 case BatchOperationKind.Delete:
                     // Also reclaims an expired record, which readers no longer see and the read above did not return.
                     delete.BindText(0, operation.Collection);
                     delete.BindText(1, operation.Key);
                     delete.Execute();
+                    if (changes is not null && (liveBefore ?? results)[i] != 0)
+                    {
+                        changes.Add(new PendingChange(operation.Collection, operation.Key, StoreChangeKind.Delete, results[i] != 0 ? results[i] : liveBefore![i]));
+                    }
+
                     break;
             }
         }
 
         cancellationToken.ThrowIfCancellationRequested();
+        if (changes is not null)
+        {
+            AppendChanges(changes, now);
+        }
+
         return results;
     }
 
@@ -194,6 +211,7 @@ public sealed partial class SqliteStore
         }
 
         var write = _writer.RowStatement(WriteRowSql, "$c", "$k", "$p", "$v", "$created", "$updated", "$exp", "$json");
+        List<PendingChange>? changes = _changeFeed ? new(entries.Count) : null;
         int imported = 0, skipped = 0;
         for (var i = 0; i < entries.Count; i++)
         {
@@ -218,10 +236,16 @@ public sealed partial class SqliteStore
             write.BindInt64(6, Ticks(entry.ExpiresAt));
             write.BindInt64(7, IsPlain(flags, i, entry.Payload) ? 1 : 0);
             write.Execute();
+            changes?.Add(new PendingChange(entry.Collection, entry.Key, StoreChangeKind.Put, entry.Version));
             imported++;
         }
 
         cancellationToken.ThrowIfCancellationRequested();
+        if (changes is not null)
+        {
+            AppendChanges(changes, now);
+        }
+
         return new ImportResult(imported, skipped);
     }
 }

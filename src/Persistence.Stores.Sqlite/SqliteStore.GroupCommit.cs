@@ -230,6 +230,7 @@ public sealed partial class SqliteStore
                 try
                 {
                     _writer.RowStatement("COMMIT").Execute();
+                    NotifyCommitted();
                     GroupsCommitted++;
                     OperationsGrouped += count;
                 }

@@ -93,8 +93,10 @@ public sealed partial class SqliteStore
     private long Put(string collection, string key, ReadOnlyMemory<byte> payload, PutOptions options)
     {
         var now = Now();
+        var own = false;
         try
         {
+            own = BeginOwnTransaction();
             var put = options.ExpectedVersion is null or 0
                 ? _writer.RowStatement(options.ExpectedVersion is null ? UpsertSql : CreateSql, "$c", "$k", "$p", "$now", "$exp", "$json")
                 : _writer.RowStatement(UpdateSql, "$c", "$k", "$p", "$now", "$exp", "$json", "$v");
@@ -111,6 +113,12 @@ public sealed partial class SqliteStore
 
             if (put.ExecuteInt64() is { } version)
             {
+                if (_changeFeed)
+                {
+                    AppendChange(collection, key, StoreChangeKind.Put, version, now);
+                }
+
+                CommitOwnTransaction(own);
                 return version;
             }
 
@@ -121,42 +129,125 @@ public sealed partial class SqliteStore
         }
         catch (SqliteException ex)
         {
+            RollbackOwnTransaction(own);
             throw Fail(ex, collection, key);
+        }
+        catch
+        {
+            RollbackOwnTransaction(own);
+            throw;
         }
     }
 
     private bool Delete(string collection, string key, long? expectedVersion)
     {
         var now = Now();
-        if (expectedVersion is null)
-        {
-            var command = _writer.Command(DeleteSql, "$c", "$k");
-            command.Parameters[0].Value = collection;
-            command.Parameters[1].Value = key;
-            using var reader = command.ExecuteReader();
-
-            // A deleted expired record was already gone for readers: it is reclaimed, and reported as missing.
-            return reader.Read() && (reader.IsDBNull(1) || reader.GetInt64(1) > now);
-        }
-
         if (expectedVersion == 0)
         {
             EnsureExpectedVersion(collection, key, 0, LiveVersion(collection, key, now)?.Version);
             return false;
         }
 
-        var delete = _writer.Command(DeleteVersionSql, "$c", "$k", "$v", "$now");
-        delete.Parameters[0].Value = collection;
-        delete.Parameters[1].Value = key;
-        delete.Parameters[2].Value = expectedVersion.Value;
-        delete.Parameters[3].Value = now;
-        if (delete.ExecuteScalar() is long)
+        var own = BeginOwnTransaction();
+        try
         {
-            return true;
+            bool deleted;
+            if (expectedVersion is null)
+            {
+                var command = _writer.Command(DeleteSql, "$c", "$k");
+                command.Parameters[0].Value = collection;
+                command.Parameters[1].Value = key;
+                long version;
+                bool live;
+                using (var reader = command.ExecuteReader())
+                {
+                    if (!reader.Read())
+                    {
+                        CommitOwnTransaction(own);
+                        return false;
+                    }
+
+                    version = reader.GetInt64(0);
+                    live = reader.IsDBNull(1) || reader.GetInt64(1) > now;
+                }
+
+                // A deleted expired record was already gone for readers: it is reclaimed (reported as expired), and the
+                // delete reports it as missing.
+                if (_changeFeed)
+                {
+                    AppendChange(collection, key, live ? StoreChangeKind.Delete : StoreChangeKind.Expired, version, now);
+                }
+
+                deleted = live;
+            }
+            else
+            {
+                var delete = _writer.Command(DeleteVersionSql, "$c", "$k", "$v", "$now");
+                delete.Parameters[0].Value = collection;
+                delete.Parameters[1].Value = key;
+                delete.Parameters[2].Value = expectedVersion.Value;
+                delete.Parameters[3].Value = now;
+                if (delete.ExecuteScalar() is not long version)
+                {
+                    var actual = LiveVersion(collection, key, now)?.Version;
+                    throw new ConcurrencyConflictException(collection, key, expectedVersion.Value, actual);
+                }
+
+                if (_changeFeed)
+                {
+                    AppendChange(collection, key, StoreChangeKind.Delete, version, now);
+                }
+
+                deleted = true;
+            }
+
+            CommitOwnTransaction(own);
+            return deleted;
+        }
+        catch
+        {
+            RollbackOwnTransaction(own);
+            throw;
+        }
+    }
+
+    // With the change feed on, a write outside a transaction (a put or delete that found the lock free) opens its own, so
+    // its change row commits with it; inside a group commit's transaction the savepoint already holds both.
+    private bool BeginOwnTransaction()
+    {
+        if (!_changeFeed || !InAutocommit())
+        {
+            return false;
         }
 
-        var actual = LiveVersion(collection, key, now)?.Version;
-        throw new ConcurrencyConflictException(collection, key, expectedVersion.Value, actual);
+        var started = Stopwatch.GetTimestamp();
+        _writer.RowStatement("BEGIN IMMEDIATE").Execute();
+        NoteLockWait(started);
+        return true;
+    }
+
+    private void CommitOwnTransaction(bool own)
+    {
+        if (own)
+        {
+            _writer.RowStatement("COMMIT").Execute();
+            NotifyCommitted();
+        }
+    }
+
+    private void RollbackOwnTransaction(bool own)
+    {
+        if (own && !InAutocommit())
+        {
+            try
+            {
+                _writer.RowStatement("ROLLBACK").Execute();
+            }
+            catch (SqliteException)
+            {
+                // The error that ended the write is the one to report.
+            }
+        }
     }
 
     private (long Version, long CreatedAt)? LiveVersion(string collection, string key, long now)
@@ -187,6 +278,7 @@ public sealed partial class SqliteStore
         {
             var result = work();
             _writer.Command("COMMIT").ExecuteNonQuery();
+            NotifyCommitted();
             return result;
         }
         catch (Exception ex)
@@ -211,16 +303,34 @@ public sealed partial class SqliteStore
 
     private long Purge()
     {
+        var now = Now();
+        if (_changeFeed)
+        {
+            // The expired records are recorded as Expired changes in the transaction that deletes them.
+            return InTransaction(() =>
+            {
+                AppendExpired(now);
+                var purged = DeleteExpired(now);
+                TrimWhenDue(now, (int)Math.Min(purged, int.MaxValue), force: true);
+                return purged;
+            });
+        }
+
         try
         {
-            var command = _writer.Command(PurgeSql, "$now");
-            command.Parameters[0].Value = Now();
-            return command.ExecuteNonQuery();
+            return DeleteExpired(now);
         }
         catch (SqliteException ex)
         {
             throw Fail(ex);
         }
+    }
+
+    private long DeleteExpired(long now)
+    {
+        var command = _writer.Command(PurgeSql, "$now");
+        command.Parameters[0].Value = now;
+        return command.ExecuteNonQuery();
     }
 
     private void NoteLockWait(long started)

@@ -166,6 +166,10 @@ public sealed partial class SqliteStore : StoreBase, IPurgeableStore, IStoreTele
         Synchronous = options.Synchronous;
         BusyTimeout = options.BusyTimeout;
         _groupCommit = options.GroupCommit;
+        _changeFeed = options.ChangeFeed;
+        _retentionCount = options.ChangeFeedRetentionCount;
+        _retentionAge = options.ChangeFeedRetentionAge;
+        _pollInterval = options.ChangeFeedPollInterval;
         Indexes = [.. options.Indexes];
         _cacheSizeKilobytes = options.CacheSizeKilobytes;
         _mmapSizeBytes = options.MmapSizeBytes;
@@ -219,9 +223,14 @@ public sealed partial class SqliteStore : StoreBase, IPurgeableStore, IStoreTele
     internal TimeSpan LockWaitWarningThreshold { get; set; } = DefaultLockWaitWarningThreshold;
 
     /// <inheritdoc />
-    /// <remarks><see cref="StoreCapabilities.NativeQuery"/> is set when the serializer writes JSON.</remarks>
+    /// <remarks>
+    /// <see cref="StoreCapabilities.NativeQuery"/> is set when the serializer writes JSON, and
+    /// <see cref="StoreCapabilities.ChangeNotifications"/> unless <see cref="SqliteStoreOptions.ChangeFeed"/> is off.
+    /// </remarks>
     public override StoreCapabilities Capabilities
-        => StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses | (_pushdown ? StoreCapabilities.NativeQuery : StoreCapabilities.None);
+        => StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses
+            | (_pushdown ? StoreCapabilities.NativeQuery : StoreCapabilities.None)
+            | (_changeFeed ? StoreCapabilities.ChangeNotifications : StoreCapabilities.None);
 
     /// <inheritdoc />
     protected override async ValueTask DisposeCoreAsync()
@@ -230,6 +239,8 @@ public sealed partial class SqliteStore : StoreBase, IPurgeableStore, IStoreTele
         {
             await _purgeTimer.DisposeAsync().ConfigureAwait(false);
         }
+
+        await CloseFeedAsync().ConfigureAwait(false);
 
         // Waits for a write in progress; later writes see the store disposed.
         await _writeLock.WaitAsync().ConfigureAwait(false);

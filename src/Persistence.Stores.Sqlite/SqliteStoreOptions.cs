@@ -104,6 +104,37 @@ public sealed class SqliteStoreOptions : IStoreOptions
     /// <value>The default is <see langword="null"/>. Must be positive when set.</value>
     public TimeSpan? PurgeInterval { get; set; }
 
+    /// <summary>
+    /// Gets or sets whether the store keeps a change feed (<see cref="IChangeFeed"/>, reported as
+    /// <see cref="StoreCapabilities.ChangeNotifications"/>): every write also records its change in the database's
+    /// change log, in the same transaction. Turning it off saves that row per write; the log is then neither written nor read.
+    /// </summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool ChangeFeed { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets how many of the newest changes the change log keeps for consumers that resume from a position; older
+    /// ones are trimmed (whole commits at a time, every quarter of this count of writes), and a consumer asking for them
+    /// gets a <see cref="ChangeFeedGapException"/>.
+    /// </summary>
+    /// <value>The default is 100,000. Must be positive.</value>
+    public int ChangeFeedRetentionCount { get; set; } = 100_000;
+
+    /// <summary>
+    /// Gets or sets how long the change log keeps a change, by the writer's clock, when trimming comes by; <see langword="null"/>
+    /// keeps changes by <see cref="ChangeFeedRetentionCount"/> alone. The newest commit is always kept.
+    /// </summary>
+    /// <value>The default is 7 days. Must be positive when set.</value>
+    public TimeSpan? ChangeFeedRetentionAge { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// Gets or sets how often a waiting change-feed consumer checks the database for commits made by other processes
+    /// (<c>PRAGMA data_version</c>, one cheap call per interval while someone watches). Writes made through a store in
+    /// the same process wake consumers at once.
+    /// </summary>
+    /// <value>The default is 25 milliseconds. Must be between 1 millisecond and 1 minute.</value>
+    public TimeSpan ChangeFeedPollInterval { get; set; } = TimeSpan.FromMilliseconds(25);
+
     /// <summary>Gets or sets the serializer of the payloads; queries run in SQL when its format is <c>json</c>.</summary>
     /// <value>The default is <see langword="null"/>: <see cref="SystemTextJsonSerializer.Default"/>.</value>
     public ISerializer? Serializer { get; set; }
@@ -174,6 +205,21 @@ public sealed class SqliteStoreOptions : IStoreOptions
         if (PurgeInterval is { } interval && (interval <= TimeSpan.Zero || interval.TotalMilliseconds > uint.MaxValue - 1))
         {
             errors.Add($"{nameof(PurgeInterval)} {interval} must be positive when set.");
+        }
+
+        if (ChangeFeedRetentionCount <= 0)
+        {
+            errors.Add($"{nameof(ChangeFeedRetentionCount)} {ChangeFeedRetentionCount} must be positive.");
+        }
+
+        if (ChangeFeedRetentionAge is { } age && age <= TimeSpan.Zero)
+        {
+            errors.Add($"{nameof(ChangeFeedRetentionAge)} {age} must be positive when set.");
+        }
+
+        if (ChangeFeedPollInterval < TimeSpan.FromMilliseconds(1) || ChangeFeedPollInterval > TimeSpan.FromMinutes(1))
+        {
+            errors.Add($"{nameof(ChangeFeedPollInterval)} {ChangeFeedPollInterval} must be between 1 millisecond and 1 minute.");
         }
 
         foreach (var index in Indexes)

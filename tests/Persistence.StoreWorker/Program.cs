@@ -35,6 +35,14 @@
 //                                                    ("now": its current position), printing "ready <position>", then
 //                                                    "change <position> <kind> <collection> <key> <version> <commit ticks>"
 //                                                    per change until killed
+//   sqlite-feed-write <db> <count> <pause-ms>        SqliteStore: puts "feed/k00000".."feed/k<count-1>" (pausing between
+//                                                    puts), printing "ack <key> <version>" for each, then "done"
+//   sqlite-feed-watch <db> <from|now> <count>        SqliteStore: watches the change feed from a position ("now": from the
+//                                                    newest), printing "change <kind> <collection> <key> <version> <position>"
+//                                                    for each change (after "ready"), and exits after <count> changes
+//   sqlite-feed-latency <db> <count>                 SqliteStore: prints "ready", watches from the newest position and, after
+//                                                    <count> changes, prints "latency p50=<ms> p99=<ms> max=<ms>" (receipt
+//                                                    time minus each change's commit timestamp; both processes share the clock)
 //   dump <json|yaml|sqlite> <root-or-db> <collection> reads every record: "entry <base64 key> <version> <base64 payload>"
 //                                                    lines, then "done <count>" (the property tests' second process)
 using System.Globalization;
@@ -194,6 +202,18 @@ if (mode == "postgres-cas")
     return await CasAsync(postgres, int.Parse(args[3], CultureInfo.InvariantCulture), args[4..]);
 }
 
+if (mode.StartsWith("sqlite-feed-", StringComparison.Ordinal))
+{
+    await using var feedStore = new SqliteStore(new SqliteStoreOptions { DataSource = root });
+    return mode switch
+    {
+        "sqlite-feed-write" => await FeedWriteAsync(feedStore, int.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture)),
+        "sqlite-feed-watch" => await FeedWatchAsync(feedStore, args[2], int.Parse(args[3], CultureInfo.InvariantCulture)),
+        "sqlite-feed-latency" => await FeedLatencyAsync(feedStore, int.Parse(args[2], CultureInfo.InvariantCulture)),
+        _ => Unknown(mode),
+    };
+}
+
 if (mode.StartsWith("sqlite-", StringComparison.Ordinal))
 {
     var synchronous = mode switch
@@ -226,6 +246,64 @@ return mode switch
     "cas" => await CasAsync(store, int.Parse(args[3], CultureInfo.InvariantCulture), args[4..]),
     _ => Unknown(mode),
 };
+
+static async Task<int> FeedWriteAsync(IStore store, int count, int pauseMilliseconds)
+{
+    Console.WriteLine("ready");
+    for (var i = 0; i < count; i++)
+    {
+        var key = $"k{i:D5}";
+        var version = await store.PutAsync("feed", key, Payload(i));
+        Console.WriteLine($"ack {key} {version}");
+        if (pauseMilliseconds > 0)
+        {
+            await Task.Delay(pauseMilliseconds);
+        }
+    }
+
+    Console.WriteLine("done");
+    return 0;
+}
+
+static async Task<int> FeedWatchAsync(IStore store, string from, int count)
+{
+    var feed = store.GetChangeFeed()!;
+    var position = from == "now" ? await feed.GetPositionAsync() : ChangeFeedPosition.Parse(from);
+    Console.WriteLine("ready");
+    var seen = 0;
+    await foreach (var change in feed.WatchAsync(from: position))
+    {
+        Console.WriteLine($"change {change.Kind} {change.Collection} {change.Key} {change.Version} {change.Position}");
+        if (++seen == count)
+        {
+            break;
+        }
+    }
+
+    Console.WriteLine("done");
+    return 0;
+}
+
+static async Task<int> FeedLatencyAsync(IStore store, int count)
+{
+    var feed = store.GetChangeFeed()!;
+    var position = await feed.GetPositionAsync();
+    Console.WriteLine("ready");
+    var latencies = new List<double>(count);
+    await foreach (var change in feed.WatchAsync(from: position))
+    {
+        latencies.Add((DateTimeOffset.UtcNow - change.Timestamp).TotalMilliseconds);
+        if (latencies.Count == count)
+        {
+            break;
+        }
+    }
+
+    latencies.Sort();
+    double At(double quantile) => latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(quantile * latencies.Count) - 1)];
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"latency p50={At(0.50):F2} p99={At(0.99):F2} max={latencies[^1]:F2} n={latencies.Count}"));
+    return 0;
+}
 
 static async Task<int> PutLoopAsync(IStore store)
 {

@@ -13,6 +13,9 @@ public abstract class SqliteStoreConformanceTests : StoreConformanceTests
     protected override ValueTask<IStore> CreateStoreAsync(TimeProvider timeProvider)
         => new(new SqliteStore(new SqliteStoreOptions { DataSource = _root.Combine("store.db"), Serializer = Serializer }, "conformance", timeProvider));
 
+    protected override ValueTask<IStore?> CreateSecondInstanceAsync(TimeProvider timeProvider)
+        => new(new SqliteStore(new SqliteStoreOptions { DataSource = _root.Combine("store.db"), Serializer = Serializer }, "second", timeProvider));
+
     protected override ValueTask CleanupAsync()
     {
         _root.Dispose();
@@ -27,7 +30,7 @@ public sealed class SqliteStoreJsonConformanceTests : SqliteStoreConformanceTest
 
     [Fact]
     public void Capabilities_JsonSerializer_IncludeNativeQuery()
-        => Assert.Equal(StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses | StoreCapabilities.NativeQuery, Store.Capabilities);
+        => Assert.Equal(StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses | StoreCapabilities.ChangeNotifications | StoreCapabilities.NativeQuery, Store.Capabilities);
 }
 
 /// <summary>With a serializer whose payloads are not JSON: queries fall back to the in-memory evaluator.</summary>
@@ -37,7 +40,7 @@ public sealed class SqliteStoreFramedConformanceTests : SqliteStoreConformanceTe
 
     [Fact]
     public void Capabilities_NonJsonSerializer_ExcludeNativeQuery()
-        => Assert.Equal(StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses, Store.Capabilities);
+        => Assert.Equal(StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses | StoreCapabilities.ChangeNotifications, Store.Capabilities);
 }
 
 /// <summary>With MessagePack payloads (<c>UseMessagePack()</c>): binary rows, queries through the JSON bridge in memory.</summary>
@@ -47,6 +50,9 @@ public sealed class SqliteStoreMessagePackConformanceTests : StoreConformanceTes
 
     protected override ValueTask<IStore> CreateStoreAsync(TimeProvider timeProvider)
         => new(new SqliteStore(new SqliteStoreOptions { DataSource = _root.Combine("store.db") }.UseMessagePack(), "conformance", timeProvider));
+
+    protected override ValueTask<IStore?> CreateSecondInstanceAsync(TimeProvider timeProvider)
+        => new(new SqliteStore(new SqliteStoreOptions { DataSource = _root.Combine("store.db") }.UseMessagePack(), "second", timeProvider));
 
     protected override ValueTask CleanupAsync()
     {
@@ -58,6 +64,6 @@ public sealed class SqliteStoreMessagePackConformanceTests : StoreConformanceTes
     public void Serializer_UseMessagePack_IsMessagePackWithoutNativeQuery()
     {
         Assert.Equal("msgpack", Store.Serializer.Format);
-        Assert.Equal(StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses, Store.Capabilities);
+        Assert.Equal(StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses | StoreCapabilities.ChangeNotifications, Store.Capabilities);
     }
 }
