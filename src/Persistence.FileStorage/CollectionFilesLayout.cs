@@ -140,16 +140,17 @@ internal sealed class CollectionFilesLayout : LayoutEngine
         foreach (var path in paths)
         {
             using var write = new UnitWrite(this);
+            var expired = new List<PendingChange>();
             try
             {
-                removed += await write.MarkExpiredAsync(path, now, cancellationToken).ConfigureAwait(false);
+                removed += await write.MarkExpiredAsync(path, now, expired, cancellationToken).ConfigureAwait(false);
             }
             catch (StoreCorruptedException)
             {
                 continue;
             }
 
-            await Store.ApplyAsync(write, now, cancellationToken).ConfigureAwait(false);
+            await Store.ApplyAsync(write, now, expired, cancellationToken).ConfigureAwait(false);
         }
 
         return removed;
@@ -365,17 +366,24 @@ internal sealed class CollectionFilesLayout : LayoutEngine
             }
         }
 
-        public async ValueTask<int> MarkExpiredAsync(string path, DateTimeOffset now, CancellationToken cancellationToken)
+        public async ValueTask<int> MarkExpiredAsync(string path, DateTimeOffset now, List<PendingChange> expired, CancellationToken cancellationToken)
         {
             var work = await WorkAsync(path, null, null, cancellationToken).ConfigureAwait(false);
-            var expired = 0;
-            foreach (var records in work.Original.Collections.Values)
+            var names = work.Original.Collections.Keys.ToList();
+            names.Sort(StringComparer.Ordinal);
+            foreach (var name in names)
             {
-                expired += records.Sorted.Length - records.CountLive(now);
+                foreach (var entry in work.Original.Collections[name].Sorted)
+                {
+                    if (entry.IsExpiredAt(now))
+                    {
+                        expired.Add(new PendingChange(name, entry.Key, StoreChangeKind.Expired, entry.Version));
+                    }
+                }
             }
 
-            work.Dirty = expired > 0;
-            return expired;
+            work.Dirty = expired.Count > 0;
+            return expired.Count;
         }
 
         public override void Applied()
