@@ -53,6 +53,9 @@ public abstract partial class FileStore : IChangeFeed
 
     private void CloseChangeFeed() => _feedSource?.Close();
 
+    /// <summary>Gets the store's time, for changes the engine records outside a write (edits made by hand).</summary>
+    internal DateTimeOffset UtcNow() => TimeProvider.GetUtcNow();
+
     /// <summary>Reserves the commit of a write about to change data files; pair with <see cref="RecordChanges"/>.</summary>
     internal long ReserveCommit() => Root.ChangeLog.Reserve(_flushToDisk);
 
