@@ -42,6 +42,8 @@ internal sealed class ChangeLogFile : IDisposable
     private FileSystemWatcher? _watcher;
     private bool _watcherFailed;
     private bool _disposed;
+    private long _reservedCommit;
+    private long _reservedFileLength;
 
     public ChangeLogFile(SharedRoot root)
     {
@@ -102,7 +104,7 @@ internal sealed class ChangeLogFile : IDisposable
     {
         lock (_gate)
         {
-            RefreshUnderLock(out _);
+            RefreshUnderLock(out var fileLength);
             var logged = NewestUnderLock().Commit;
             var counter = _root.ReadCommitCounter();
             if (counter > logged)
@@ -110,10 +112,15 @@ internal sealed class ChangeLogFile : IDisposable
                 // A reservation never logged: a change of the data may be missing from the log.
                 Rewrite([], new ChangeFeedPosition(counter, int.MaxValue), flushToDisk);
                 logged = counter;
+                fileLength = _length;
             }
 
             var commit = logged + 1;
             _root.WriteCommitCounter(commit);
+
+            // Until the append, only this writer (under the write lock) touches the file: the append need not read it again.
+            _reservedCommit = commit;
+            _reservedFileLength = fileLength;
             return commit;
         }
     }
@@ -142,7 +149,17 @@ internal sealed class ChangeLogFile : IDisposable
         TaskCompletionSource changed;
         lock (_gate)
         {
-            RefreshUnderLock(out var fileLength);
+            long fileLength;
+            if (_reservedCommit == commit && _epoch is not null)
+            {
+                fileLength = _reservedFileLength;
+            }
+            else
+            {
+                RefreshUnderLock(out fileLength);
+            }
+
+            _reservedCommit = 0;
             var added = new StoreChange[changes.Count];
             for (var i = 0; i < changes.Count; i++)
             {
