@@ -14,5 +14,16 @@ if (args is ["coherence-latency", ..])
     return await CacheCoherenceLatency.RunAsync(args);
 }
 
+// dotnet run -c Release --project benchmarks/Persistence.Benchmarks -- feed-latency [count] [layout]
+if (args is ["feed-latency", ..])
+{
+    return await FileFeedLatency.RunAsync(args);
+}
+
+if (args is ["feed-latency-writer", _, _, _])
+{
+    return await FileFeedLatency.WriteAsync(args);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

@@ -140,16 +140,17 @@ internal sealed class CollectionFilesLayout : LayoutEngine
         foreach (var path in paths)
         {
             using var write = new UnitWrite(this);
+            var expired = new List<PendingChange>();
             try
             {
-                removed += await write.MarkExpiredAsync(path, now, cancellationToken).ConfigureAwait(false);
+                removed += await write.MarkExpiredAsync(path, now, expired, cancellationToken).ConfigureAwait(false);
             }
             catch (StoreCorruptedException)
             {
                 continue;
             }
 
-            await Store.ApplyAsync(write, now, cancellationToken).ConfigureAwait(false);
+            await Store.ApplyAsync(write, now, expired, cancellationToken).ConfigureAwait(false);
         }
 
         return removed;
@@ -175,7 +176,7 @@ internal sealed class CollectionFilesLayout : LayoutEngine
     /// unchanged and the stamp is settled (<see cref="FileStamp.IsSettledAt"/>), or else the file's bytes are those the
     /// cached copy was parsed from (or written as). A file changed in any other way is read and parsed again.
     /// </summary>
-    private async ValueTask<UnitState> LoadAsync(string path, string? collection, string? key, CancellationToken cancellationToken)
+    private async ValueTask<UnitState> LoadAsync(string path, string? collection, string? key, CancellationToken cancellationToken, bool underLock = false)
     {
         var generation = Root.ReadGeneration();
         var stamp = FileStamp.Of(path);
@@ -191,6 +192,15 @@ internal sealed class CollectionFilesLayout : LayoutEngine
             : usable?.Content is { } known && known.AsSpan().SequenceEqual(content) ? usable.State
             : Parse(content, path, collection ?? (IsSingleFile ? null : CollectionOf(path)), key);
 
+        // The generation is the one the cached copy was read or written at, so no store of any process wrote the file
+        // since: the bytes that differ were edited outside the store. The edit is reported once, by the first store that
+        // notices it and records it under the write lock; the generation it moves tells the other stores it is done.
+        if (usable is not null && !ReferenceEquals(state, usable.State) && !RecordExternalEdit(path, generation, usable.State, state, underLock))
+        {
+            // Not recorded now (the lock was busy): the cached copy stays as it was, so the next load notices it again.
+            return state;
+        }
+
         // Cached only when no writer moved the generation meanwhile: then the stamp, read before the bytes, describes them
         // or an older version of the file (which only costs a read more). Once the stamp is settled, any later change moves
         // it, so the bytes need not be kept to compare.
@@ -202,6 +212,74 @@ internal sealed class CollectionFilesLayout : LayoutEngine
 
         return state;
     }
+
+    /// <summary>
+    /// Records the records an edit made outside the store changed, as one commit of puts and deletes; returns false when
+    /// it could not take the write lock at once (a read does not wait for it, and may itself run under the write gate).
+    /// </summary>
+    private bool RecordExternalEdit(string path, long generation, UnitState before, UnitState after, bool underLock)
+    {
+        var changes = Diff(before, after);
+        if (changes.Count == 0)
+        {
+            return true;
+        }
+
+        SharedRoot.WriteLock writeLock = default;
+        if (!underLock && (!Root.TryLockNow(out writeLock) || File.Exists(Root.JournalPath)))
+        {
+            writeLock.Dispose();
+            return false;
+        }
+
+        using (writeLock)
+        {
+            // Another store (of this process or another) recorded it first, or wrote the file since.
+            if (Root.ReadGeneration() != generation)
+            {
+                return true;
+            }
+
+            var commit = Store.ReserveCommit();
+            Root.EndGeneration(Root.BeginGeneration());
+            Store.RecordChanges(commit, changes, Store.UtcNow());
+            _cache.TryRemove(path, out _);
+            return true;
+        }
+    }
+
+    // The puts and deletes that turn one parsed file into another, in collection and key order.
+    private static List<PendingChange> Diff(UnitState before, UnitState after)
+    {
+        var changes = new List<PendingChange>();
+        var names = before.Collections.Keys.Union(after.Collections.Keys).ToList();
+        names.Sort(StringComparer.Ordinal);
+        foreach (var name in names)
+        {
+            var old = before.Collections.TryGetValue(name, out var o) ? o.ByKey : null;
+            var now = after.Collections.TryGetValue(name, out var n) ? n.ByKey : null;
+            var keys = ((IEnumerable<string>?)old?.Keys ?? []).Union((IEnumerable<string>?)now?.Keys ?? []).ToList();
+            keys.Sort(KeyComparer.Instance);
+            foreach (var key in keys)
+            {
+                StoreEntry? was = old is not null && old.TryGetValue(key, out var w) ? w : null;
+                StoreEntry? @is = now is not null && now.TryGetValue(key, out var i) ? i : null;
+                if (@is is null)
+                {
+                    changes.Add(new PendingChange(name, key, StoreChangeKind.Delete, was!.Version));
+                }
+                else if (was is null || !Same(was, @is))
+                {
+                    changes.Add(new PendingChange(name, key, StoreChangeKind.Put, @is.Version));
+                }
+            }
+        }
+
+        return changes;
+    }
+
+    private static bool Same(StoreEntry x, StoreEntry y)
+        => x.Version == y.Version && x.CreatedAt == y.CreatedAt && x.UpdatedAt == y.UpdatedAt && x.ExpiresAt == y.ExpiresAt && x.Payload.Span.SequenceEqual(y.Payload.Span);
 
     private UnitState Parse(byte[] content, string path, string? collection, string? key)
     {
@@ -365,17 +443,24 @@ internal sealed class CollectionFilesLayout : LayoutEngine
             }
         }
 
-        public async ValueTask<int> MarkExpiredAsync(string path, DateTimeOffset now, CancellationToken cancellationToken)
+        public async ValueTask<int> MarkExpiredAsync(string path, DateTimeOffset now, List<PendingChange> expired, CancellationToken cancellationToken)
         {
             var work = await WorkAsync(path, null, null, cancellationToken).ConfigureAwait(false);
-            var expired = 0;
-            foreach (var records in work.Original.Collections.Values)
+            var names = work.Original.Collections.Keys.ToList();
+            names.Sort(StringComparer.Ordinal);
+            foreach (var name in names)
             {
-                expired += records.Sorted.Length - records.CountLive(now);
+                foreach (var entry in work.Original.Collections[name].Sorted)
+                {
+                    if (entry.IsExpiredAt(now))
+                    {
+                        expired.Add(new PendingChange(name, entry.Key, StoreChangeKind.Expired, entry.Version));
+                    }
+                }
             }
 
-            work.Dirty = expired > 0;
-            return expired;
+            work.Dirty = expired.Count > 0;
+            return expired.Count;
         }
 
         public override void Applied()
@@ -475,7 +560,7 @@ internal sealed class CollectionFilesLayout : LayoutEngine
         {
             if (!_units.TryGetValue(path, out var work))
             {
-                var state = await layout.LoadAsync(path, collection, key, cancellationToken).ConfigureAwait(false);
+                var state = await layout.LoadAsync(path, collection, key, cancellationToken, underLock: true).ConfigureAwait(false);
                 work = new Work(path, state);
                 _units.Add(path, work);
             }

@@ -88,6 +88,7 @@ public abstract partial class FileStore : StoreBase, IPurgeableStore, IStoreTele
         Durability = options.Durability;
         _lockTimeout = options.LockTimeout;
         _flushToDisk = options.Durability == FileDurability.FlushToDisk;
+        InitializeChangeFeed(options);
         Root = SharedRoot.Open(options.RootPath);
         RootPath = Root.RootPath;
         try
@@ -117,7 +118,7 @@ public abstract partial class FileStore : StoreBase, IPurgeableStore, IStoreTele
     public FileDurability Durability { get; }
 
     /// <inheritdoc />
-    public override StoreCapabilities Capabilities => StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses;
+    public override StoreCapabilities Capabilities => StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses | StoreCapabilities.ChangeNotifications;
 
     internal FileRecordFormat Format { get; }
 
@@ -185,7 +186,7 @@ public abstract partial class FileStore : StoreBase, IPurgeableStore, IStoreTele
         EnsureExpectedVersion(collection, key, options.ExpectedVersion, current?.Version);
         var record = new StoreEntry(collection, key, payload, (current?.Version ?? 0) + 1, current?.CreatedAt ?? now, now, ExpiryOf(now, options.TimeToLive));
         write.Set(collection, key, record);
-        await ApplyAsync(write, now, cancellationToken).ConfigureAwait(false);
+        await ApplyAsync(write, now, [new PendingChange(collection, key, StoreChangeKind.Put, record.Version)], cancellationToken).ConfigureAwait(false);
         return record.Version;
     }
 
@@ -200,7 +201,7 @@ public abstract partial class FileStore : StoreBase, IPurgeableStore, IStoreTele
 
         // An expired record is removed too: its storage is reclaimed, and the caller is told nothing was deleted.
         write.Set(collection, key, null);
-        await ApplyAsync(write, now, cancellationToken).ConfigureAwait(false);
+        await ApplyAsync(write, now, current is null ? [] : [new PendingChange(collection, key, StoreChangeKind.Delete, current.Version)], cancellationToken).ConfigureAwait(false);
         return current is not null;
     }
 
@@ -237,6 +238,7 @@ public abstract partial class FileStore : StoreBase, IPurgeableStore, IStoreTele
         }
 
         // Results start as the live version, which is what a delete and a check return.
+        var changes = new List<PendingChange>(operations.Count);
         for (var i = 0; i < operations.Count; i++)
         {
             var operation = operations[i];
@@ -258,14 +260,23 @@ public abstract partial class FileStore : StoreBase, IPurgeableStore, IStoreTele
                         ExpiryOf(now, operation.TimeToLive));
                     write.Set(operation.Collection, operation.Key, record);
                     results[i] = record.Version;
+                    changes.Add(new PendingChange(operation.Collection, operation.Key, StoreChangeKind.Put, record.Version));
                     break;
                 case BatchOperationKind.Delete:
                     write.Set(operation.Collection, operation.Key, null);
+
+                    // A delete changes something only when the key existed before the batch (a key the batch created and
+                    // then deleted never existed for anyone else).
+                    if (current[i] is { } existing)
+                    {
+                        changes.Add(new PendingChange(operation.Collection, operation.Key, StoreChangeKind.Delete, results[i] != 0 ? results[i] : existing.Version));
+                    }
+
                     break;
             }
         }
 
-        await ApplyAsync(write, now, cancellationToken).ConfigureAwait(false);
+        await ApplyAsync(write, now, changes, cancellationToken).ConfigureAwait(false);
         return results;
     }
 
@@ -325,6 +336,7 @@ public abstract partial class FileStore : StoreBase, IPurgeableStore, IStoreTele
         }
 
         var imported = 0;
+        var changes = new List<PendingChange>(entries.Count);
         for (var i = 0; i < entries.Count; i++)
         {
             if (mode == ImportMode.PreserveExisting && current[i] is not null)
@@ -333,10 +345,11 @@ public abstract partial class FileStore : StoreBase, IPurgeableStore, IStoreTele
             }
 
             write.Set(entries[i].Collection, entries[i].Key, entries[i]);
+            changes.Add(new PendingChange(entries[i].Collection, entries[i].Key, StoreChangeKind.Put, entries[i].Version));
             imported++;
         }
 
-        await ApplyAsync(write, now, cancellationToken).ConfigureAwait(false);
+        await ApplyAsync(write, now, changes, cancellationToken).ConfigureAwait(false);
         return new ImportResult(imported, entries.Count - imported);
     }
 
@@ -345,6 +358,7 @@ public abstract partial class FileStore : StoreBase, IPurgeableStore, IStoreTele
     {
         if (Interlocked.Exchange(ref _released, 1) == 0)
         {
+            CloseChangeFeed();
             Root.Dispose();
         }
 
@@ -383,8 +397,11 @@ public abstract partial class FileStore : StoreBase, IPurgeableStore, IStoreTele
         return writeLock;
     }
 
-    /// <summary>Writes the changes of a write: temporary files, then one rename, or a journal for several files.</summary>
-    internal async ValueTask ApplyAsync(LayoutWrite write, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the changes of a write: temporary files, then one rename, or a journal for several files; then records
+    /// <paramref name="feedChanges"/> in the change log as one commit.
+    /// </summary>
+    internal async ValueTask ApplyAsync(LayoutWrite write, DateTimeOffset now, IReadOnlyList<PendingChange> feedChanges, CancellationToken cancellationToken)
     {
         var changes = write.BuildChanges(now);
         if (changes.Count == 0)
@@ -393,6 +410,7 @@ public abstract partial class FileStore : StoreBase, IPurgeableStore, IStoreTele
             return;
         }
 
+        long commit = 0;
         try
         {
             foreach (var change in changes)
@@ -405,6 +423,7 @@ public abstract partial class FileStore : StoreBase, IPurgeableStore, IStoreTele
 
             // The last point where a write can be cancelled: past it, the change is applied in full.
             cancellationToken.ThrowIfCancellationRequested();
+            commit = feedChanges.Count > 0 ? ReserveCommit() : 0;
             if (changes.Count > 1)
             {
                 var steps = new Journal.Step[changes.Count];
@@ -428,6 +447,13 @@ public abstract partial class FileStore : StoreBase, IPurgeableStore, IStoreTele
             // journal still lists them and recovery finishes the write.
             if (!File.Exists(Root.JournalPath))
             {
+                // Nothing reached the data files: the reserved commit is given back. (After the journal's commit point it
+                // stays reserved, and the next writer, which completes the journal, reports the gap.)
+                if (commit > 0)
+                {
+                    Root.ChangeLog.Unreserve(commit);
+                }
+
                 foreach (var change in changes)
                 {
                     if (change.TempPath is { } temp)
@@ -441,6 +467,10 @@ public abstract partial class FileStore : StoreBase, IPurgeableStore, IStoreTele
         }
 
         write.Applied();
+        if (commit > 0)
+        {
+            RecordChanges(commit, feedChanges, now);
+        }
     }
 
     /// <summary>Runs a read of several files so it never sees a batch of this process half applied.</summary>

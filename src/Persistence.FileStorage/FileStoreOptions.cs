@@ -33,6 +33,30 @@ public abstract class FileStoreOptions
     /// <value>The default is 30 seconds. Must be positive.</value>
     public TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Gets or sets how many of the newest changes the change feed keeps (in <c>&lt;root&gt;/.changes</c>); a consumer
+    /// resuming from an older position gets a <see cref="ChangeFeedGapException"/>. The log is trimmed in steps of a
+    /// quarter of this number, so it holds up to 25 % more.
+    /// </summary>
+    /// <value>The default is 10,000. Must be at least 1.</value>
+    public int ChangeFeedMaxCount { get; set; } = 10_000;
+
+    /// <summary>
+    /// Gets or sets how old a change the change feed keeps may be (by the writer's clock), or <see langword="null"/> to
+    /// trim by <see cref="ChangeFeedMaxCount"/> only. Changes are trimmed when a later write finds them older than this
+    /// plus a quarter of it.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>. Must be positive when set.</value>
+    public TimeSpan? ChangeFeedMaxAge { get; set; }
+
+    /// <summary>
+    /// Gets or sets how often a waiting change-feed consumer looks for changes of other processes when the file-system
+    /// watcher did not wake it (a missed event, a network share, a system out of watches). Writes of this process wake
+    /// consumers at once. Measured on the real clock.
+    /// </summary>
+    /// <value>The default is 100 milliseconds. Must be between 1 millisecond and 1 minute.</value>
+    public TimeSpan ChangeFeedPollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Lists what is wrong with these options.</summary>
     /// <returns>One message per problem, each naming the setting; empty when the options are valid.</returns>
     public IReadOnlyList<string> GetValidationErrors()
@@ -65,6 +89,21 @@ public abstract class FileStoreOptions
         if (LockTimeout <= TimeSpan.Zero || LockTimeout.TotalMilliseconds > int.MaxValue)
         {
             errors.Add($"{nameof(LockTimeout)} {LockTimeout} must be positive (and at most {TimeSpan.FromMilliseconds(int.MaxValue)}).");
+        }
+
+        if (ChangeFeedMaxCount < 1)
+        {
+            errors.Add($"{nameof(ChangeFeedMaxCount)} {ChangeFeedMaxCount} must be at least 1.");
+        }
+
+        if (ChangeFeedMaxAge is { } age && (age <= TimeSpan.Zero || age == TimeSpan.MaxValue))
+        {
+            errors.Add($"{nameof(ChangeFeedMaxAge)} {age} must be positive (or null for no age limit).");
+        }
+
+        if (ChangeFeedPollInterval < TimeSpan.FromMilliseconds(1) || ChangeFeedPollInterval > TimeSpan.FromMinutes(1))
+        {
+            errors.Add($"{nameof(ChangeFeedPollInterval)} {ChangeFeedPollInterval} must be between 1 ms and 1 minute.");
         }
 
         AddValidationErrors(errors);

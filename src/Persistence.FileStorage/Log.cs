@@ -16,4 +16,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 6203, Level = LogLevel.Warning,
         Message = "File store '{Store}' could not take the write lock '{LockPath}' within its lock timeout of {TimeoutMilliseconds:0} ms.")]
     public static partial void LockTimedOut(ILogger logger, string store, string lockPath, double timeoutMilliseconds, Exception exception);
+
+    [LoggerMessage(EventId = 6204, Level = LogLevel.Error,
+        Message = "File store '{Store}' committed a write but could not record it in the change log '{LogPath}'; change-feed consumers will be told to reload.")]
+    public static partial void ChangeLogWriteFailed(ILogger logger, string store, string logPath, Exception exception);
 }

@@ -90,17 +90,23 @@ internal sealed class RecordFilesLayout(FileStore store) : LayoutEngine(store)
 
     public override async ValueTask<int> PurgeExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
+        // One commit for the whole purge, reserved before its first delete and recorded even when it stops half way.
+        var purge = new PurgeChanges();
         try
         {
-            return await PurgeAsync(now, cancellationToken).ConfigureAwait(false);
+            return await PurgeAsync(now, purge, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             Root.NoteChangedAnywhere();
+            if (purge.Commit > 0)
+            {
+                Store.RecordChanges(purge.Commit, purge.Expired, now);
+            }
         }
     }
 
-    private async ValueTask<int> PurgeAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    private async ValueTask<int> PurgeAsync(DateTimeOffset now, PurgeChanges purge, CancellationToken cancellationToken)
     {
         var removed = 0;
         foreach (var directory in CollectionDirectories())
@@ -121,7 +127,13 @@ internal sealed class RecordFilesLayout(FileStore store) : LayoutEngine(store)
 
                 if (entry is not null && entry.IsExpiredAt(now))
                 {
+                    if (purge.Commit == 0)
+                    {
+                        purge.Commit = Store.ReserveCommit();
+                    }
+
                     FileOperations.DeleteIfExists(path);
+                    purge.Expired.Add(new PendingChange(directory.Collection, entry.Key, StoreChangeKind.Expired, entry.Version));
                     removed++;
                     removedHere = true;
                 }
@@ -620,5 +632,13 @@ internal sealed class RecordFilesLayout(FileStore store) : LayoutEngine(store)
 
             public StoreEntry? Record { get; set; }
         }
+    }
+
+    /// <summary>The feed's record of one purge.</summary>
+    private sealed class PurgeChanges
+    {
+        public long Commit { get; set; }
+
+        public List<PendingChange> Expired { get; } = [];
     }
 }

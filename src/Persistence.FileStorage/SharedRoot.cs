@@ -19,6 +19,9 @@ internal sealed class SharedRoot : IDisposable
     // the counter are never blocked.
     private const long LockOffset = 4096;
 
+    // The change feed's commit counter follows the generation counter.
+    private const long CommitCounterOffset = 8;
+
     private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(5);
     private static readonly Dictionary<string, SharedRoot> Roots = new(OperatingSystem.IsLinux() ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase);
     private static readonly Lock RootsGate = new();
@@ -29,6 +32,7 @@ internal sealed class SharedRoot : IDisposable
     private FileStream? _exclusive;
     private int _references;
     private long _batchSequence;
+    private ChangeLogFile? _changeLog;
 
     private SharedRoot(string rootPath)
     {
@@ -79,6 +83,7 @@ internal sealed class SharedRoot : IDisposable
         }
 
         _exclusive?.Dispose();
+        _changeLog?.Dispose();
         _lockFile.Dispose();
         WriteGate.Dispose();
     }
@@ -171,6 +176,37 @@ internal sealed class SharedRoot : IDisposable
         Span<byte> bytes = stackalloc byte[sizeof(long)];
         var read = RandomAccess.Read(_lockFile.SafeFileHandle, bytes, 0);
         return read == sizeof(long) ? BinaryPrimitives.ReadInt64LittleEndian(bytes) : 0;
+    }
+
+    /// <summary>Gets the change log of the root, shared by its stores in this process.</summary>
+    public ChangeLogFile ChangeLog
+    {
+        get
+        {
+            if (Volatile.Read(ref _changeLog) is { } log)
+            {
+                return log;
+            }
+
+            Interlocked.CompareExchange(ref _changeLog, new ChangeLogFile(this), null);
+            return _changeLog;
+        }
+    }
+
+    /// <summary>Reads the commit counter of the change feed: the newest commit reserved by a writer (bytes 8-15 of the lock file).</summary>
+    public long ReadCommitCounter()
+    {
+        Span<byte> bytes = stackalloc byte[sizeof(long)];
+        var read = RandomAccess.Read(_lockFile.SafeFileHandle, bytes, CommitCounterOffset);
+        return read == sizeof(long) ? BinaryPrimitives.ReadInt64LittleEndian(bytes) : 0;
+    }
+
+    /// <summary>Writes the commit counter; called under the write lock.</summary>
+    public void WriteCommitCounter(long value)
+    {
+        Span<byte> bytes = stackalloc byte[sizeof(long)];
+        BinaryPrimitives.WriteInt64LittleEndian(bytes, value);
+        RandomAccess.Write(_lockFile.SafeFileHandle, bytes, CommitCounterOffset);
     }
 
     /// <summary>Marks the start of a write that readers of cached files must not trust; returns the odd generation.</summary>

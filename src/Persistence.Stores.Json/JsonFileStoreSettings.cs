@@ -22,6 +22,12 @@ internal sealed class JsonFileStoreSettings
 
     public bool WriteIndented { get; set; }
 
+    public int ChangeFeedMaxCount { get; set; }
+
+    public TimeSpan? ChangeFeedMaxAge { get; set; }
+
+    public TimeSpan ChangeFeedPollInterval { get; set; }
+
     /// <summary>Binds <paramref name="settings"/> onto <paramref name="options"/>; values it does not name are kept.</summary>
     public static void Bind(IConfiguration settings, JsonFileStoreOptions options)
     {
@@ -33,6 +39,9 @@ internal sealed class JsonFileStoreSettings
             SingleFileName = options.SingleFileName,
             LockTimeout = options.LockTimeout,
             WriteIndented = options.WriteIndented,
+            ChangeFeedMaxCount = options.ChangeFeedMaxCount,
+            ChangeFeedMaxAge = options.ChangeFeedMaxAge,
+            ChangeFeedPollInterval = options.ChangeFeedPollInterval,
         };
         settings.Bind(bound);
         options.RootPath = bound.RootPath;
@@ -41,5 +50,8 @@ internal sealed class JsonFileStoreSettings
         options.SingleFileName = bound.SingleFileName;
         options.LockTimeout = bound.LockTimeout;
         options.WriteIndented = bound.WriteIndented;
+        options.ChangeFeedMaxCount = bound.ChangeFeedMaxCount;
+        options.ChangeFeedMaxAge = bound.ChangeFeedMaxAge;
+        options.ChangeFeedPollInterval = bound.ChangeFeedPollInterval;
     }
 }

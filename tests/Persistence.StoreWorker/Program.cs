@@ -19,6 +19,11 @@
 //                                                    collection directories exist), prints "seeded", commits one batch
 //                                                    of c1/k0, c1/k1 and c2/k0, prints "done" and exits (run under strace
 //                                                    by the fsync-order test)
+//   feed-consume <root> <layout> <from>              JsonFileStore: prints "ready", then watches the change feed from
+//                                                    position <from> ("start" for 0-0) and prints each change as
+//                                                    "change <position> <kind> <collection> <key> <version>" until killed
+//   feed-put <root> <layout> <count>                 JsonFileStore: puts items/n0..n<count-1> one by one, printing
+//                                                    "put <key> <version> <Stopwatch ticks after the put returned>", then "done"
 //   --portable-file-calls <mode> ...                 any mode above with the file engine's portable calls forced (the lock,
 //                                                    reads and file stamps macOS and Windows use), before any store opens
 //   postgres-cas <connection> <schema> <increments> <key>...  PostgresStore: compare-and-set increments of counters, then "done"
@@ -232,6 +237,32 @@ if (mode.StartsWith("sqlite-", StringComparison.Ordinal))
         "sqlite-cas" => await CasAsync(sqlite, int.Parse(args[2], CultureInfo.InvariantCulture), args[3..]),
         _ => Unknown(mode),
     };
+}
+
+if (mode is "feed-consume" or "feed-put")
+{
+    await using var feedStore = new JsonFileStore(new JsonFileStoreOptions { RootPath = root, Layout = Enum.Parse<FileLayout>(args[2]) });
+    if (mode == "feed-put")
+    {
+        var count = int.Parse(args[3], CultureInfo.InvariantCulture);
+        for (var i = 0; i < count; i++)
+        {
+            var version = await feedStore.PutAsync("items", $"n{i}", Payload(i));
+            Console.WriteLine($"put n{i} {version} {System.Diagnostics.Stopwatch.GetTimestamp()}");
+        }
+
+        Console.WriteLine("done");
+        return 0;
+    }
+
+    ChangeFeedPosition? from = args[3] == "start" ? ChangeFeedPosition.Start : ChangeFeedPosition.Parse(args[3]);
+    Console.WriteLine("ready");
+    await foreach (var change in feedStore.WatchAsync(null, from))
+    {
+        Console.WriteLine($"change {change.Position} {change.Kind} {change.Collection} {change.Key} {change.Version}");
+    }
+
+    return 0;
 }
 
 var layout = Enum.Parse<FileLayout>(args[2]);

@@ -100,7 +100,7 @@ public sealed class JsonFileStoreFileFormatTests : IDisposable
         await store.PutAsync("users", "a", StoreFactory.Utf8("""{"name":"Al"}"""), cancellationToken: Token);
         await store.PutAsync("Users", "a", StoreFactory.Utf8("1"), cancellationToken: Token);
 
-        Directory.EnumerateFiles(_root.Path).Select(Path.GetFileName).Should().BeEquivalentTo(["users.json", "%55sers.json", ".lock"]);
+        Directory.EnumerateFiles(_root.Path).Select(Path.GetFileName).Should().BeEquivalentTo(["users.json", "%55sers.json", ".lock", ".changes"]);
         using var document = JsonDocument.Parse(await File.ReadAllBytesAsync(_root.Combine("users.json"), Token));
         document.RootElement.EnumerateObject().Select(p => p.Name).Should().Equal(["a", "b"], "records are written in key order");
         var record = document.RootElement.GetProperty("a");
@@ -119,7 +119,7 @@ public sealed class JsonFileStoreFileFormatTests : IDisposable
         await store.PutAsync("settings", "theme", StoreFactory.Utf8("\"dark\""), cancellationToken: Token);
         await store.PutAsync("counters", "visits", StoreFactory.Utf8("3"), cancellationToken: Token);
 
-        Directory.EnumerateFiles(_root.Path).Select(Path.GetFileName).Should().BeEquivalentTo(["app-state.json", ".lock"]);
+        Directory.EnumerateFiles(_root.Path).Select(Path.GetFileName).Should().BeEquivalentTo(["app-state.json", ".lock", ".changes"]);
         using var document = JsonDocument.Parse(await File.ReadAllBytesAsync(_root.Combine("app-state.json"), Token));
         document.RootElement.EnumerateObject().Select(p => p.Name).Should().Equal(["counters", "settings"]);
         document.RootElement.GetProperty("settings").GetProperty("theme").GetProperty("data").GetString().Should().Be("dark");

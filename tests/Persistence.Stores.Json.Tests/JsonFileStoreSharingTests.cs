@@ -83,7 +83,7 @@ public sealed class JsonFileStoreSharingTests : IDisposable
         await using (var store = StoreFactory.Open(_root.Path, FileLayout.FilePerRecord, _time, durability))
         {
             store.Durability.Should().Be(durability);
-            store.Capabilities.Should().Be(StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses);
+            store.Capabilities.Should().Be(StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses | StoreCapabilities.ChangeNotifications);
             await store.PutAsync("items", "a", StoreFactory.Utf8("1"), cancellationToken: Token);
             await store.CommitAsync(new WriteBatch().Put("items", "b", StoreFactory.Utf8("2")).Put("others", "c", StoreFactory.Utf8("3")), Token);
         }

@@ -13,6 +13,9 @@ public abstract class YamlFileStoreConformanceTests : StoreConformanceTests
     protected override ValueTask<IStore> CreateStoreAsync(TimeProvider timeProvider)
         => new(new YamlFileStore(new YamlFileStoreOptions { RootPath = _root.Path, Layout = Layout }, "conformance", timeProvider));
 
+    protected override ValueTask<IStore?> CreateSecondInstanceAsync(TimeProvider timeProvider)
+        => new(new YamlFileStore(new YamlFileStoreOptions { RootPath = _root.Path, Layout = Layout }, "second", timeProvider));
+
     protected override ValueTask CleanupAsync()
     {
         _root.Dispose();

@@ -99,6 +99,35 @@ public abstract class FileStoreExternalEditTests : IDisposable
     protected abstract IStore Open(FileLayout layout, TimeProvider time);
 
     // Writes k, gives the file a last-write time that an edit can restore exactly, and lets the store cache what it holds.
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task WatchAsync_EditSeenByARead_IsReportedOnceAsAPut(FileLayout layout, ExternalEditKind kind)
+    {
+        await using var store = Open(layout, _time);
+        await using var other = Open(layout, _time);
+        var path = await PutAndWarmAsync(store, layout);
+        (await other.GetAsync<string>("items", "k", Token)).Should().Be("value-one");
+        var feed = store.GetChangeFeed()!;
+        var before = await feed.GetPositionAsync(Token);
+
+        ExternalFileEdit.Apply(kind, path, "value-one", "value-two");
+        (await store.GetAsync<string>("items", "k", Token)).Should().Be("value-two");
+        (await other.GetAsync<string>("items", "k", Token)).Should().Be("value-two");
+        (await store.GetAsync<string>("items", "k", Token)).Should().Be("value-two");
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Token);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        StoreChange? reported = null;
+        await foreach (var change in feed.WatchAsync("items", before, timeout.Token))
+        {
+            reported = change;
+            break;
+        }
+
+        reported.Should().Match<StoreChange>(c => c.Kind == StoreChangeKind.Put && c.Key == "k" && c.Version == 1);
+        (await feed.GetPositionAsync(Token)).Should().Be(reported!.Position, "the edit is reported once, by the first store that sees it");
+    }
+
     private async Task<string> PutAndWarmAsync(IStore store, FileLayout layout)
     {
         await store.PutAsync("items", "k", "value-one", cancellationToken: Token);
