@@ -14,7 +14,7 @@ public sealed class InterruptedMigrationTests : IDisposable
 {
     // Enough pages (300, each a SQLite transaction and a checkpoint flushed to disk) that the migration is far from done
     // when the test sees its first checkpointed pages.
-    private const int Records = 3_000;
+    private const int Records = 20_000;
     private const string PageSize = "10";
     private static readonly TimeSpan Guard = TimeSpan.FromSeconds(60);
     private readonly TempDirectory _temp = new();
