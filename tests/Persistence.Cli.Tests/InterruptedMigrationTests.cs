@@ -48,35 +48,6 @@ public sealed class InterruptedMigrationTests : IDisposable
         (await Stores.SnapshotAsync(target)).Should().Equal(await Stores.SnapshotAsync(source));
     }
 
-    [Fact]
-    public async Task Migrate_CtrlC_ExitsWith130_SaysWhatWasCopied_AndResumes()
-    {
-        var (source, target, checkpoint) = await SeedAsync();
-        string[] arguments = ["migrate", source, target, "--checkpoint", checkpoint, "--page-size", PageSize];
-
-        int exitCode;
-        string errors;
-        using (var process = Start(arguments))
-        {
-            var errorText = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-            await WaitForPagesAsync(process, checkpoint, 2);
-            Interrupt(process.Id);
-            await process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(Guard, TestContext.Current.CancellationToken);
-            exitCode = process.ExitCode;
-            errors = await errorText;
-        }
-
-        exitCode.Should().Be(130, "stderr was: {0}", errors);
-        errors.Trim().Should().MatchRegex(@"^persist: cancelled; \d+ records were copied into store '[^']+'; run the same command again to resume from checkpoint '.+'\.$");
-        var copied = long.Parse(System.Text.RegularExpressions.Regex.Match(errors, @"(\d+) records were copied").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-        copied.Should().BeGreaterThan(0).And.BeLessThan(Records);
-
-        var resumed = (await PersistTool.RunAsync(arguments)).ShouldExitWith(0);
-
-        resumed.Output.Should().Contain("Resumed from checkpoint").And.Contain($"Migrated {Records} records");
-        (await Stores.SnapshotAsync(target)).Should().Equal(await Stores.SnapshotAsync(source));
-    }
-
     private async Task<(string Source, string Target, string Checkpoint)> SeedAsync()
     {
         var source = "sqlite:" + _temp.Combine("source.db");
