@@ -532,3 +532,111 @@ public sealed class LiteRecord
 
     public long UpdatedAt { get; set; }
 }
+
+/// <summary>
+/// A put with the change feed on: <see cref="SqliteStore.PutAsync{T}"/> beside the raw driver doing the same work, the
+/// store's statements in one <c>BEGIN IMMEDIATE … COMMIT</c>: the upsert and the insert of its change-log row (commit
+/// number = one more than the newest).
+/// </summary>
+[MemoryDiagnoser]
+public class SqliteChangeFeedPutBenchmarks
+{
+    private const string Collection = "templates";
+    private const int KeyCount = 64;
+    private const string AppendSql = """
+        INSERT INTO change_log (commit_no, idx, collection, key, kind, version, at) VALUES (
+            (SELECT max(coalesce((SELECT max(commit_no) FROM change_log), 0), (SELECT trimmed_commit FROM change_log_state)) + 1),
+            0, $c, $k, 0, $v, $at)
+        """;
+
+    private readonly BenchmarkDocument[] _documents = Enumerable.Range(0, KeyCount).Select(BenchmarkDocument.Create).ToArray();
+    private readonly string[] _keys = Enumerable.Range(0, KeyCount).Select(i => $"template-{i:D6}").ToArray();
+    private string _root = string.Empty;
+    private SqliteStore _store = null!;
+    private SqliteConnection _raw = null!;
+    private SqliteCommand _begin = null!;
+    private SqliteCommand _put = null!;
+    private SqliteCommand _append = null!;
+    private SqliteCommand _commit = null!;
+    private int _next;
+
+    [GlobalSetup]
+    public async Task SetupAsync()
+    {
+        _root = Directory.CreateTempSubdirectory("persistence-sqlite-feed-bench-").FullName;
+        _store = new SqliteStore(new SqliteStoreOptions { DataSource = Path.Combine(_root, "store.db"), ChangeFeed = true });
+        var rawPath = Path.Combine(_root, "raw.db");
+        await new SqliteStore(new SqliteStoreOptions { DataSource = rawPath, ChangeFeed = true }).DisposeAsync();
+        _raw = new SqliteConnection($"Data Source={rawPath};Pooling=False");
+        _raw.Open();
+        RawSqlite.Execute(_raw, SqliteStoreBenchmarks.StorePragmas);
+        _begin = Prepare("BEGIN IMMEDIATE");
+        _put = Prepare(SqliteStoreBenchmarks.PutSql, "$c", "$k", "$p", "$now", "$exp", "$json");
+        _append = Prepare(AppendSql, "$c", "$k", "$v", "$at");
+        _commit = Prepare("COMMIT");
+        for (var i = 0; i < KeyCount; i++)
+        {
+            await _store.PutAsync(Collection, _keys[i], _documents[i]);
+            RawPut(i);
+        }
+    }
+
+    [GlobalCleanup]
+    public async Task CleanupAsync()
+    {
+        await _store.DisposeAsync();
+        foreach (var command in new[] { _begin, _put, _append, _commit })
+        {
+            command.Dispose();
+        }
+
+        _raw.Dispose();
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_root, recursive: true);
+    }
+
+    [Benchmark(Baseline = true, Description = "raw: BEGIN IMMEDIATE, upsert, change row, COMMIT + STJ")]
+    public long RawPut() => RawPut(Next());
+
+    [Benchmark(Description = "SqliteStore.PutAsync<T> (ChangeFeed = true)")]
+    public ValueTask<long> StorePut()
+    {
+        var i = Next();
+        return _store.PutAsync(Collection, _keys[i], _documents[i]);
+    }
+
+    private int Next() => _next = (_next + 1) % KeyCount;
+
+    private long RawPut(int i)
+    {
+        var now = DateTimeOffset.UtcNow.UtcTicks;
+        _begin.ExecuteNonQuery();
+        _put.Parameters[0].Value = Collection;
+        _put.Parameters[1].Value = _keys[i];
+        _put.Parameters[2].Value = JsonSerializer.SerializeToUtf8Bytes(_documents[i], SystemTextJsonSerializer.DefaultOptions);
+        _put.Parameters[3].Value = now;
+        _put.Parameters[4].Value = DBNull.Value;
+        _put.Parameters[5].Value = 1L;
+        var version = (long)_put.ExecuteScalar()!;
+        _append.Parameters[0].Value = Collection;
+        _append.Parameters[1].Value = _keys[i];
+        _append.Parameters[2].Value = version;
+        _append.Parameters[3].Value = now;
+        _append.ExecuteNonQuery();
+        _commit.ExecuteNonQuery();
+        return version;
+    }
+
+    private SqliteCommand Prepare(string sql, params string[] parameters)
+    {
+        var command = _raw.CreateCommand();
+        command.CommandText = sql;
+        foreach (var name in parameters)
+        {
+            command.Parameters.Add(new SqliteParameter { ParameterName = name });
+        }
+
+        command.Prepare();
+        return command;
+    }
+}

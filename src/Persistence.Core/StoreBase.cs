@@ -157,7 +157,9 @@ public abstract class StoreBase : IStore
             throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown import mode.");
         }
 
-        var seen = new HashSet<(string, string)>(entries.Count);
+        // Entries in strictly ascending key order (a backup, an export, a migration page) cannot repeat a key, which takes one
+        // comparison with the previous entry; from the first entry out of order on, a set of every key seen finds repeats.
+        HashSet<(string, string)>? seen = null;
         for (var i = 0; i < entries.Count; i++)
         {
             var entry = entries[i];
@@ -169,6 +171,20 @@ public abstract class StoreBase : IStore
                 throw new ArgumentException($"The imported entry '{entry.Collection}/{entry.Key}' has version {entry.Version}; versions start at 1.", nameof(entries));
             }
 
+            if (seen is null)
+            {
+                if (i == 0 || IsAscending(entries[i - 1], entry))
+                {
+                    continue;
+                }
+
+                seen = new HashSet<(string, string)>(entries.Count);
+                for (var j = 0; j < i; j++)
+                {
+                    seen.Add((entries[j].Collection, entries[j].Key));
+                }
+            }
+
             if (!seen.Add((entry.Collection, entry.Key)))
             {
                 throw new ArgumentException($"The import holds '{entry.Collection}/{entry.Key}' more than once.", nameof(entries));
@@ -177,6 +193,12 @@ public abstract class StoreBase : IStore
 
         BeginOperation(cancellationToken);
         return entries.Count == 0 ? new ValueTask<ImportResult>(new ImportResult(0, 0)) : ImportCoreAsync(entries, mode, cancellationToken);
+    }
+
+    private static bool IsAscending(StoreEntry previous, StoreEntry next)
+    {
+        var collections = string.CompareOrdinal(previous.Collection, next.Collection);
+        return collections < 0 || (collections == 0 && string.CompareOrdinal(previous.Key, next.Key) < 0);
     }
 
     /// <inheritdoc />

@@ -262,22 +262,26 @@ public sealed partial class PostgresStore : IChangeFeed, IChangeLogSource
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    // Runs one write with the change it makes in one transaction when the store keeps a feed (else as it is).
-    private async ValueTask<T> WithChangeAsync<T>(
+    // Runs one write with the change it makes in one transaction when the store keeps a feed; without a feed the write runs
+    // as it is (no transaction, no extra await).
+    private ValueTask<(T Result, WriteChange? Change)> WithChangeAsync<TState, T>(
         NpgsqlConnection connection,
-        Func<NpgsqlConnection, CancellationToken, ValueTask<(T Result, (string Collection, string Key, StoreChangeKind Kind, long Version)? Change)>> write,
+        TState state,
+        Func<NpgsqlConnection, TState, CancellationToken, ValueTask<(T Result, WriteChange? Change)>> write,
+        CancellationToken cancellationToken)
+        => HasChangeFeed ? WithLoggedChangeAsync(connection, state, write, cancellationToken) : write(connection, state, cancellationToken);
+
+    private async ValueTask<(T Result, WriteChange? Change)> WithLoggedChangeAsync<TState, T>(
+        NpgsqlConnection connection,
+        TState state,
+        Func<NpgsqlConnection, TState, CancellationToken, ValueTask<(T Result, WriteChange? Change)>> write,
         CancellationToken cancellationToken)
     {
-        if (!HasChangeFeed)
-        {
-            return (await write(connection, cancellationToken).ConfigureAwait(false)).Result;
-        }
-
         using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var (result, change) = await write(connection, cancellationToken).ConfigureAwait(false);
+        var (result, change) = await write(connection, state, cancellationToken).ConfigureAwait(false);
         if (change is { } made)
         {
-            await AppendChangesAsync(connection, [made], Now(), cancellationToken).ConfigureAwait(false);
+            await AppendChangesAsync(connection, [(made.Collection, made.Key, made.Kind, made.Version)], Now(), cancellationToken).ConfigureAwait(false);
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -286,7 +290,7 @@ public sealed partial class PostgresStore : IChangeFeed, IChangeLogSource
             Wake();
         }
 
-        return result;
+        return (result, change);
     }
 
     // Trims the change log to its capacity and retention; the newest trimmed position is kept for gap detection.

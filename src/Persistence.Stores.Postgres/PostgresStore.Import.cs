@@ -16,7 +16,10 @@ public sealed partial class PostgresStore
     protected override ValueTask<ImportResult> ImportCoreAsync(IReadOnlyList<StoreEntry> entries, ImportMode mode, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entries);
-        var documents = DocumentsOf(entries.Count, i => entries[i].Payload);
+
+        // Which payloads also go into the jsonb column is decided row by row while the COPY streams (the check overlaps the
+        // server's work) and remembered for a second COPY into the staging table.
+        var documents = new DocumentFlags(entries.Count);
 
         return WokenAfter(InTransactionAsync(
             async (connection, transaction, ct) =>
@@ -43,7 +46,7 @@ public sealed partial class PostgresStore
             cancellationToken));
     }
 
-    private async ValueTask<(ImportResult Result, HashSet<(string, string)>? Skipped)> ImportAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<StoreEntry> entries, bool[] documents, ImportMode mode, CancellationToken cancellationToken)
+    private async ValueTask<(ImportResult Result, HashSet<(string, string)>? Skipped)> ImportAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<StoreEntry> entries, DocumentFlags documents, ImportMode mode, CancellationToken cancellationToken)
     {
         await transaction.SaveAsync("import", cancellationToken).ConfigureAwait(false);
         try
@@ -116,7 +119,7 @@ public sealed partial class PostgresStore
         return (new ImportResult(written, skipped), mode == ImportMode.PreserveExisting ? [.. live.Select(l => (l.Collection, l.Key))] : null);
     }
 
-    private static async ValueTask CopyAsync(NpgsqlConnection connection, string copy, IReadOnlyList<StoreEntry> entries, bool[] documents, CancellationToken cancellationToken)
+    private async ValueTask CopyAsync(NpgsqlConnection connection, string copy, IReadOnlyList<StoreEntry> entries, DocumentFlags documents, CancellationToken cancellationToken)
     {
         using var writer = await connection.BeginBinaryImportAsync(copy, cancellationToken).ConfigureAwait(false);
         for (var i = 0; i < entries.Count; i++)
@@ -127,7 +130,7 @@ public sealed partial class PostgresStore
             await writer.WriteAsync(entry.Key, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
             var payload = ArrayOf(entry.Payload);
             await writer.WriteAsync(payload, NpgsqlDbType.Bytea, cancellationToken).ConfigureAwait(false);
-            if (documents[i])
+            if (documents.IsDocument(i, this, payload))
             {
                 await writer.WriteAsync(payload, NpgsqlDbType.Jsonb, cancellationToken).ConfigureAwait(false);
             }
@@ -150,5 +153,21 @@ public sealed partial class PostgresStore
         }
 
         await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    // Whether each imported payload goes into the jsonb column, checked once per entry when the first COPY sends it.
+    private sealed class DocumentFlags(int count)
+    {
+        private readonly sbyte[] _flags = new sbyte[count];
+
+        public bool IsDocument(int index, PostgresStore store, byte[] payload)
+        {
+            if (_flags[index] == 0)
+            {
+                _flags[index] = store.IsDocument(payload) ? (sbyte)1 : (sbyte)-1;
+            }
+
+            return _flags[index] > 0;
+        }
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text.Unicode;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -244,12 +245,15 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
 
     private static NpgsqlParameter Int64(long? value) => new() { Value = value is { } v ? v : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint };
 
-    private static NpgsqlParameter<ReadOnlyMemory<byte>> Bytes(ReadOnlyMemory<byte> value) => new() { TypedValue = value, NpgsqlDbType = NpgsqlDbType.Bytea };
+    // A payload that is a whole array is sent as that array (no copy; Npgsql's byte[] path allocates least), any other
+    // slice as memory.
+    private static NpgsqlParameter Bytes(ReadOnlyMemory<byte> value, NpgsqlDbType type)
+        => MemoryMarshal.TryGetArray(value, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? new NpgsqlParameter { Value = segment.Array, NpgsqlDbType = type }
+            : new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = value, NpgsqlDbType = type };
 
     private static NpgsqlParameter Jsonb(ReadOnlyMemory<byte> value, bool isDocument)
-        => isDocument
-            ? new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = value, NpgsqlDbType = NpgsqlDbType.Jsonb }
-            : new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Jsonb };
+        => isDocument ? Bytes(value, NpgsqlDbType.Jsonb) : new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Jsonb };
 
     private static NpgsqlParameter TextArray(string[] values) => new() { Value = values, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
 
@@ -311,7 +315,12 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
 
     // Runs work on a pooled connection and turns Npgsql's errors into the store's. A read (retry) is tried once more on a
     // new connection when the first failed before reaching the server (a pooled connection the server had closed).
-    private async ValueTask<T> RunAsync<T>(Func<NpgsqlConnection, CancellationToken, ValueTask<T>> work, bool retry, string? collection, string? key, CancellationToken cancellationToken)
+    private ValueTask<T> RunAsync<T>(Func<NpgsqlConnection, CancellationToken, ValueTask<T>> work, bool retry, string? collection, string? key, CancellationToken cancellationToken)
+        => RunAsync(work, static (connection, work, ct) => work(connection, ct), retry, collection, key, cancellationToken);
+
+    // The same, with the work's state passed in, so a hot path (a single put or delete) runs a static lambda and allocates
+    // no closure.
+    private async ValueTask<T> RunAsync<TState, T>(TState state, Func<NpgsqlConnection, TState, CancellationToken, ValueTask<T>> work, bool retry, string? collection, string? key, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
         for (var attempt = 1; ; attempt++)
@@ -319,7 +328,7 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
             try
             {
                 using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-                return await work(connection, cancellationToken).ConfigureAwait(false);
+                return await work(connection, state, cancellationToken).ConfigureAwait(false);
             }
             catch (NpgsqlException ex) when (retry && attempt == 1 && ex is not PostgresException && !cancellationToken.IsCancellationRequested)
             {

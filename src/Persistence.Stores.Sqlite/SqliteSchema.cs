@@ -10,7 +10,7 @@ namespace Persistence.Stores.Sqlite;
 internal static class SqliteSchema
 {
     /// <summary>The schema version this release writes.</summary>
-    internal const int CurrentVersion = 3;
+    internal const int CurrentVersion = 4;
 
     /// <summary>"PERS" as a big-endian integer: marks a file as a Persistence.Libraries store.</summary>
     internal const int ApplicationId = 0x50455253;
@@ -67,7 +67,21 @@ internal static class SqliteSchema
             """,
             "INSERT INTO change_log_state (id, trimmed_commit, trimmed_index) VALUES (0, 0, 0)",
         ],
+
+        // 3 → 4: whether the file keeps a change feed. Once a store turned it on, every store that opens the file writes the
+        // change log, whatever its own option says. A file written before (the feed was on by default then) keeps its feed
+        // when its log holds or has held a change.
+        [
+            "ALTER TABLE change_log_state ADD COLUMN feed INTEGER NOT NULL DEFAULT 0",
+            "UPDATE change_log_state SET feed = 1 WHERE trimmed_commit > 0 OR EXISTS (SELECT 1 FROM change_log)",
+        ],
     ];
+
+    /// <summary>Turns the file's change feed on; the caller holds a write transaction.</summary>
+    internal const string EnableFeedSql = "UPDATE change_log_state SET feed = 1 WHERE feed = 0";
+
+    /// <summary>Reads whether the file keeps a change feed (schema version 4 or later).</summary>
+    internal static bool FeedEnabled(SqliteConnection connection) => Scalar(connection, "SELECT feed FROM change_log_state") != 0;
 
     /// <summary>
     /// Reads the schema version, the application id and the number of schema objects from one snapshot: in the

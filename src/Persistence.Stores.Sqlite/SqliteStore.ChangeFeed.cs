@@ -51,7 +51,10 @@ public sealed partial class SqliteStore : IChangeFeed, IChangeLogSource
     private SqliteSession? _watchSession;
     private int _writesSinceTrim;
 
-    /// <summary>Gets whether the store keeps a change feed (see <see cref="SqliteStoreOptions.ChangeFeed"/>).</summary>
+    /// <summary>
+    /// Gets whether the store keeps a change feed: its database file has the feed on, because this store or another
+    /// before it was opened with <see cref="SqliteStoreOptions.ChangeFeed"/> set.
+    /// </summary>
     public bool ChangeFeed => _changeFeed;
 
     /// <inheritdoc />

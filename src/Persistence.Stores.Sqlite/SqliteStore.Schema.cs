@@ -20,7 +20,9 @@ public sealed partial class SqliteStore
         return $"ix_doc_{new string([.. index.Collection.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_')])}_{readable}_{hash:x8}";
     }
 
-    private SqliteSession Initialize()
+    // Opens the writer's session with the schema current; turns the file's change feed on when asked to, and tells whether
+    // the file keeps one.
+    private (SqliteSession Session, bool ChangeFeed) Initialize(bool enableFeed)
     {
         var session = Open();
         try
@@ -35,7 +37,7 @@ public sealed partial class SqliteStore
             }
 
             SqliteSchema.Execute(connection, $"PRAGMA journal_mode = {JournalMode.ToString().ToUpperInvariant()}");
-            if (state.Version < SqliteSchema.CurrentVersion || Indexes.Count > 0)
+            if (state.Version < SqliteSchema.CurrentVersion || Indexes.Count > 0 || (enableFeed && !SqliteSchema.FeedEnabled(connection)))
             {
                 // BEGIN IMMEDIATE waits for other processes' write transactions (the busy timeout applies), and the
                 // schema is read again under the write lock: another process may have created or migrated it since.
@@ -53,6 +55,11 @@ public sealed partial class SqliteStore
                     if (state.Version < SqliteSchema.CurrentVersion)
                     {
                         SqliteSchema.Migrate(connection, state.Version);
+                    }
+
+                    if (enableFeed)
+                    {
+                        SqliteSchema.Execute(connection, SqliteSchema.EnableFeedSql);
                     }
 
                     foreach (var index in Indexes)
@@ -82,7 +89,7 @@ public sealed partial class SqliteStore
                 }
             }
 
-            return session;
+            return (session, SqliteSchema.FeedEnabled(connection));
         }
         catch (SqliteException ex)
         {

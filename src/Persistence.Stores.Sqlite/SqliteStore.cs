@@ -166,7 +166,6 @@ public sealed partial class SqliteStore : StoreBase, IPurgeableStore, IStoreTele
         Synchronous = options.Synchronous;
         BusyTimeout = options.BusyTimeout;
         _groupCommit = options.GroupCommit;
-        _changeFeed = options.ChangeFeed;
         _retentionCount = options.ChangeFeedRetentionCount;
         _retentionAge = options.ChangeFeedRetentionAge;
         _pollInterval = options.ChangeFeedPollInterval;
@@ -191,7 +190,7 @@ public sealed partial class SqliteStore : StoreBase, IPurgeableStore, IStoreTele
             Directory.CreateDirectory(directory);
         }
 
-        _writer = Initialize();
+        (_writer, _changeFeed) = Initialize(options.ChangeFeed);
         if (options.PurgeInterval is { } interval)
         {
             _purgeTimer = TimeProvider.CreateTimer(static state => ((SqliteStore)state!).PurgeInBackground(), this, interval, interval);

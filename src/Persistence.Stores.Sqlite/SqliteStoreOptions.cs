@@ -105,12 +105,16 @@ public sealed class SqliteStoreOptions : IStoreOptions
     public TimeSpan? PurgeInterval { get; set; }
 
     /// <summary>
-    /// Gets or sets whether the store keeps a change feed (<see cref="IChangeFeed"/>, reported as
-    /// <see cref="StoreCapabilities.ChangeNotifications"/>): every write also records its change in the database's
-    /// change log, in the same transaction. Turning it off saves that row per write; the log is then neither written nor read.
+    /// Gets or sets whether to turn the database file's change feed on (<see cref="IChangeFeed"/>, reported as
+    /// <see cref="StoreCapabilities.ChangeNotifications"/>): every write then also records its change in the file's change
+    /// log, in the same transaction, which costs a single put about as much again as the put alone. The choice is kept in
+    /// the file: once a store has turned it on, every store that opens the file later keeps the log too, whatever its own
+    /// option says (so a tool or another process writing to the file cannot bypass the feed). A store already open with the
+    /// feed off when another turns it on writes no changes until it is opened again: set the option the same way in every
+    /// process.
     /// </summary>
-    /// <value>The default is <see langword="true"/>.</value>
-    public bool ChangeFeed { get; set; } = true;
+    /// <value>The default is <see langword="false"/>: the file's feed stays as it is (off for a new file).</value>
+    public bool ChangeFeed { get; set; }
 
     /// <summary>
     /// Gets or sets how many of the newest changes the change log keeps for consumers that resume from a position; older

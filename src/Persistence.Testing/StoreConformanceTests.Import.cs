@@ -123,6 +123,45 @@ public abstract partial class StoreConformanceTests
         AssertImported(entries[1], await Store.GetAsync("others", "existing", Token));
     }
 
+    /// <summary>
+    /// An import that holds one key twice is refused before anything is written, whether the repeat follows its first
+    /// occurrence directly, comes after entries out of key order, or the entries were in order until then.
+    /// </summary>
+    /// <param name="keys">The imported keys, as <c>collection/key</c>.</param>
+    /// <returns>A task that completes when the test is done.</returns>
+    [Theory]
+    [InlineData("items/a", "items/b", "items/b")]
+    [InlineData("items/a", "items/c", "items/b", "items/c")]
+    [InlineData("items/b", "items/a", "items/b")]
+    [InlineData("items/a", "others/a", "items/b", "items/a")]
+    public async Task ImportAsync_RepeatedKey_IsRefusedBeforeAnythingIsWritten(params string[] keys)
+    {
+        var entries = EntriesOf(keys);
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(async () => await Store.ImportAsync(entries, ImportMode.Overwrite, Token));
+
+        Assert.Contains("more than once", ex.Message, StringComparison.Ordinal);
+        Assert.Empty(await ListCollectionNamesAsync());
+    }
+
+    /// <summary>The same key in two collections is no repeat, in key order or not.</summary>
+    /// <param name="keys">The imported keys, as <c>collection/key</c>.</param>
+    /// <returns>A task that completes when the test is done.</returns>
+    [Theory]
+    [InlineData("items/a", "items/b", "others/a", "others/b")]
+    [InlineData("others/a", "items/a", "items/b", "others/b")]
+    public async Task ImportAsync_SameKeyInTwoCollections_ImportsBoth(params string[] keys)
+    {
+        var result = await Store.ImportAsync(EntriesOf(keys), ImportMode.FailOnConflict, Token);
+
+        Assert.Equal(new ImportResult(4, 0), result);
+        Assert.Equal(["a", "b"], await ScanKeysAsync("items"));
+        Assert.Equal(["a", "b"], await ScanKeysAsync("others"));
+    }
+
+    private static StoreEntry[] EntriesOf(string[] keys)
+        => [.. keys.Select((name, i) => new StoreEntry(name.Split('/')[0], name.Split('/')[1], Utf8($"v{i}"), 1, StartTime, StartTime, null))];
+
     /// <summary>An imported entry whose expiry has passed is invisible, like any expired record.</summary>
     /// <returns>A task that completes when the test is done.</returns>
     [Fact]

@@ -209,7 +209,7 @@ if (mode == "postgres-cas")
 
 if (mode.StartsWith("sqlite-feed-", StringComparison.Ordinal))
 {
-    await using var feedStore = new SqliteStore(new SqliteStoreOptions { DataSource = root });
+    await using var feedStore = new SqliteStore(new SqliteStoreOptions { DataSource = root, ChangeFeed = true });
     return mode switch
     {
         "sqlite-feed-write" => await FeedWriteAsync(feedStore, int.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture)),

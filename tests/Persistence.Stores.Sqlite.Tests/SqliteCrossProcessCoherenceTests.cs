@@ -16,7 +16,7 @@ public sealed class SqliteCrossProcessCoherenceTests : CrossProcessCoherenceTest
         base.Dispose();
     }
 
-    protected override IStore OpenStore() => new SqliteStore(new SqliteStoreOptions { DataSource = DataSource });
+    protected override IStore OpenStore() => new SqliteStore(new SqliteStoreOptions { DataSource = DataSource, ChangeFeed = true });
 
     private protected override WorkerProcess StartWriter() => WorkerProcess.Start("sqlite-feed-write", DataSource, "1", "0");
 }

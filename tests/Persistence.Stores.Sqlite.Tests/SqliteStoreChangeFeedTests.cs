@@ -32,7 +32,7 @@ public sealed class SqliteStoreChangeFeedTests : IDisposable
     public void Options_Defaults_AndValidation()
     {
         var defaults = new SqliteStoreOptions();
-        defaults.ChangeFeed.Should().BeTrue();
+        defaults.ChangeFeed.Should().BeFalse();
         defaults.ChangeFeedRetentionCount.Should().Be(100_000);
         defaults.ChangeFeedRetentionAge.Should().Be(TimeSpan.FromDays(7));
         defaults.ChangeFeedPollInterval.Should().BeLessThanOrEqualTo(TimeSpan.FromMilliseconds(50));
@@ -52,9 +52,9 @@ public sealed class SqliteStoreChangeFeedTests : IDisposable
     }
 
     [Fact]
-    public async Task ChangeFeedOff_NoCapabilityNoFeedAndNoLogRows()
+    public async Task ChangeFeedOffByDefault_NoCapabilityNoFeedAndNoLogRows()
     {
-        await using (var store = new SqliteStore(new SqliteStoreOptions { DataSource = DataSource, ChangeFeed = false }))
+        await using (var store = new SqliteStore(new SqliteStoreOptions { DataSource = DataSource }))
         {
             store.ChangeFeed.Should().BeFalse();
             store.Capabilities.HasFlag(StoreCapabilities.ChangeNotifications).Should().BeFalse();
@@ -70,7 +70,7 @@ public sealed class SqliteStoreChangeFeedTests : IDisposable
     [Fact]
     public async Task Trim_KeepsTheNewestChanges_AndAnOlderPositionIsAGap()
     {
-        await using var store = new SqliteStore(new SqliteStoreOptions { DataSource = DataSource, ChangeFeedRetentionCount = 8 });
+        await using var store = new SqliteStore(new SqliteStoreOptions { DataSource = DataSource, ChangeFeed = true, ChangeFeedRetentionCount = 8 });
         for (var i = 0; i < 40; i++)
         {
             await store.PutAsync("items", $"k{i:D2}", Json(i), cancellationToken: Token);
@@ -98,7 +98,7 @@ public sealed class SqliteStoreChangeFeedTests : IDisposable
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         await using var store = new SqliteStore(
-            new SqliteStoreOptions { DataSource = DataSource, ChangeFeedRetentionCount = 1_000, ChangeFeedRetentionAge = TimeSpan.FromHours(1) },
+            new SqliteStoreOptions { DataSource = DataSource, ChangeFeed = true, ChangeFeedRetentionCount = 1_000, ChangeFeedRetentionAge = TimeSpan.FromHours(1) },
             timeProvider: time);
         await store.PutAsync("items", "old", Json(1), cancellationToken: Token);
         await store.PutAsync("items", "old2", Json(1), cancellationToken: Token);
@@ -119,7 +119,7 @@ public sealed class SqliteStoreChangeFeedTests : IDisposable
     [Fact]
     public async Task GroupCommit_EachWriteItsOwnCommit_AndAFailedWriteLeavesNoChange()
     {
-        await using var store = new SqliteStore(new SqliteStoreOptions { DataSource = DataSource });
+        await using var store = new SqliteStore(new SqliteStoreOptions { DataSource = DataSource, ChangeFeed = true });
         await store.PutAsync("items", "a", Json(0), cancellationToken: Token);
         var start = await store.GetPositionAsync(Token);
 
@@ -153,7 +153,7 @@ public sealed class SqliteStoreChangeFeedTests : IDisposable
     [Fact]
     public async Task Batch_RepeatedKeys_ReportTheWritesItApplies()
     {
-        await using var store = new SqliteStore(new SqliteStoreOptions { DataSource = DataSource });
+        await using var store = new SqliteStore(new SqliteStoreOptions { DataSource = DataSource, ChangeFeed = true });
         await store.PutAsync("items", "gone", Json(0), cancellationToken: Token);
         var start = await store.GetPositionAsync(Token);
 
@@ -176,7 +176,7 @@ public sealed class SqliteStoreChangeFeedTests : IDisposable
     public async Task Delete_OfAnExpiredRecord_ReportsItExpired()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-        await using var store = new SqliteStore(new SqliteStoreOptions { DataSource = DataSource }, timeProvider: time);
+        await using var store = new SqliteStore(new SqliteStoreOptions { DataSource = DataSource, ChangeFeed = true }, timeProvider: time);
         var start = await store.GetPositionAsync(Token);
         await store.PutAsync("items", "k", Json(1), new PutOptions { TimeToLive = TimeSpan.FromMinutes(1) }, Token);
         time.Advance(TimeSpan.FromMinutes(2));
@@ -202,7 +202,7 @@ public sealed class SqliteStoreChangeFeedTests : IDisposable
             Execute(connection, "INSERT INTO entries VALUES ('docs', 'a', CAST('{\"n\":1}' AS BLOB), 3, 100, 200, NULL, 1)");
         }
 
-        await using (var store = new SqliteStore(new SqliteStoreOptions { DataSource = DataSource }))
+        await using (var store = new SqliteStore(new SqliteStoreOptions { DataSource = DataSource, ChangeFeed = true }))
         {
             (await store.GetPositionAsync(Token)).Should().Be(ChangeFeedPosition.Start);
             (await store.GetAsync("docs", "a", Token))!.Version.Should().Be(3);
@@ -218,9 +218,60 @@ public sealed class SqliteStoreChangeFeedTests : IDisposable
     }
 
     [Fact]
+    public async Task FileFeed_OnceTurnedOn_IsKeptByStoresOpenedWithoutTheOption()
+    {
+        await using (var first = new SqliteStore(new SqliteStoreOptions { DataSource = DataSource, ChangeFeed = true }))
+        {
+            await first.PutAsync("items", "a", Json(1), cancellationToken: Token);
+        }
+
+        // A store (a tool, another process) opening the file with default options writes the log too.
+        await using (var later = new SqliteStore(new SqliteStoreOptions { DataSource = DataSource }))
+        {
+            later.ChangeFeed.Should().BeTrue();
+            later.Capabilities.HasFlag(StoreCapabilities.ChangeNotifications).Should().BeTrue();
+            await later.PutAsync("items", "b", Json(2), cancellationToken: Token);
+            await later.CommitAsync(new WriteBatch().Put("items", "c", Json(3)).Delete("items", "a"), Token);
+            (await CollectAsync(later, ChangeFeedPosition.Start, 4)).Select(c => $"{c.Kind} {c.Key} {c.Position}")
+                .Should().Equal("Put a 1-0", "Put b 2-0", "Put c 3-0", "Delete a 3-1");
+        }
+
+        ChangeRows().Should().Be(4);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Constructor_SchemaVersionThree_KeepsItsFeedWhenItsLogWasWritten(bool logWritten)
+    {
+        // A file as schema version 3 wrote it (the feed on by default): a change logged, or none (the feed was off).
+        using (var connection = new SqliteConnection($"Data Source={DataSource};Pooling=False"))
+        {
+            connection.Open();
+            foreach (var statement in SqliteSchema.Migrations.Take(3).SelectMany(m => m))
+            {
+                Execute(connection, statement);
+            }
+
+            Execute(connection, "PRAGMA user_version = 3");
+            Execute(connection, "INSERT INTO entries VALUES ('docs', 'a', CAST('{\"n\":1}' AS BLOB), 1, 100, 100, NULL, 1)");
+            if (logWritten)
+            {
+                Execute(connection, "INSERT INTO change_log VALUES (1, 0, 'docs', 'a', 0, 1, 100)");
+            }
+        }
+
+        await using var store = new SqliteStore(new SqliteStoreOptions { DataSource = DataSource });
+
+        store.ChangeFeed.Should().Be(logWritten);
+        await store.PutAsync("docs", "a", Json(2), cancellationToken: Token);
+        ChangeRows().Should().Be(logWritten ? 2 : 0);
+    }
+
+    [Fact]
     public async Task Dispose_EndsAWaitingConsumer()
     {
-        var store = new SqliteStore(new SqliteStoreOptions { DataSource = DataSource });
+        var store = new SqliteStore(new SqliteStoreOptions { DataSource = DataSource, ChangeFeed = true });
         var start = await store.GetPositionAsync(Token);
         var consumer = CollectAsync(store, start, 1);
         await Task.Delay(50, Token);
@@ -233,7 +284,7 @@ public sealed class SqliteStoreChangeFeedTests : IDisposable
     public async Task AnotherProcess_WritesReachThisProcessesFeed()
     {
         const int Count = 50;
-        await using var store = new SqliteStore(new SqliteStoreOptions { DataSource = DataSource });
+        await using var store = new SqliteStore(new SqliteStoreOptions { DataSource = DataSource, ChangeFeed = true });
         var start = await store.GetPositionAsync(Token);
         var consumer = CollectAsync(store, start, Count);
 
@@ -249,7 +300,7 @@ public sealed class SqliteStoreChangeFeedTests : IDisposable
     public async Task ConsumerProcess_KilledAndResumedFromItsLastPosition_MissesNothing()
     {
         const int Count = 60;
-        await using var store = new SqliteStore(new SqliteStoreOptions { DataSource = DataSource });
+        await using var store = new SqliteStore(new SqliteStoreOptions { DataSource = DataSource, ChangeFeed = true });
         var start = await store.GetPositionAsync(Token);
 
         // The first consumer reads part of the feed while it is being written, and is killed.

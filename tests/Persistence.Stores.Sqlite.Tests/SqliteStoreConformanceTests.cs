@@ -10,9 +10,13 @@ public abstract class SqliteStoreConformanceTests : StoreConformanceTests
 
     protected abstract ISerializer? Serializer { get; }
 
-    protected override ValueTask<IStore> CreateStoreAsync(TimeProvider timeProvider)
-        => new(new SqliteStore(new SqliteStoreOptions { DataSource = _root.Combine("store.db"), Serializer = Serializer }, "conformance", timeProvider));
+    /// <summary>Gets whether the store turns the file's change feed on (the kit's change-feed section then runs).</summary>
+    protected abstract bool ChangeFeed { get; }
 
+    protected override ValueTask<IStore> CreateStoreAsync(TimeProvider timeProvider)
+        => new(new SqliteStore(new SqliteStoreOptions { DataSource = _root.Combine("store.db"), Serializer = Serializer, ChangeFeed = ChangeFeed }, "conformance", timeProvider));
+
+    // Default options: the second instance keeps the feed because the file has it on.
     protected override ValueTask<IStore?> CreateSecondInstanceAsync(TimeProvider timeProvider)
         => new(new SqliteStore(new SqliteStoreOptions { DataSource = _root.Combine("store.db"), Serializer = Serializer }, "second", timeProvider));
 
@@ -23,24 +27,31 @@ public abstract class SqliteStoreConformanceTests : StoreConformanceTests
     }
 }
 
-/// <summary>With the default JSON serializer: queries run in SQL.</summary>
+/// <summary>With the default JSON serializer: queries run in SQL; with the change feed.</summary>
 public sealed class SqliteStoreJsonConformanceTests : SqliteStoreConformanceTests
 {
     protected override ISerializer? Serializer => null;
+
+    protected override bool ChangeFeed => true;
 
     [Fact]
     public void Capabilities_JsonSerializer_IncludeNativeQuery()
         => Assert.Equal(StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses | StoreCapabilities.ChangeNotifications | StoreCapabilities.NativeQuery, Store.Capabilities);
 }
 
-/// <summary>With a serializer whose payloads are not JSON: queries fall back to the in-memory evaluator.</summary>
+/// <summary>
+/// With a serializer whose payloads are not JSON: queries fall back to the in-memory evaluator; with the default options,
+/// so without a change feed (every write its own autocommitted statement).
+/// </summary>
 public sealed class SqliteStoreFramedConformanceTests : SqliteStoreConformanceTests
 {
     protected override ISerializer? Serializer => new FramedJsonSerializer();
 
+    protected override bool ChangeFeed => false;
+
     [Fact]
-    public void Capabilities_NonJsonSerializer_ExcludeNativeQuery()
-        => Assert.Equal(StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses | StoreCapabilities.ChangeNotifications, Store.Capabilities);
+    public void Capabilities_NonJsonSerializerWithoutFeed_ExcludeNativeQueryAndChangeNotifications()
+        => Assert.Equal(StoreCapabilities.Durable | StoreCapabilities.SharedAcrossProcesses, Store.Capabilities);
 }
 
 /// <summary>With MessagePack payloads (<c>UseMessagePack()</c>): binary rows, queries through the JSON bridge in memory.</summary>
@@ -49,7 +60,7 @@ public sealed class SqliteStoreMessagePackConformanceTests : StoreConformanceTes
     private readonly TempDirectory _root = new();
 
     protected override ValueTask<IStore> CreateStoreAsync(TimeProvider timeProvider)
-        => new(new SqliteStore(new SqliteStoreOptions { DataSource = _root.Combine("store.db") }.UseMessagePack(), "conformance", timeProvider));
+        => new(new SqliteStore(new SqliteStoreOptions { DataSource = _root.Combine("store.db"), ChangeFeed = true }.UseMessagePack(), "conformance", timeProvider));
 
     protected override ValueTask<IStore?> CreateSecondInstanceAsync(TimeProvider timeProvider)
         => new(new SqliteStore(new SqliteStoreOptions { DataSource = _root.Combine("store.db") }.UseMessagePack(), "second", timeProvider));
