@@ -14,6 +14,17 @@ if (args is ["coherence-latency", ..])
     return await CacheCoherenceLatency.RunAsync(args);
 }
 
+// dotnet run -c Release --project benchmarks/Persistence.Benchmarks -- coherence-process sqlite|redis [writes]
+if (args is ["coherence-process", _, ..])
+{
+    return await CrossProcessCoherenceLatency.RunAsync(args);
+}
+
+if (args is ["coherence-writer", _, _, _])
+{
+    return await CrossProcessCoherenceLatency.WriteAsync(args);
+}
+
 // dotnet run -c Release --project benchmarks/Persistence.Benchmarks -- feed-latency [count] [layout]
 if (args is ["feed-latency", ..])
 {
