@@ -145,6 +145,10 @@ public static partial class RecordTransfer
         private readonly Dictionary<string, long> _batchKeys = new(StringComparer.Ordinal);
         private readonly List<string> _conflictingKeys = [];
         private readonly ArrayBufferWriter<byte> _scratch = new(4096);
+
+        // The converted payloads of the batch being staged; earlier slices stay valid when it grows (the old array is kept
+        // by them), and it is reset only once the batch is staged.
+        private readonly ArrayBufferWriter<byte> _staged = new(64 * 1024);
         private readonly string _formatName = importer.Format;
         private DateTimeOffset _now;
         private long _read;
@@ -221,7 +225,7 @@ public static partial class RecordTransfer
                 throw Error(line, $"has no document for key '{key}'");
             }
 
-            byte[] payload;
+            ReadOnlyMemory<byte> payload;
             try
             {
                 payload = PayloadFor(store.Serializer, key, record);
@@ -238,7 +242,7 @@ public static partial class RecordTransfer
         // is; a document into a JSON store as its canonical bytes (what the default serializer writes, so an exported
         // record comes back byte for byte); into a store of another format through its serializer, read back and
         // compared where this pass checks.
-        private byte[] PayloadFor(ISerializer serializer, string key, PortableRecord record)
+        private ReadOnlyMemory<byte> PayloadFor(ISerializer serializer, string key, PortableRecord record)
         {
             if (record.Payload is { } verbatim && string.Equals(record.PayloadFormat, serializer.Format, StringComparison.OrdinalIgnoreCase))
             {
@@ -251,8 +255,16 @@ public static partial class RecordTransfer
                 _scratch.ResetWrittenCount();
                 if (CanonicalJson.TryWrite(raw, json.ReaderOptions, _scratch))
                 {
-                    // A dry run only needs to know that the document converts.
-                    return write || Stage is not null ? _scratch.WrittenSpan.ToArray() : [];
+                    // A dry run only needs to know that the document converts; the staging pass keeps the batch's payloads
+                    // in one buffer (the stage copies them), the writing pass gives each record its own array.
+                    if (Stage is not null)
+                    {
+                        var start = _staged.WrittenCount;
+                        _staged.Write(_scratch.WrittenSpan);
+                        return _staged.WrittenMemory[start..];
+                    }
+
+                    return write ? _scratch.WrittenSpan.ToArray() : default;
                 }
 
                 // An escaped lone surrogate no writer can re-encode: kept as written, as the serializer's FromJson does.
@@ -354,6 +366,7 @@ public static partial class RecordTransfer
             var processed = _created + _updated + _skipped + Conflicts;
             _batch.Clear();
             _batchKeys.Clear();
+            _staged.ResetWrittenCount();
             progress?.Report(new RecordTransferProgress(write ? RecordTransferPhase.Importing : RecordTransferPhase.Checking, collection, processed));
         }
 
@@ -368,6 +381,6 @@ public static partial class RecordTransfer
                 : new RecordFormatException(0, $"A record of the {_formatName} input {problem}; {written}.", inner);
         }
 
-        private sealed record Pending(string Key, long Line, byte[] Payload, long? Version, DateTimeOffset? CreatedAt, DateTimeOffset? UpdatedAt, DateTimeOffset? ExpiresAt);
+        private sealed record Pending(string Key, long Line, ReadOnlyMemory<byte> Payload, long? Version, DateTimeOffset? CreatedAt, DateTimeOffset? UpdatedAt, DateTimeOffset? ExpiresAt);
     }
 }
