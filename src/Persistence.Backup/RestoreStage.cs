@@ -7,7 +7,8 @@ namespace Persistence.Backup;
 /// <summary>
 /// Holds what a restore will write — each record already in the target's format, the keys lines and the collection
 /// ends, in archive order — while the archive is read and verified, so the archive is read once and the target is not
-/// touched until the archive's end record has been checked. The first <see cref="MemoryLimit"/> bytes stay in memory
+/// touched until the archive's end record has been checked. A checked record import (<see cref="RecordTransfer"/>)
+/// stages its converted records the same way, so its input is parsed once. The first <see cref="MemoryLimit"/> bytes stay in memory
 /// (in blocks of about <see cref="BlockSize"/>); the rest goes to a temporary file deleted on close.
 /// </summary>
 /// <remarks>
@@ -45,34 +46,19 @@ internal sealed class RestoreStage(string? spoolDirectory, long memoryLimit) : I
     /// <exception cref="PersistenceException">The target cannot hold the record exactly; the message names it.</exception>
     public ValueTask AddAsync(ISerializer target, string collection, in ArchivedEntry entry, CancellationToken cancellationToken)
     {
-        Begin(collection);
         ReadOnlySpan<byte> payload = entry.Payload is { } verbatim && string.Equals(entry.PayloadFormat, target.Format, StringComparison.OrdinalIgnoreCase)
             ? verbatim
             : entry.HasDocument && string.Equals(target.Format, "json", StringComparison.OrdinalIgnoreCase)
                 ? System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(entry.Document)
                 : EntryTranscoder.ForTarget(target, collection, entry, check: true);
-        var span = _block.GetSpan(1 + 4 + (Encoding.UTF8.GetMaxByteCount(entry.Key.Length)) + 8 + (3 * 11) + 4 + payload.Length);
-        var at = 0;
-        span[at++] = EntryTag;
-        at += WriteString(span[at..], entry.Key);
-        BinaryPrimitives.WriteInt64LittleEndian(span[at..], entry.Version);
-        at += 8;
-        at += WriteTime(span[at..], entry.CreatedAt);
-        at += WriteTime(span[at..], entry.UpdatedAt);
-        if (entry.ExpiresAt is { } expires)
-        {
-            span[at++] = 1;
-            at += WriteTime(span[at..], expires);
-        }
-        else
-        {
-            span[at++] = 0;
-        }
+        Add(collection, entry.Key, entry.Version, entry.CreatedAt, entry.UpdatedAt, entry.ExpiresAt, payload);
+        return CloseBlockIfFullAsync(cancellationToken);
+    }
 
-        BinaryPrimitives.WriteInt32LittleEndian(span[at..], payload.Length);
-        at += 4;
-        payload.CopyTo(span[at..]);
-        _block.Advance(at + payload.Length);
+    /// <summary>Stages a record whose payload is already in the target's format, as it will be written.</summary>
+    public ValueTask AddAsync(StoreEntry entry, CancellationToken cancellationToken)
+    {
+        Add(entry.Collection, entry.Key, entry.Version, entry.CreatedAt, entry.UpdatedAt, entry.ExpiresAt, entry.Payload.Span);
         return CloseBlockIfFullAsync(cancellationToken);
     }
 
@@ -235,6 +221,33 @@ internal sealed class RestoreStage(string? spoolDirectory, long memoryLimit) : I
         var offset = TimeSpan.FromMinutes(BinaryPrimitives.ReadInt16LittleEndian(span[(at + 8)..]));
         at += 10;
         return new DateTimeOffset(ticks, TimeSpan.Zero).ToOffset(offset);
+    }
+
+    private void Add(string collection, string key, long version, DateTimeOffset createdAt, DateTimeOffset updatedAt, DateTimeOffset? expiresAt, ReadOnlySpan<byte> payload)
+    {
+        Begin(collection);
+        var span = _block.GetSpan(1 + 4 + Encoding.UTF8.GetMaxByteCount(key.Length) + 8 + (3 * 11) + 4 + payload.Length);
+        var at = 0;
+        span[at++] = EntryTag;
+        at += WriteString(span[at..], key);
+        BinaryPrimitives.WriteInt64LittleEndian(span[at..], version);
+        at += 8;
+        at += WriteTime(span[at..], createdAt);
+        at += WriteTime(span[at..], updatedAt);
+        if (expiresAt is { } expires)
+        {
+            span[at++] = 1;
+            at += WriteTime(span[at..], expires);
+        }
+        else
+        {
+            span[at++] = 0;
+        }
+
+        BinaryPrimitives.WriteInt32LittleEndian(span[at..], payload.Length);
+        at += 4;
+        payload.CopyTo(span[at..]);
+        _block.Advance(at + payload.Length);
     }
 
     private void Begin(string collection)

@@ -85,18 +85,22 @@ public sealed record RecordImportOptions
     public int BatchSize { get; init; } = 1000;
 
     /// <summary>
-    /// Gets whether to read the whole input once before writing anything: every line parsed and converted, and (with
-    /// <see cref="ImportMode.FailOnConflict"/>) every key looked up, so bad input or a conflict anywhere leaves the store
-    /// untouched. The input is then read twice (a stream that cannot seek is copied to a temporary file as it is read).
-    /// When <see langword="false"/>, the input is read once and a bad line or conflict stops the import at its batch:
-    /// batches before it stay written, each whole.
+    /// Gets whether to check the whole input before writing anything: every line parsed and converted, and every key
+    /// looked up, so bad input or a conflict (with <see cref="ImportMode.FailOnConflict"/>) anywhere leaves the store
+    /// untouched. The input is still read once: the converted records are staged (the first 32 MiB in memory, the rest in
+    /// a temporary file in <see cref="SpoolDirectory"/>) and written from there. When <see langword="false"/>, each batch
+    /// is written as soon as it is read, and a bad line or conflict stops the import at its batch: batches before it stay
+    /// written, each whole.
     /// </summary>
     /// <value>The default is <see langword="true"/>.</value>
     public bool CheckFirst { get; init; } = true;
 
-    /// <summary>Gets the directory for the temporary copy of an input that cannot seek (see <see cref="CheckFirst"/>); <see langword="null"/> for the system temporary directory.</summary>
+    /// <summary>Gets the directory for the temporary file of the records a checked import stages beyond 32 MiB (see <see cref="CheckFirst"/>); <see langword="null"/> for the system temporary directory.</summary>
     /// <value>The default is <see langword="null"/>.</value>
     public string? SpoolDirectory { get; init; }
+
+    /// <summary>Gets the bytes of staged records a checked import keeps in memory before it spills to its temporary file (tests set it lower).</summary>
+    internal long StagingMemoryLimit { get; init; } = RestoreStage.DefaultMemoryLimit;
 
     /// <summary>
     /// Gets the clock that decides which imported records have expired (they are skipped) and stamps records without

@@ -54,57 +54,28 @@ public static partial class RecordTransfer
 
         if (options.DryRun || !options.CheckFirst)
         {
-            var only = new ImportRun(store, collection, importer, options, write: !options.DryRun, check: true, progress);
+            var only = new ImportRun(store, collection, importer, options, write: !options.DryRun, progress);
             await only.RunAsync(source, cancellationToken).ConfigureAwait(false);
             return only.Result(time.GetElapsedTime(started));
         }
 
-        FileStream? spool = null;
-        try
+        // One pass reads, converts and checks every record (and looks its key up) and stages it as it will be written:
+        // the store is written, batch by batch from the stage, only after the whole input passed, and the input is parsed
+        // once. The stage keeps its first 32 MiB in memory and the rest in a temporary file in SpoolDirectory.
+        var stage = new RestoreStage(options.SpoolDirectory, options.StagingMemoryLimit);
+        await using (stage.ConfigureAwait(false))
         {
-            Stream firstPass = source;
-            var start = 0L;
-            if (source.CanSeek)
-            {
-                start = source.Position;
-            }
-            else
-            {
-                spool = CreateSpool(options.SpoolDirectory);
-                firstPass = new TeeStream(source, spool);
-            }
-
-            // Pass 1: read and convert every record (and find conflicts where the mode needs them) before any write.
-            var check = new ImportRun(store, collection, importer, options, write: false, check: true, progress);
-            await check.RunAsync(firstPass, cancellationToken).ConfigureAwait(false);
+            var check = new ImportRun(store, collection, importer, options, write: false, progress) { Stage = stage };
+            await check.RunAsync(source, cancellationToken).ConfigureAwait(false);
             if (options.Mode == ImportMode.FailOnConflict && check.Conflicts > 0)
             {
                 throw check.ConflictError(written: 0);
             }
 
-            Stream secondPass;
-            if (spool is not null)
-            {
-                spool.Position = 0;
-                secondPass = spool;
-            }
-            else
-            {
-                source.Position = start;
-                secondPass = source;
-            }
-
-            // Pass 2: write, batch by batch.
-            var write = new ImportRun(store, collection, importer, options, write: true, check: false, progress);
-            await write.RunAsync(secondPass, cancellationToken).ConfigureAwait(false);
-            return write.Result(time.GetElapsedTime(started));
-        }
-        finally
-        {
-            if (spool is not null)
-            {
-                await spool.DisposeAsync().ConfigureAwait(false);
-            }
+            var writer = new StagedWriter(store, collection, options, progress);
+            await stage.ReplayAsync(writer, cancellationToken).ConfigureAwait(false);
+            await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            return check.Result(time.GetElapsedTime(started));
         }
     }
 
@@ -135,14 +106,38 @@ public static partial class RecordTransfer
         }
     }
 
-    private static FileStream CreateSpool(string? directory)
+    /// <summary>Writes the records a checked import staged, in batches of <see cref="RecordImportOptions.BatchSize"/>.</summary>
+    private sealed class StagedWriter(IStore store, string collection, RecordImportOptions options, IProgress<RecordTransferProgress>? progress) : IStageReplay
     {
-        var path = Path.Join(directory ?? Path.GetTempPath(), $"persistence-import-{Guid.NewGuid():N}.spool");
-        return new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.Asynchronous | FileOptions.DeleteOnClose);
+        private readonly List<StoreEntry> _batch = new(Math.Min(options.BatchSize, 4096));
+        private long _written;
+
+        public ValueTask AddAsync(StoreEntry entry, CancellationToken cancellationToken)
+        {
+            _batch.Add(entry);
+            return _batch.Count >= options.BatchSize ? FlushAsync(cancellationToken) : ValueTask.CompletedTask;
+        }
+
+        public ValueTask OnKeysAsync(string collection, IReadOnlyList<string> keys, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public ValueTask OnCollectionEndAsync(string collection, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public async ValueTask FlushAsync(CancellationToken cancellationToken)
+        {
+            if (_batch.Count == 0)
+            {
+                return;
+            }
+
+            await store.ImportAsync(_batch.ToArray(), options.Mode, cancellationToken).ConfigureAwait(false);
+            _written += _batch.Count;
+            _batch.Clear();
+            progress?.Report(new RecordTransferProgress(RecordTransferPhase.Importing, collection, _written));
+        }
     }
 
     /// <summary>One pass over the input: converts records into the store's payloads, looks their keys up per batch, and writes the batches when asked to.</summary>
-    private sealed class ImportRun(IStore store, string collection, IRecordImporter importer, RecordImportOptions options, bool write, bool check, IProgress<RecordTransferProgress>? progress)
+    private sealed class ImportRun(IStore store, string collection, IRecordImporter importer, RecordImportOptions options, bool write, IProgress<RecordTransferProgress>? progress)
     {
         private readonly FieldPath? _keyField = options.KeyField is null ? null : FieldPath.Parse(options.KeyField, nameof(options.KeyField));
         private readonly TimeProvider _time = options.TimeProvider ?? TimeProvider.System;
@@ -150,7 +145,10 @@ public static partial class RecordTransfer
         private readonly Dictionary<string, long> _batchKeys = new(StringComparer.Ordinal);
         private readonly List<string> _conflictingKeys = [];
         private readonly ArrayBufferWriter<byte> _scratch = new(4096);
-        private readonly bool _lookUp = write || options.DryRun || options.Mode == ImportMode.FailOnConflict;
+
+        // The converted payloads of the batch being staged; earlier slices stay valid when it grows (the old array is kept
+        // by them), and it is reset only once the batch is staged.
+        private readonly ArrayBufferWriter<byte> _staged = new(64 * 1024);
         private readonly string _formatName = importer.Format;
         private DateTimeOffset _now;
         private long _read;
@@ -161,6 +159,9 @@ public static partial class RecordTransfer
         private (string Key, long Line, long Version)? _firstConflict;
 
         public long Conflicts { get; private set; }
+
+        /// <summary>Gets where the checking pass of a checked import puts each record as it will be written, or <see langword="null"/>.</summary>
+        public RestoreStage? Stage { get; init; }
 
         public async ValueTask RunAsync(Stream input, CancellationToken cancellationToken)
         {
@@ -224,7 +225,7 @@ public static partial class RecordTransfer
                 throw Error(line, $"has no document for key '{key}'");
             }
 
-            byte[] payload;
+            ReadOnlyMemory<byte> payload;
             try
             {
                 payload = PayloadFor(store.Serializer, key, record);
@@ -241,7 +242,7 @@ public static partial class RecordTransfer
         // is; a document into a JSON store as its canonical bytes (what the default serializer writes, so an exported
         // record comes back byte for byte); into a store of another format through its serializer, read back and
         // compared where this pass checks.
-        private byte[] PayloadFor(ISerializer serializer, string key, PortableRecord record)
+        private ReadOnlyMemory<byte> PayloadFor(ISerializer serializer, string key, PortableRecord record)
         {
             if (record.Payload is { } verbatim && string.Equals(record.PayloadFormat, serializer.Format, StringComparison.OrdinalIgnoreCase))
             {
@@ -254,8 +255,16 @@ public static partial class RecordTransfer
                 _scratch.ResetWrittenCount();
                 if (CanonicalJson.TryWrite(raw, json.ReaderOptions, _scratch))
                 {
-                    // The checking pass only needs to know that the document converts.
-                    return write ? _scratch.WrittenSpan.ToArray() : [];
+                    // A dry run only needs to know that the document converts; the staging pass keeps the batch's payloads
+                    // in one buffer (the stage copies them), the writing pass gives each record its own array.
+                    if (Stage is not null)
+                    {
+                        var start = _staged.WrittenCount;
+                        _staged.Write(_scratch.WrittenSpan);
+                        return _staged.WrittenMemory[start..];
+                    }
+
+                    return write ? _scratch.WrittenSpan.ToArray() : default;
                 }
 
                 // An escaped lone surrogate no writer can re-encode: kept as written, as the serializer's FromJson does.
@@ -263,7 +272,7 @@ public static partial class RecordTransfer
             }
 
             var entry = new ArchivedEntry(key, 1, default, default, null, record.Document, record.Payload?.ToArray(), record.PayloadFormat);
-            return EntryTranscoder.ForTarget(serializer, collection, entry, check);
+            return EntryTranscoder.ForTarget(serializer, collection, entry, check: true);
         }
 
         private string KeyOf(PortableRecord record, long line)
@@ -288,12 +297,7 @@ public static partial class RecordTransfer
                 return;
             }
 
-            // The writing pass of a checked FailOnConflict import knows no key exists (ImportAsync still refuses one that
-            // appeared since, atomically); it looks keys up only for records without metadata, written as puts.
-            var lookUp = _lookUp && !(write && !check && options.Mode == ImportMode.FailOnConflict && _batch.TrueForAll(p => p.Version is not null && p.UpdatedAt is not null && p.CreatedAt is not null));
-            IReadOnlyList<StoreEntry?> existing = lookUp
-                ? await store.GetManyAsync(collection, _batch.Select(p => p.Key).ToArray(), cancellationToken).ConfigureAwait(false)
-                : new StoreEntry?[_batch.Count];
+            var existing = await store.GetManyAsync(collection, _batch.Select(p => p.Key).ToArray(), cancellationToken).ConfigureAwait(false);
             var conflictsBefore = Conflicts;
             var writtenBefore = _created + _updated;
             for (var i = 0; i < _batch.Count; i++)
@@ -324,13 +328,13 @@ public static partial class RecordTransfer
                 }
             }
 
-            if (write)
+            if (write && Conflicts > conflictsBefore)
             {
-                if (Conflicts > conflictsBefore)
-                {
-                    throw ConflictError(writtenBefore);
-                }
+                throw ConflictError(writtenBefore);
+            }
 
+            if (write || (Stage is not null && Conflicts == 0))
+            {
                 var entries = new StoreEntry[_batch.Count];
                 var now = _time.GetUtcNow();
                 for (var i = 0; i < _batch.Count; i++)
@@ -346,12 +350,23 @@ public static partial class RecordTransfer
                     entries[i] = new StoreEntry(collection, p.Key, p.Payload, version, created, updated, p.ExpiresAt);
                 }
 
-                await store.ImportAsync(entries, options.Mode, cancellationToken).ConfigureAwait(false);
+                if (Stage is null)
+                {
+                    await store.ImportAsync(entries, options.Mode, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    foreach (var entry in entries)
+                    {
+                        await Stage.AddAsync(entry, cancellationToken).ConfigureAwait(false);
+                    }
+                }
             }
 
             var processed = _created + _updated + _skipped + Conflicts;
             _batch.Clear();
             _batchKeys.Clear();
+            _staged.ResetWrittenCount();
             progress?.Report(new RecordTransferProgress(write ? RecordTransferPhase.Importing : RecordTransferPhase.Checking, collection, processed));
         }
 
@@ -366,6 +381,6 @@ public static partial class RecordTransfer
                 : new RecordFormatException(0, $"A record of the {_formatName} input {problem}; {written}.", inner);
         }
 
-        private sealed record Pending(string Key, long Line, byte[] Payload, long? Version, DateTimeOffset? CreatedAt, DateTimeOffset? UpdatedAt, DateTimeOffset? ExpiresAt);
+        private sealed record Pending(string Key, long Line, ReadOnlyMemory<byte> Payload, long? Version, DateTimeOffset? CreatedAt, DateTimeOffset? UpdatedAt, DateTimeOffset? ExpiresAt);
     }
 }

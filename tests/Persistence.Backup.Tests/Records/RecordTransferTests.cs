@@ -286,21 +286,53 @@ public sealed class RecordTransferTests : IDisposable
         (await AllAsync(store, "c")).Select(e => e.Key).Should().Equal("1", "2", "3", "4");
     }
 
-    [Fact]
-    public async Task ImportRecordsAsync_ForwardOnlyStream_IsSpooledForTheCheckPass()
+    [Theory]
+    [InlineData(0L)] // every staged record goes through the temporary file
+    [InlineData(32L * 1024 * 1024)] // the default: all of it stays in memory
+    public async Task ImportRecordsAsync_CheckedImportOfAForwardOnlyStream_ReadsItOnceAndStagesBeyondTheMemoryLimitInTheSpoolDirectory(long memoryLimit)
     {
         var time = NewTime();
         await using var source = await UnusualSourceAsync(time);
+        // Beside the unusual records, 2,000 of about 1 KB: more than one 1 MiB block of the stage.
+        var now = time.GetUtcNow();
+        var padding = new string('x', 1000);
+        await source.ImportAsync([.. Enumerable.Range(0, 2000).Select(i => new StoreEntry("c", $"bulk-{i:D4}", Encoding.UTF8.GetBytes($"{{\"n\":{i},\"text\":\"{padding}\"}}"), 1, now, now, null))], ImportMode.Overwrite, Token);
         await using var target = new InMemoryStore("t", timeProvider: time);
         using var file = new MemoryStream();
         await source.ExportRecordsAsync("c", file, new RecordExportOptions { Format = "json" }, cancellationToken: Token);
         var spool = _kinds.NewDirectory();
 
         using var forwardOnly = new ForwardOnlyStream(new MemoryStream(file.ToArray()));
-        await target.ImportRecordsAsync("c", forwardOnly, new RecordImportOptions { Format = "json", SpoolDirectory = spool, TimeProvider = time }, cancellationToken: Token);
+        var result = await target.ImportRecordsAsync("c", forwardOnly, new RecordImportOptions { Format = "json", SpoolDirectory = spool, TimeProvider = time, BatchSize = 2, StagingMemoryLimit = memoryLimit }, cancellationToken: Token);
 
+        result.Created.Should().Be(await source.CountAsync("c", Token));
         await AssertSameAsync(source, target, "c");
-        Directory.GetFiles(spool).Should().BeEmpty("the spool file is deleted");
+        Directory.GetFiles(spool).Should().BeEmpty("the stage file is deleted");
+    }
+
+    [Fact]
+    public async Task ImportRecordsAsync_CheckedImport_BadLastLineAfterASpilledStage_LeavesTheStoreUntouchedAndNoStageFile()
+    {
+        var time = NewTime();
+        await using var store = new InMemoryStore("s", timeProvider: time);
+        await store.PutAsync("c", "existing", "{}"u8.ToArray(), cancellationToken: Token);
+        var lines = new System.Text.StringBuilder();
+        var padding = new string('x', 1000);
+        for (var i = 0; i < 2000; i++)
+        {
+            // About 1 KB each: more than one 1 MiB block of the stage, which a limit of 0 sends to the file.
+            lines.Append(System.Globalization.CultureInfo.InvariantCulture, $"{{\"key\":\"k{i}\",\"document\":{{\"n\":{i},\"text\":\"{padding}\"}}}}\n");
+        }
+
+        lines.Append("{\"key\":\"bad\",\"document\":{]}\n");
+        var spool = _kinds.NewDirectory();
+
+        var error = await FluentActions.Awaiting(() => store.ImportRecordsAsync("c", new ForwardOnlyStream(Input(lines.ToString())), new RecordImportOptions { Mode = ImportMode.Overwrite, BatchSize = 3, SpoolDirectory = spool, StagingMemoryLimit = 0, TimeProvider = time }, cancellationToken: Token))
+            .Should().ThrowAsync<RecordFormatException>();
+
+        error.Which.Line.Should().Be(2001);
+        (await AllAsync(store, "c")).Select(e => e.Key).Should().Equal("existing");
+        Directory.GetFiles(spool).Should().BeEmpty("the stage file is deleted");
     }
 
     [Fact]
