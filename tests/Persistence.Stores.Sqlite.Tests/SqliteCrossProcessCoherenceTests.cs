@@ -1,14 +1,13 @@
 using Microsoft.Data.Sqlite;
-using Persistence.Stores.Json.Tests;
 
 namespace Persistence.Stores.Sqlite.Tests;
 
-/// <summary>Another process's write reaches this process's cache and options monitor through the SQLite change feed.</summary>
+/// <summary>Another process's writes reach this process's feed, cache and options monitor through the SQLite change feed.</summary>
 public sealed class SqliteCrossProcessCoherenceTests : CrossProcessCoherenceTests
 {
     private string DataSource => Root.Combine("store.db");
 
-    protected override (string Collection, string Key) WrittenRecord => ("feed", "k00000");
+    protected override string[] WorkerStore => ["sqlite", DataSource, "-"];
 
     public override void Dispose()
     {
@@ -17,6 +16,4 @@ public sealed class SqliteCrossProcessCoherenceTests : CrossProcessCoherenceTest
     }
 
     protected override IStore OpenStore() => new SqliteStore(new SqliteStoreOptions { DataSource = DataSource });
-
-    private protected override WorkerProcess StartWriter() => WorkerProcess.Start("sqlite-feed-write", DataSource, "1", "0");
 }
