@@ -53,6 +53,8 @@
 //   store-feed-watch <kind> <location> <option> <from>  any store: prints "ready", then watches the change feed after
 //                                                    <from> ("start" for 0-0) and prints each change as
 //                                                    "change <position> <kind> <collection> <key> <version>" until killed
+//   store-state-save <kind> <location> <option> <name> <step>  any store: a StateManager saves state <name> as
+//                                                    {"Step":<step>}, prints "saved <state version>" and exits
 //                                                    (<kind> <location> <option>: json|yaml <root> <layout or ->,
 //                                                    sqlite <db> -, redis <configuration> <key prefix>)
 //   dump <json|yaml|sqlite> <root-or-db> <collection> reads every record: "entry <base64 key> <version> <base64 payload>"
@@ -112,6 +114,14 @@ if (mode == "dump")
     }
 
     Console.WriteLine($"done {count.ToString(CultureInfo.InvariantCulture)}");
+    return 0;
+}
+
+if (mode == "store-state-save")
+{
+    await using var stateStore = OpenStore(args[1], args[2], args[3]);
+    var info = await new StateManager(stateStore).SaveStateAsync(args[4], new { Step = int.Parse(args[5], CultureInfo.InvariantCulture) });
+    Console.WriteLine($"saved {info.Version}");
     return 0;
 }
 

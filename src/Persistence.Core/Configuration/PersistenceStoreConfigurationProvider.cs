@@ -25,11 +25,13 @@ public sealed class PersistenceStoreConfigurationProvider : ConfigurationProvide
     private readonly bool _optional;
     private readonly IChangeFeed? _feed;
     private readonly CancellationTokenSource _stopping = new();
+    private IAsyncDisposable? _owner;
     private int _watching;
 
-    internal PersistenceStoreConfigurationProvider(IStore store, string collection, string key, bool optional, bool reloadOnChange)
+    internal PersistenceStoreConfigurationProvider(IStore store, string collection, string key, bool optional, bool reloadOnChange, IAsyncDisposable? owner)
     {
         _store = store;
+        _owner = owner;
         _collection = collection;
         _key = key;
         _optional = optional;
@@ -57,9 +59,20 @@ public sealed class PersistenceStoreConfigurationProvider : ConfigurationProvide
         }
     }
 
-    /// <summary>Stops following the store's change feed. The store itself is the caller's to dispose.</summary>
+    /// <summary>
+    /// Stops following the store's change feed. A store passed in is the caller's to dispose; a store this provider opened
+    /// from a store URI is disposed here.
+    /// </summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _owner, null) is { } owner)
+        {
+            _stopping.Cancel();
+
+            // Configuration providers are disposed synchronously; the store's disposal is waited for on a pool thread.
+            Task.Run(() => owner.DisposeAsync().AsTask()).GetAwaiter().GetResult();
+        }
+
         _stopping.Cancel();
         _stopping.Dispose();
     }

@@ -117,6 +117,44 @@ public abstract class CrossProcessCoherenceTests : IDisposable
         handled.Should().Equal(Enumerable.Range(0, 20).Select(i => $"k{i}"));
     }
 
+    [Fact]
+    public async Task AStateSavedByAnotherProcess_ReachesThisProcessesStateObservers()
+    {
+        await using var store = OpenStore();
+        var states = new StateManager(store);
+        var seen = new List<StateChange>();
+        using var subscription = states.OnChange("job", change => { lock (seen) { seen.Add(change); } });
+
+        // The managers follow the feed from the first subscription on, from a position they take asynchronously: once they
+        // report a direct write of a probe record, they follow it (a probe written before that position is missed: write another).
+        using (var guard = CancellationTokenSource.CreateLinkedTokenSource(Token))
+        {
+            guard.CancelAfter(Guard);
+            while (true)
+            {
+                var probed = states.WaitForChangeAsync("probe", guard.Token);
+                await store.PutAsync("states", "probe", Encoding.UTF8.GetBytes("{}"), cancellationToken: guard.Token);
+                if (await Task.WhenAny(probed, Task.Delay(TimeSpan.FromMilliseconds(500), guard.Token)) == probed)
+                {
+                    break;
+                }
+            }
+        }
+
+        using (var writer = WorkerProcess.Start(["store-state-save", .. WorkerStore, "job", "7"]))
+        {
+            writer.WaitForExit(Guard).Should().Be(0, writer.Errors);
+            writer.Lines.Should().Equal("saved 1");
+        }
+
+        await WaitUntilAsync(() => { lock (seen) { return Task.FromResult(seen.Count > 0); } }, "the observer to see the save");
+        (await states.LoadStateAsync<WorkerState>("job", Token))!.Step.Should().Be(7);
+        lock (seen)
+        {
+            seen.Should().Equal(new StateChange("job", StateChangeKind.Saved));
+        }
+    }
+
     /// <summary>Opens the store under test on <see cref="Root"/>.</summary>
     /// <returns>The store.</returns>
     protected abstract IStore OpenStore();
@@ -133,6 +171,12 @@ public abstract class CrossProcessCoherenceTests : IDisposable
 
             await Task.Delay(TimeSpan.FromMilliseconds(20), Token);
         }
+    }
+
+    /// <summary>The state the worker saves.</summary>
+    public sealed class WorkerState
+    {
+        public int Step { get; set; }
     }
 
     /// <summary>The options bound from the stored document.</summary>
