@@ -33,6 +33,7 @@ internal sealed class RecordChangeHub
 
     private readonly IStore _store;
     private readonly IChangeFeed? _feed;
+    private readonly TimeProvider _clock;
     private readonly Lock _gate = new();
     private readonly Dictionary<(string Collection, string Name), List<Subscription>> _subscriptions = [];
     private readonly HashSet<string> _watched = new(StringComparer.Ordinal);
@@ -43,6 +44,9 @@ internal sealed class RecordChangeHub
     {
         _store = store;
         _feed = store.GetChangeFeed();
+
+        // The retry delays run on the store's clock, so a test's fake clock drives them.
+        _clock = store.Unwrap<StoreBase>()?.Clock ?? TimeProvider.System;
     }
 
     public static RecordChangeHub For(IStore store) => Hubs.GetValue(store, static s => new RecordChangeHub(s));
@@ -222,7 +226,7 @@ internal sealed class RecordChangeHub
 
                 delay = delay == TimeSpan.Zero ? FirstRetryDelay : TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
                 Log.ManagerFeedFailed(logger, ex, _store.Name, collection, delay.TotalMilliseconds);
-                await Task.Delay(delay, TimeProvider.System).ConfigureAwait(false);
+                await Task.Delay(delay, _clock).ConfigureAwait(false);
             }
         }
     }

@@ -24,6 +24,7 @@ public sealed class PersistenceStoreConfigurationProvider : ConfigurationProvide
     private readonly string _key;
     private readonly bool _optional;
     private readonly IChangeFeed? _feed;
+    private readonly TimeProvider _clock;
     private readonly CancellationTokenSource _stopping = new();
     private IAsyncDisposable? _owner;
     private int _watching;
@@ -36,6 +37,9 @@ public sealed class PersistenceStoreConfigurationProvider : ConfigurationProvide
         _key = key;
         _optional = optional;
         _feed = reloadOnChange ? store.GetChangeFeed() : null;
+
+        // The retry delays run on the store's clock, so a test's fake clock drives them.
+        _clock = store.Unwrap<StoreBase>()?.Clock ?? TimeProvider.System;
     }
 
     /// <summary>Reads the document; the first call also starts following the store's change feed.</summary>
@@ -191,7 +195,7 @@ public sealed class PersistenceStoreConfigurationProvider : ConfigurationProvide
                 delay = delay == TimeSpan.Zero ? FirstRetryDelay : TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
                 try
                 {
-                    await Task.Delay(delay, TimeProvider.System, stopping).ConfigureAwait(false);
+                    await Task.Delay(delay, _clock, stopping).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
