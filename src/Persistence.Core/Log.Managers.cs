@@ -10,10 +10,10 @@ internal static partial class Log
     public static partial void ConflictRetriesExhausted(ILogger logger, string store, string collection, string key, int attempts);
 
     [LoggerMessage(EventId = 601, Level = LogLevel.Warning,
-        Message = "A change callback for config '{Name}' in collection '{Collection}' threw; other subscribers were still notified.")]
+        Message = "A change callback for '{Name}' in collection '{Collection}' threw; other subscribers were still notified.")]
     public static partial void ChangeCallbackFailed(ILogger logger, Exception exception, string collection, string name);
 
     [LoggerMessage(EventId = 602, Level = LogLevel.Warning,
-        Message = "The config managers of store '{Store}' lost the change feed of collection '{Collection}'; they try again in {RetryMilliseconds} ms. Changes by other processes are reported once the feed is back (after a gap, as the current state of each watched config).")]
-    public static partial void ConfigFeedFailed(ILogger logger, Exception exception, string store, string collection, double retryMilliseconds);
+        Message = "The config and state managers of store '{Store}' lost the change feed of collection '{Collection}'; they try again in {RetryMilliseconds} ms. Changes by other processes are reported once the feed is back (after a gap, as the current state of each watched config or state).")]
+    public static partial void ManagerFeedFailed(ILogger logger, Exception exception, string store, string collection, double retryMilliseconds);
 }

@@ -43,6 +43,9 @@ public abstract class StoreBase : IStore
     /// <summary>Gets the clock for timestamps and expiry.</summary>
     protected TimeProvider TimeProvider { get; }
 
+    /// <summary>Gets the store's clock for the helpers built on the store (the managers' and the configuration provider's feed retries).</summary>
+    internal TimeProvider Clock => TimeProvider;
+
     /// <summary>Gets whether the store has been disposed.</summary>
     protected bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 

@@ -35,6 +35,9 @@ public sealed class PackageMetadataTests
             ["Microsoft.Extensions.Configuration.Abstractions"] = "10.0.0",
             ["Microsoft.Extensions.Configuration"] = "10.0.0",
             ["Microsoft.Extensions.Configuration.Binder"] = "10.0.0",
+
+            // The store-URI overload of AddPersistenceStore resolves the URI with the store providers in a container of its own.
+            ["Microsoft.Extensions.DependencyInjection"] = "10.0.0",
         },
         ["Persistence.FileStorage"] = new(StringComparer.Ordinal) { ["Persistence.Core"] = SameVersion },
         ["Persistence.Backup"] = new(StringComparer.Ordinal)

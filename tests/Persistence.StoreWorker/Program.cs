@@ -48,6 +48,15 @@
 //   sqlite-feed-latency <db> <count>                 SqliteStore: prints "ready", watches from the newest position and, after
 //                                                    <count> changes, prints "latency p50=<ms> p99=<ms> max=<ms>" (receipt
 //                                                    time minus each change's commit timestamp; both processes share the clock)
+//   store-feed-put <kind> <location> <option> <collection> <count>  any store (see below): puts <collection>/k0..k<count-1>
+//                                                    ({"i":<i>,...}) one by one, printing "ack <key> <version>", then "done"
+//   store-feed-watch <kind> <location> <option> <from>  any store: prints "ready", then watches the change feed after
+//                                                    <from> ("start" for 0-0) and prints each change as
+//                                                    "change <position> <kind> <collection> <key> <version>" until killed
+//   store-state-save <kind> <location> <option> <name> <step>  any store: a StateManager saves state <name> as
+//                                                    {"Step":<step>}, prints "saved <state version>" and exits
+//                                                    (<kind> <location> <option>: json|yaml <root> <layout or ->,
+//                                                    sqlite <db> -, redis <configuration> <key prefix>)
 //   dump <json|yaml|sqlite> <root-or-db> <collection> reads every record: "entry <base64 key> <version> <base64 payload>"
 //                                                    lines, then "done <count>" (the property tests' second process)
 using System.Globalization;
@@ -105,6 +114,40 @@ if (mode == "dump")
     }
 
     Console.WriteLine($"done {count.ToString(CultureInfo.InvariantCulture)}");
+    return 0;
+}
+
+if (mode == "store-state-save")
+{
+    await using var stateStore = OpenStore(args[1], args[2], args[3]);
+    var info = await new StateManager(stateStore).SaveStateAsync(args[4], new { Step = int.Parse(args[5], CultureInfo.InvariantCulture) });
+    Console.WriteLine($"saved {info.Version}");
+    return 0;
+}
+
+if (mode is "store-feed-put" or "store-feed-watch")
+{
+    await using var feedStore = OpenStore(args[1], args[2], args[3]);
+    if (mode == "store-feed-put")
+    {
+        var count = int.Parse(args[5], CultureInfo.InvariantCulture);
+        for (var i = 0; i < count; i++)
+        {
+            Console.WriteLine($"ack k{i} {await feedStore.PutAsync(args[4], $"k{i}", Payload(i))}");
+        }
+
+        Console.WriteLine("done");
+        return 0;
+    }
+
+    var feed = feedStore.GetChangeFeed() ?? throw new InvalidOperationException($"Store kind '{args[1]}' has no change feed.");
+    var start = args[4] == "start" ? ChangeFeedPosition.Start : ChangeFeedPosition.Parse(args[4]);
+    Console.WriteLine("ready");
+    await foreach (var change in feed.WatchAsync(null, start))
+    {
+        Console.WriteLine($"change {change.Position} {change.Kind} {change.Collection} {change.Key} {change.Version}");
+    }
+
     return 0;
 }
 
@@ -446,6 +489,15 @@ static async Task<int> OpenRaceAsync(string directory, string id)
 
     return 0;
 }
+
+static IStore OpenStore(string kind, string location, string option) => kind switch
+{
+    "json" => new JsonFileStore(new JsonFileStoreOptions { RootPath = location, Layout = option == "-" ? FileLayout.FilePerRecord : Enum.Parse<FileLayout>(option) }),
+    "yaml" => new YamlFileStore(new YamlFileStoreOptions { RootPath = location, Layout = option == "-" ? FileLayout.FilePerRecord : Enum.Parse<FileLayout>(option) }),
+    "sqlite" => new SqliteStore(new SqliteStoreOptions { DataSource = location }),
+    "redis" => new RedisStore(new RedisStoreOptions { Configuration = location, KeyPrefix = option }),
+    _ => throw new ArgumentException($"unknown store kind '{kind}'"),
+};
 
 static int Unknown(string mode)
 {

@@ -1,14 +1,13 @@
 using Microsoft.Data.Sqlite;
-using Persistence.Stores.Json.Tests;
 
 namespace Persistence.Stores.Sqlite.Tests;
 
-/// <summary>Another process's write reaches this process's cache and options monitor through the SQLite change feed.</summary>
+/// <summary>Another process's writes reach this process's feed, cache and options monitor through the SQLite change feed.</summary>
 public sealed class SqliteCrossProcessCoherenceTests : CrossProcessCoherenceTests
 {
     private string DataSource => Root.Combine("store.db");
 
-    protected override (string Collection, string Key) WrittenRecord => ("feed", "k00000");
+    protected override string[] WorkerStore => ["sqlite", DataSource, "-"];
 
     public override void Dispose()
     {
@@ -16,7 +15,6 @@ public sealed class SqliteCrossProcessCoherenceTests : CrossProcessCoherenceTest
         base.Dispose();
     }
 
+    // The worker opens the file with default options: the feed this store turned on is kept in the file.
     protected override IStore OpenStore() => new SqliteStore(new SqliteStoreOptions { DataSource = DataSource, ChangeFeed = true });
-
-    private protected override WorkerProcess StartWriter() => WorkerProcess.Start("sqlite-feed-write", DataSource, "1", "0");
 }

@@ -34,7 +34,7 @@ public sealed class ConfigManager
     private readonly ILogger _logger;
     private readonly string _collection;
     private readonly int _maxUpdateAttempts;
-    private readonly ConfigChangeHub _hub;
+    private readonly RecordChangeHub _hub;
 
     /// <summary>Initializes a new instance of the <see cref="ConfigManager"/> class.</summary>
     /// <param name="store">The store that keeps the configs.</param>
@@ -55,7 +55,7 @@ public sealed class ConfigManager
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _collection = options.Collection;
         _maxUpdateAttempts = options.MaxUpdateAttempts;
-        _hub = ConfigChangeHub.For(store);
+        _hub = RecordChangeHub.For(store);
     }
 
     /// <summary>Gets the store that keeps the configs.</summary>
@@ -83,12 +83,12 @@ public sealed class ConfigManager
         }
         catch
         {
-            write.End(null);
+            write.End();
             throw;
         }
 
-        var change = new ConfigChange(name, ConfigChangeKind.Saved, version);
-        write.End(change);
+        var change = new RecordChange(name, Deleted: false, version);
+        await write.EndAsync(change).ConfigureAwait(false);
         Publish(change);
         return version;
     }
@@ -205,16 +205,19 @@ public sealed class ConfigManager
         }
         catch
         {
-            write.End(null);
+            write.End();
             throw;
         }
 
-        var change = deleted ? new ConfigChange(name, ConfigChangeKind.Deleted, 0) : null;
-        write.End(change);
-        if (change is not null)
+        if (!deleted)
         {
-            Publish(change);
+            write.End();
+            return false;
         }
+
+        var change = new RecordChange(name, Deleted: true, 0);
+        await write.EndAsync(change).ConfigureAwait(false);
+        Publish(change);
 
         return deleted;
     }
@@ -235,7 +238,7 @@ public sealed class ConfigManager
         StoreNames.ValidateKey(name, nameof(name));
         cancellationToken.ThrowIfCancellationRequested();
         var completion = new TaskCompletionSource<ConfigChange>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var subscription = _hub.Subscribe(_collection, name, change => completion.TrySetResult(change), _logger);
+        var subscription = _hub.Subscribe(_collection, name, change => completion.TrySetResult(ToConfigChange(change)), _logger);
         var registration = cancellationToken.Register(() => completion.TrySetCanceled(cancellationToken));
         _ = completion.Task.ContinueWith(
             _ =>
@@ -264,7 +267,7 @@ public sealed class ConfigManager
     {
         StoreNames.ValidateKey(name, nameof(name));
         ArgumentNullException.ThrowIfNull(callback);
-        return _hub.Subscribe(_collection, name, callback, _logger);
+        return _hub.Subscribe(_collection, name, change => callback(ToConfigChange(change)), _logger);
     }
 
     [RequiresUnreferencedCode(ValidationMessage)]
@@ -285,8 +288,8 @@ public sealed class ConfigManager
             try
             {
                 var version = await _store.PutAsync(_collection, name, next, new PutOptions { ExpectedVersion = entry?.Version ?? 0 }, cancellationToken).ConfigureAwait(false);
-                var change = new ConfigChange(name, ConfigChangeKind.Saved, version);
-                write.End(change);
+                var change = new RecordChange(name, Deleted: false, version);
+                await write.EndAsync(change).ConfigureAwait(false);
                 write = default;
                 Publish(change);
                 return next;
@@ -302,7 +305,7 @@ public sealed class ConfigManager
             }
             finally
             {
-                write.End(null);
+                write.End();
             }
         }
     }
@@ -336,5 +339,8 @@ public sealed class ConfigManager
         }
     }
 
-    private void Publish(ConfigChange change) => _hub.Publish(_collection, change, _logger);
+    private static ConfigChange ToConfigChange(RecordChange change)
+        => new(change.Name, change.Deleted ? ConfigChangeKind.Deleted : ConfigChangeKind.Saved, change.Version);
+
+    private void Publish(RecordChange change) => _hub.Publish(_collection, change, _logger);
 }

@@ -24,16 +24,22 @@ public sealed class PersistenceStoreConfigurationProvider : ConfigurationProvide
     private readonly string _key;
     private readonly bool _optional;
     private readonly IChangeFeed? _feed;
+    private readonly TimeProvider _clock;
     private readonly CancellationTokenSource _stopping = new();
+    private IAsyncDisposable? _owner;
     private int _watching;
 
-    internal PersistenceStoreConfigurationProvider(IStore store, string collection, string key, bool optional, bool reloadOnChange)
+    internal PersistenceStoreConfigurationProvider(IStore store, string collection, string key, bool optional, bool reloadOnChange, IAsyncDisposable? owner)
     {
         _store = store;
+        _owner = owner;
         _collection = collection;
         _key = key;
         _optional = optional;
         _feed = reloadOnChange ? store.GetChangeFeed() : null;
+
+        // The retry delays run on the store's clock, so a test's fake clock drives them.
+        _clock = store.Unwrap<StoreBase>()?.Clock ?? TimeProvider.System;
     }
 
     /// <summary>Reads the document; the first call also starts following the store's change feed.</summary>
@@ -57,9 +63,20 @@ public sealed class PersistenceStoreConfigurationProvider : ConfigurationProvide
         }
     }
 
-    /// <summary>Stops following the store's change feed. The store itself is the caller's to dispose.</summary>
+    /// <summary>
+    /// Stops following the store's change feed. A store passed in is the caller's to dispose; a store this provider opened
+    /// from a store URI is disposed here.
+    /// </summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _owner, null) is { } owner)
+        {
+            _stopping.Cancel();
+
+            // Configuration providers are disposed synchronously; the store's disposal is waited for on a pool thread.
+            Task.Run(() => owner.DisposeAsync().AsTask()).GetAwaiter().GetResult();
+        }
+
         _stopping.Cancel();
         _stopping.Dispose();
     }
@@ -178,7 +195,7 @@ public sealed class PersistenceStoreConfigurationProvider : ConfigurationProvide
                 delay = delay == TimeSpan.Zero ? FirstRetryDelay : TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
                 try
                 {
-                    await Task.Delay(delay, TimeProvider.System, stopping).ConfigureAwait(false);
+                    await Task.Delay(delay, _clock, stopping).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {

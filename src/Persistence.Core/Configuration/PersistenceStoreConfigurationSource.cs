@@ -10,7 +10,7 @@ namespace Persistence;
 public sealed class PersistenceStoreConfigurationSource : IConfigurationSource
 {
     /// <summary>Gets or sets the store that keeps the document. The caller owns it and disposes it after the configuration.</summary>
-    /// <value>The default is <see langword="null"/>; required.</value>
+    /// <value>The default is <see langword="null"/>; required unless the source was added with a store URI.</value>
     public IStore? Store { get; set; }
 
     /// <summary>Gets or sets the collection of the document.</summary>
@@ -29,19 +29,29 @@ public sealed class PersistenceStoreConfigurationSource : IConfigurationSource
     /// <value>The default is <see langword="true"/>. Has no effect on a store without a change feed.</value>
     public bool ReloadOnChange { get; set; } = true;
 
+    /// <summary>Gets or sets how a source added with a store URI opens its store: the provider owns what it returns.</summary>
+    internal Func<(IStore Store, IAsyncDisposable Owner)>? OpenStore { get; set; }
+
     /// <summary>Builds the provider for this source.</summary>
     /// <param name="builder">The configuration builder.</param>
     /// <returns>The provider.</returns>
-    /// <exception cref="ArgumentException"><see cref="Store"/> or <see cref="Key"/> is missing, or a name is not valid.</exception>
+    /// <exception cref="ArgumentException"><see cref="Store"/> or <see cref="Key"/> is missing, a name is not valid, or
+    /// the store URI the source was added with cannot be resolved.</exception>
     public IConfigurationProvider Build(IConfigurationBuilder builder)
     {
-        if (Store is null)
+        if (Store is null && OpenStore is null)
         {
             throw new ArgumentException("The persistence store configuration source has no Store; set the store that keeps the document.", nameof(builder));
         }
 
         StoreNames.ValidateCollection(Collection, nameof(Collection));
         StoreNames.ValidateKey(Key!, nameof(Key));
-        return new PersistenceStoreConfigurationProvider(Store, Collection, Key!, Optional, ReloadOnChange);
+        if (Store is not null)
+        {
+            return new PersistenceStoreConfigurationProvider(Store, Collection, Key!, Optional, ReloadOnChange, owner: null);
+        }
+
+        var (store, owner) = OpenStore!();
+        return new PersistenceStoreConfigurationProvider(store, Collection, Key!, Optional, ReloadOnChange, owner);
     }
 }

@@ -23,6 +23,14 @@ namespace Persistence;
 /// (on a shared store) in many, each get their own version number and none is lost. The class is thread-safe; register it
 /// as a singleton.
 /// </para>
+/// <para>
+/// Observers (<see cref="OnChange"/>, <see cref="WaitForChangeAsync"/>) see every save, restore and delete of a state made
+/// through a <see cref="StateManager"/> over the same <see cref="IStore"/> instance in this process, reported on the
+/// writer's thread right after the write. When the store has a change feed
+/// (<see cref="StoreCapabilities.ChangeNotifications"/>), they also see the changes made by other processes, other store
+/// instances and code writing the collection directly, once each, as the feed reports them — the same mechanism as
+/// <see cref="ConfigManager.OnChange"/>.
+/// </para>
 /// </remarks>
 public sealed class StateManager
 {
@@ -36,6 +44,7 @@ public sealed class StateManager
     private readonly string _historyCollection;
     private readonly int _historyLength;
     private readonly int _maxSaveAttempts;
+    private readonly RecordChangeHub _hub;
 
     /// <summary>Initializes a new instance of the <see cref="StateManager"/> class.</summary>
     /// <param name="store">The store that keeps the states.</param>
@@ -60,6 +69,7 @@ public sealed class StateManager
         _historyCollection = options.HistoryCollection;
         _historyLength = options.HistoryLength;
         _maxSaveAttempts = options.MaxSaveAttempts;
+        _hub = RecordChangeHub.For(store);
     }
 
     /// <summary>Gets the store that keeps the states.</summary>
@@ -165,10 +175,21 @@ public sealed class StateManager
                 return false;
             }
 
+            var write = _hub.BeginWrite(_collection, name);
             try
             {
                 await _store.CommitAsync(batch, cancellationToken).ConfigureAwait(false);
-                return entry is not null;
+                if (entry is null)
+                {
+                    // Only orphaned history went: the state itself did not change.
+                    return false;
+                }
+
+                var change = new RecordChange(name, Deleted: true, 0);
+                await write.EndAsync(change).ConfigureAwait(false);
+                write = default;
+                Publish(change);
+                return true;
             }
             catch (ConcurrencyConflictException) when (attempt < _maxSaveAttempts)
             {
@@ -178,6 +199,10 @@ public sealed class StateManager
             {
                 Log.ConflictRetriesExhausted(_logger, _store.Name, _collection, name, attempt);
                 throw;
+            }
+            finally
+            {
+                write.End();
             }
         }
     }
@@ -243,6 +268,59 @@ public sealed class StateManager
         return await SaveDocumentAsync(name, envelope.State, envelope.Info.Size, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Waits for the next save, restore or delete of a state made through any <see cref="StateManager"/> over the same
+    /// store instance in this process, or — when the store has a change feed — by any process or store instance. Changes
+    /// made after this method returns are never missed (for other processes: once the managers of this store follow the
+    /// feed, which starts with the first subscription of a config or state in the collection).
+    /// </summary>
+    /// <param name="name">The state's name.</param>
+    /// <param name="cancellationToken">A token that stops waiting.</param>
+    /// <returns>The change.</returns>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is not a valid state name.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled first.</exception>
+    public Task<StateChange> WaitForChangeAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ValidateName(name);
+        cancellationToken.ThrowIfCancellationRequested();
+        var completion = new TaskCompletionSource<StateChange>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var subscription = _hub.Subscribe(_collection, name, change => completion.TrySetResult(ToStateChange(change)), _logger);
+        var registration = cancellationToken.Register(() => completion.TrySetCanceled(cancellationToken));
+        _ = completion.Task.ContinueWith(
+            _ =>
+            {
+                subscription.Dispose();
+                registration.Dispose();
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+        return completion.Task;
+    }
+
+    /// <summary>
+    /// Calls <paramref name="callback"/> on every save, restore or delete of a state made through any
+    /// <see cref="StateManager"/> over the same store instance in this process, on the writer's thread after the write,
+    /// until disposed. When the store has a change feed, changes by other processes, other store instances or direct
+    /// writes to the collection are reported too, on the feed's thread, once each. A callback that throws is logged and
+    /// does not affect the write or other observers.
+    /// </summary>
+    /// <param name="name">The state's name.</param>
+    /// <param name="callback">Gets each change.</param>
+    /// <returns>Disposing it ends the subscription.</returns>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is not a valid state name.</exception>
+    public IDisposable OnChange(string name, Action<StateChange> callback)
+    {
+        ValidateName(name);
+        ArgumentNullException.ThrowIfNull(callback);
+        return _hub.Subscribe(_collection, name, change => callback(ToStateChange(change)), _logger);
+    }
+
+    private static StateChange ToStateChange(RecordChange change)
+        => new(change.Name, change.Deleted ? StateChangeKind.Deleted : StateChangeKind.Saved);
+
+    private void Publish(RecordChange change) => _hub.Publish(_collection, change, _logger);
+
     private async ValueTask<StateInfo> SaveDocumentAsync(string name, JsonElement state, long size, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
@@ -264,9 +342,14 @@ public sealed class StateManager
                 }
             }
 
+            var write = _hub.BeginWrite(_collection, name);
             try
             {
-                await _store.CommitAsync(batch, cancellationToken).ConfigureAwait(false);
+                var versions = await _store.CommitAsync(batch, cancellationToken).ConfigureAwait(false);
+                var change = new RecordChange(name, Deleted: false, versions[0]);
+                await write.EndAsync(change).ConfigureAwait(false);
+                write = default;
+                Publish(change);
                 return info;
             }
             catch (ConcurrencyConflictException) when (attempt < _maxSaveAttempts)
@@ -277,6 +360,10 @@ public sealed class StateManager
             {
                 Log.ConflictRetriesExhausted(_logger, _store.Name, _collection, name, attempt);
                 throw;
+            }
+            finally
+            {
+                write.End();
             }
         }
     }

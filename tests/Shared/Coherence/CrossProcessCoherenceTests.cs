@@ -9,9 +9,10 @@ using Persistence.Stores.Json.Tests;
 namespace Persistence.Tests;
 
 /// <summary>
-/// A write made by another process reaches what this process derived from the same store through the change feed: the
-/// value a <see cref="CachingStore"/> serves and the options an <see cref="IOptionsMonitor{TOptions}"/> reports. Each
-/// store's test project derives it with its store and a worker-process mode that writes one record.
+/// A write made by another process reaches this process through the change feed: its feed, the value a
+/// <see cref="CachingStore"/> serves and the options an <see cref="IOptionsMonitor{TOptions}"/> reports; and a feed
+/// consumer in another process, killed and resumed from its last position, misses nothing. Each store's test project
+/// derives it with its store and how the worker process (<c>store-feed-put</c>, <c>store-feed-watch</c>) opens the same data.
 /// </summary>
 public abstract class CrossProcessCoherenceTests : IDisposable
 {
@@ -20,8 +21,8 @@ public abstract class CrossProcessCoherenceTests : IDisposable
     /// <summary>Gets the temporary directory the store keeps its data in.</summary>
     private protected TempDirectory Root { get; } = new();
 
-    /// <summary>Gets the record the worker process writes: <c>{"i":0,"text":"aaa…"}</c> (900 a's), one version up.</summary>
-    protected abstract (string Collection, string Key) WrittenRecord { get; }
+    /// <summary>Gets how the worker process opens the store under test: <c>&lt;kind&gt; &lt;location&gt; &lt;option&gt;</c>.</summary>
+    protected abstract string[] WorkerStore { get; }
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
@@ -32,9 +33,10 @@ public abstract class CrossProcessCoherenceTests : IDisposable
     }
 
     [Fact]
-    public async Task AWriteByAnotherProcess_ReachesThisProcessesCacheAndOptionsMonitor()
+    public async Task AWriteByAnotherProcess_ReachesThisProcessesFeedCacheAndOptionsMonitor()
     {
-        var (collection, key) = WrittenRecord;
+        const string collection = "items";
+        const string key = "k0";
         await using var store = OpenStore();
         await store.PutAsync(collection, key, Encoding.UTF8.GetBytes("""{"i":-1,"text":"before"}"""), cancellationToken: Token);
 
@@ -48,9 +50,23 @@ public abstract class CrossProcessCoherenceTests : IDisposable
         monitor.CurrentValue.I.Should().Be(-1);
         monitor.CurrentValue.Text.Should().Be("before");
 
-        using (var writer = StartWriter())
+        var feed = store.GetChangeFeed()!;
+        var changes = feed.WatchAsync(collection, await feed.GetPositionAsync(Token), Token).GetAsyncEnumerator(Token);
+        var next = changes.MoveNextAsync().AsTask();
+        try
         {
-            writer.WaitForExit(Guard).Should().Be(0, writer.Errors);
+            using (var writer = WorkerProcess.Start(["store-feed-put", .. WorkerStore, collection, "1"]))
+            {
+                writer.WaitForExit(Guard).Should().Be(0, writer.Errors);
+                writer.Lines.Should().Equal("ack k0 2", "done");
+            }
+
+            (await next.WaitAsync(Guard, Token)).Should().BeTrue();
+            (changes.Current.Kind, changes.Current.Collection, changes.Current.Key, changes.Current.Version).Should().Be((StoreChangeKind.Put, collection, key, 2L));
+        }
+        finally
+        {
+            await changes.DisposeAsync();
         }
 
         await WaitUntilAsync(async () => (await cache.GetAsync(collection, key, Token))?.Version == 2, "the cache to serve version 2");
@@ -59,13 +75,89 @@ public abstract class CrossProcessCoherenceTests : IDisposable
         cache.IsFollowingChangeFeed.Should().BeTrue();
     }
 
+    [Fact]
+    public async Task AFeedConsumerInAnotherProcess_KilledAndResumedFromItsLastPosition_MissesNothing()
+    {
+        await using var store = OpenStore();
+        var start = await store.GetChangeFeed()!.GetPositionAsync(Token);
+        List<string> handled;
+        string last;
+        using (var first = WorkerProcess.Start(["store-feed-watch", .. WorkerStore, start.ToString()]))
+        {
+            await first.WaitForAsync("ready", Guard);
+            for (var i = 0; i < 10; i++)
+            {
+                await store.PutAsync("items", $"k{i}", Encoding.UTF8.GetBytes($"{i}"), cancellationToken: Token);
+            }
+
+            for (var i = 0; i < 4; i++)
+            {
+                await first.WaitForAsync("change ", Guard);
+            }
+
+            // Killed mid-stream: it may have printed more than four; resuming after the last one it printed must yield the rest.
+            first.Kill();
+            var printed = first.Lines.Where(line => line.StartsWith("change ", StringComparison.Ordinal)).Select(line => line.Split(' ')).ToList();
+            last = printed[^1][1];
+            handled = printed.Select(parts => parts[4]).ToList();
+        }
+
+        for (var i = 10; i < 20; i++)
+        {
+            await store.PutAsync("items", $"k{i}", Encoding.UTF8.GetBytes($"{i}"), cancellationToken: Token);
+        }
+
+        using var resumed = WorkerProcess.Start(["store-feed-watch", .. WorkerStore, last]);
+        await resumed.WaitForAsync("ready", Guard);
+        while (handled.Count < 20)
+        {
+            handled.Add((await resumed.WaitForAsync("change ", Guard)).Split(' ')[4]);
+        }
+
+        handled.Should().Equal(Enumerable.Range(0, 20).Select(i => $"k{i}"));
+    }
+
+    [Fact]
+    public async Task AStateSavedByAnotherProcess_ReachesThisProcessesStateObservers()
+    {
+        await using var store = OpenStore();
+        var states = new StateManager(store);
+        var seen = new List<StateChange>();
+        using var subscription = states.OnChange("job", change => { lock (seen) { seen.Add(change); } });
+
+        // The managers follow the feed from the first subscription on, from a position they take asynchronously: once they
+        // report a direct write of a probe record, they follow it (a probe written before that position is missed: write another).
+        using (var guard = CancellationTokenSource.CreateLinkedTokenSource(Token))
+        {
+            guard.CancelAfter(Guard);
+            while (true)
+            {
+                var probed = states.WaitForChangeAsync("probe", guard.Token);
+                await store.PutAsync("states", "probe", Encoding.UTF8.GetBytes("{}"), cancellationToken: guard.Token);
+                if (await Task.WhenAny(probed, Task.Delay(TimeSpan.FromMilliseconds(500), guard.Token)) == probed)
+                {
+                    break;
+                }
+            }
+        }
+
+        using (var writer = WorkerProcess.Start(["store-state-save", .. WorkerStore, "job", "7"]))
+        {
+            writer.WaitForExit(Guard).Should().Be(0, writer.Errors);
+            writer.Lines.Should().Equal("saved 1");
+        }
+
+        await WaitUntilAsync(() => { lock (seen) { return Task.FromResult(seen.Count > 0); } }, "the observer to see the save");
+        (await states.LoadStateAsync<WorkerState>("job", Token))!.Step.Should().Be(7);
+        lock (seen)
+        {
+            seen.Should().Equal(new StateChange("job", StateChangeKind.Saved));
+        }
+    }
+
     /// <summary>Opens the store under test on <see cref="Root"/>.</summary>
     /// <returns>The store.</returns>
     protected abstract IStore OpenStore();
-
-    /// <summary>Starts the worker process that writes <see cref="WrittenRecord"/> once and exits.</summary>
-    /// <returns>The process.</returns>
-    private protected abstract WorkerProcess StartWriter();
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
     {
@@ -79,6 +171,12 @@ public abstract class CrossProcessCoherenceTests : IDisposable
 
             await Task.Delay(TimeSpan.FromMilliseconds(20), Token);
         }
+    }
+
+    /// <summary>The state the worker saves.</summary>
+    public sealed class WorkerState
+    {
+        public int Step { get; set; }
     }
 
     /// <summary>The options bound from the stored document.</summary>

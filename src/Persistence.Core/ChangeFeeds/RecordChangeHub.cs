@@ -3,41 +3,55 @@ using Microsoft.Extensions.Logging;
 
 namespace Persistence;
 
+/// <summary>A change of one named record watched through a <see cref="RecordChangeHub"/>.</summary>
+/// <param name="Name">The record's key.</param>
+/// <param name="Deleted">Whether it was deleted (or expired) rather than written.</param>
+/// <param name="Version">The store version written; 0 for a delete.</param>
+internal readonly record struct RecordChange(string Name, bool Deleted, long Version);
+
 /// <summary>
-/// Fans out config changes to the subscribers of one store instance, so every <see cref="ConfigManager"/> over the same
-/// <see cref="IStore"/> object sees the changes written by the others; when the store has a change feed, it also follows
-/// the feed of each subscribed collection and reports the changes made by other processes and other store instances.
+/// Fans out changes of named records (configs of <see cref="ConfigManager"/>, states of <see cref="StateManager"/>) to the
+/// subscribers of one store instance, so every manager over the same <see cref="IStore"/> object sees the changes written
+/// by the others; when the store has a change feed, it also follows the feed of each subscribed collection and reports
+/// the changes made by other processes, other store instances and direct writes.
 /// </summary>
 /// <remarks>
 /// A write made through a manager is reported on the writer's thread right after it (as before feeds existed); its echo
 /// on the feed is recognised and dropped, so every change is reported once. To recognise it, a manager announces each
 /// write before it starts (<see cref="BeginWrite"/>) and says what it committed when it ends; the feed's report of a
-/// change to a key with a write in flight waits until that write has ended.
+/// change to a key with a write in flight waits until that write has ended. An echo is expected at or before the feed
+/// position read right after the write returned: an expected echo the watcher's start position already covers (the
+/// write committed before it) is dropped at once, and one the feed has passed without reporting is dropped then, so an
+/// echo that never comes cannot swallow a later change by another process that looks the same.
 /// </remarks>
-internal sealed class ConfigChangeHub
+internal sealed class RecordChangeHub
 {
     private const int MaxUnmatchedEchoes = 64;
-    private const long EchoLifetimeMilliseconds = 60_000;
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
-    private static readonly ConditionalWeakTable<IStore, ConfigChangeHub> Hubs = [];
+    private static readonly ConditionalWeakTable<IStore, RecordChangeHub> Hubs = [];
 
     private readonly IStore _store;
     private readonly IChangeFeed? _feed;
+    private readonly TimeProvider _clock;
     private readonly Lock _gate = new();
     private readonly Dictionary<(string Collection, string Name), List<Subscription>> _subscriptions = [];
     private readonly HashSet<string> _watched = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Collection, string Name), LocalWrites> _writes = [];
+    private readonly Dictionary<string, ChangeFeedPosition> _startPositions = new(StringComparer.Ordinal);
 
-    private ConfigChangeHub(IStore store)
+    private RecordChangeHub(IStore store)
     {
         _store = store;
         _feed = store.GetChangeFeed();
+
+        // The retry delays run on the store's clock, so a test's fake clock drives them.
+        _clock = store.Unwrap<StoreBase>()?.Clock ?? TimeProvider.System;
     }
 
-    public static ConfigChangeHub For(IStore store) => Hubs.GetValue(store, static s => new ConfigChangeHub(s));
+    public static RecordChangeHub For(IStore store) => Hubs.GetValue(store, static s => new RecordChangeHub(s));
 
-    public IDisposable Subscribe(string collection, string name, Action<ConfigChange> callback, ILogger logger)
+    public IDisposable Subscribe(string collection, string name, Action<RecordChange> callback, ILogger logger)
     {
         var subscription = new Subscription(this, (collection, name), callback);
         bool startWatching;
@@ -65,7 +79,7 @@ internal sealed class ConfigChangeHub
         return subscription;
     }
 
-    /// <summary>Announces a write of a config by a manager; end it with <see cref="LocalWrite.End"/> however the write ends.</summary>
+    /// <summary>Announces a write of a named record by a manager; end it with <see cref="LocalWrite.End"/> however the write ends.</summary>
     public LocalWrite BeginWrite(string collection, string name)
     {
         if (_feed is null)
@@ -85,7 +99,7 @@ internal sealed class ConfigChangeHub
         }
     }
 
-    public void Publish(string collection, ConfigChange change, ILogger logger)
+    public void Publish(string collection, RecordChange change, ILogger logger)
     {
         Subscription[] targets;
         lock (_gate)
@@ -112,15 +126,41 @@ internal sealed class ConfigChangeHub
         }
     }
 
-    private void EndWrite(string collection, string name, ConfigChange? committed)
+    private async ValueTask EndWriteAsync(string collection, string name, RecordChange committed)
+    {
+        bool watched;
+        lock (_gate)
+        {
+            watched = _watched.Contains(collection);
+        }
+
+        // Not watched now: a watcher starting later takes its position after this write committed, so no echo comes.
+        ChangeFeedPosition? before = null;
+        if (watched)
+        {
+            try
+            {
+                before = await _feed!.GetPositionAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Where the echo will come is unknown: expect none. At worst the feed reports this write once more.
+            }
+        }
+
+        EndWrite(collection, name, committed, before);
+    }
+
+    private void EndWrite(string collection, string name, RecordChange? committed, ChangeFeedPosition? before)
     {
         TaskCompletionSource? idle = null;
         lock (_gate)
         {
             var writes = _writes[(collection, name)];
-            if (committed is not null && _watched.Contains(collection))
+            if (committed is { } change && before is { } at
+                && !(_startPositions.TryGetValue(collection, out var start) && at <= start))
             {
-                writes.Echoes.Add(new Echo(committed.Kind, committed.Version, Environment.TickCount64));
+                writes.Echoes.Add(new Echo(change.Deleted, change.Version, at));
                 if (writes.Echoes.Count > MaxUnmatchedEchoes)
                 {
                     writes.Echoes.RemoveAt(0);
@@ -154,8 +194,8 @@ internal sealed class ConfigChangeHub
                 {
                     position = await feed.GetPositionAsync().ConfigureAwait(false);
 
-                    // Writes that ended by now committed before this position, so their echoes will never come.
-                    ForgetEchoes(collection);
+                    // Writes that committed at or before this position will never be echoed.
+                    ForgetEchoes(collection, position.Value);
                     if (failures > 0)
                     {
                         // Changes were missed: tell every subscriber the current state of its config, so it reloads.
@@ -185,8 +225,8 @@ internal sealed class ConfigChangeHub
                 }
 
                 delay = delay == TimeSpan.Zero ? FirstRetryDelay : TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
-                Log.ConfigFeedFailed(logger, ex, _store.Name, collection, delay.TotalMilliseconds);
-                await Task.Delay(delay, TimeProvider.System).ConfigureAwait(false);
+                Log.ManagerFeedFailed(logger, ex, _store.Name, collection, delay.TotalMilliseconds);
+                await Task.Delay(delay, _clock).ConfigureAwait(false);
             }
         }
     }
@@ -194,8 +234,8 @@ internal sealed class ConfigChangeHub
     private async ValueTask HandleAsync(string collection, StoreChange change, ILogger logger)
     {
         var reported = change.Kind == StoreChangeKind.Put
-            ? new ConfigChange(change.Key, ConfigChangeKind.Saved, change.Version)
-            : new ConfigChange(change.Key, ConfigChangeKind.Deleted, 0);
+            ? new RecordChange(change.Key, Deleted: false, change.Version)
+            : new RecordChange(change.Key, Deleted: true, 0);
         while (true)
         {
             Task? idle = null;
@@ -211,11 +251,11 @@ internal sealed class ConfigChangeHub
                     }
                     else
                     {
-                        // An echo comes within the feed's latency; one that never came (its write raced the watcher's start)
-                        // must not swallow a later change by another process that happens to look the same.
-                        var now = Environment.TickCount64;
-                        writes.Echoes.RemoveAll(e => now - e.Tick > EchoLifetimeMilliseconds);
-                        var match = writes.Echoes.FindIndex(e => e.Kind == reported.Kind && e.Version == reported.Version);
+                        // An echo comes at or before the position read after its write; one the feed has passed never comes
+                        // and must not swallow a later change by another process that happens to look the same.
+                        var at = change.Position;
+                        writes.Echoes.RemoveAll(e => e.Before < at);
+                        var match = writes.Echoes.FindIndex(e => e.Deleted == reported.Deleted && e.Version == reported.Version);
                         if (match >= 0)
                         {
                             writes.Echoes.RemoveAt(match);
@@ -255,17 +295,23 @@ internal sealed class ConfigChangeHub
         foreach (var name in names)
         {
             var entry = await _store.GetAsync(collection, name).ConfigureAwait(false);
-            Publish(collection, entry is null ? new ConfigChange(name, ConfigChangeKind.Deleted, 0) : new ConfigChange(name, ConfigChangeKind.Saved, entry.Version), logger);
+            Publish(collection, entry is null ? new RecordChange(name, Deleted: true, 0) : new RecordChange(name, Deleted: false, entry.Version), logger);
         }
     }
 
-    private void ForgetEchoes(string collection)
+    private void ForgetEchoes(string collection, ChangeFeedPosition start)
     {
         lock (_gate)
         {
+            _startPositions[collection] = start;
             foreach (var (key, writes) in _writes.Where(pair => string.Equals(pair.Key.Collection, collection, StringComparison.Ordinal)).ToList())
             {
-                writes.Echoes.Clear();
+                writes.Echoes.RemoveAll(e => e.Before <= start);
+                if (writes.Echoes.Count > 0)
+                {
+                    continue;
+                }
+
                 if (writes.InFlight == 0)
                 {
                     _writes.Remove(key);
@@ -288,19 +334,22 @@ internal sealed class ConfigChangeHub
     /// <summary>A write announced with <see cref="BeginWrite"/>.</summary>
     public readonly struct LocalWrite
     {
-        private readonly ConfigChangeHub? _hub;
+        private readonly RecordChangeHub? _hub;
         private readonly string _collection;
         private readonly string _name;
 
-        internal LocalWrite(ConfigChangeHub hub, string collection, string name)
+        internal LocalWrite(RecordChangeHub hub, string collection, string name)
         {
             _hub = hub;
             _collection = collection;
             _name = name;
         }
 
-        /// <summary>Ends the write: <paramref name="committed"/> is what it changed, or <see langword="null"/> for nothing.</summary>
-        public void End(ConfigChange? committed) => _hub?.EndWrite(_collection, _name, committed);
+        /// <summary>Ends a write that changed nothing (it failed); does nothing for a write already ended.</summary>
+        public void End() => _hub?.EndWrite(_collection, _name, null, null);
+
+        /// <summary>Ends a write that committed <paramref name="committed"/>; while its collection is watched, it first reads the feed position to place its echo.</summary>
+        public ValueTask EndAsync(RecordChange committed) => _hub?.EndWriteAsync(_collection, _name, committed) ?? ValueTask.CompletedTask;
     }
 
     private sealed class LocalWrites
@@ -312,15 +361,16 @@ internal sealed class ConfigChangeHub
         public List<Echo> Echoes { get; } = [];
     }
 
-    private readonly record struct Echo(ConfigChangeKind Kind, long Version, long Tick);
+    /// <summary>A write whose echo is expected at or before <paramref name="Before"/>.</summary>
+    private readonly record struct Echo(bool Deleted, long Version, ChangeFeedPosition Before);
 
-    private sealed class Subscription(ConfigChangeHub hub, (string Collection, string Name) target, Action<ConfigChange> callback) : IDisposable
+    private sealed class Subscription(RecordChangeHub hub, (string Collection, string Name) target, Action<RecordChange> callback) : IDisposable
     {
         private volatile bool _disposed;
 
         public (string Collection, string Name) Target { get; } = target;
 
-        public void Invoke(ConfigChange change)
+        public void Invoke(RecordChange change)
         {
             if (!_disposed)
             {
