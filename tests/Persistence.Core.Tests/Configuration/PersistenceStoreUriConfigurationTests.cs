@@ -23,7 +23,8 @@ public sealed class PersistenceStoreUriConfigurationTests : IDisposable
     public async Task SqliteUri_ReadsTheDocument_AndReloadsOnAWriteByAnotherStoreInstance()
     {
         var path = Path.Join(_stores.NewDirectory(), "app.db");
-        await using var writer = new SqliteStore(new SqliteStoreOptions { DataSource = path });
+        // The writer turns the file's feed on; the store the URI opens (default options) keeps it.
+        await using var writer = new SqliteStore(new SqliteStoreOptions { DataSource = path, ChangeFeed = true });
         await writer.PutAsync("configs", "app", Json("""{ "Shop": { "Port": 8080 } }"""), cancellationToken: Ct);
 
         using (var root = (ConfigurationRoot)new ConfigurationBuilder()

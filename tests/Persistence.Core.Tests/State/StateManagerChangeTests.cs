@@ -131,7 +131,7 @@ public sealed class StateManagerChangeTests : IDisposable
     }
 
     private static IStore Open(string kind, string directory) => kind == "sqlite"
-        ? new SqliteStore(new SqliteStoreOptions { DataSource = Path.Join(directory, "state.db") })
+        ? new SqliteStore(new SqliteStoreOptions { DataSource = Path.Join(directory, "state.db"), ChangeFeed = true })
         : new JsonFileStore(new JsonFileStoreOptions { RootPath = directory });
 
     private static async Task WaitUntilAsync(Func<bool> condition)
