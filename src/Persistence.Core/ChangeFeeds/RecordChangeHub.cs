@@ -51,6 +51,26 @@ internal sealed class RecordChangeHub
 
     public static RecordChangeHub For(IStore store) => Hubs.GetValue(store, static s => new RecordChangeHub(s));
 
+    // Completes with the next change of collection/name (mapped for the manager's public type), or cancels; the
+    // subscription ends either way.
+    public Task<T> WaitForChangeAsync<T>(string collection, string name, Func<RecordChange, T> map, ILogger logger, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var subscription = Subscribe(collection, name, change => completion.TrySetResult(map(change)), logger);
+        var registration = cancellationToken.Register(() => completion.TrySetCanceled(cancellationToken));
+        _ = completion.Task.ContinueWith(
+            _ =>
+            {
+                subscription.Dispose();
+                registration.Dispose();
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+        return completion.Task;
+    }
+
     public IDisposable Subscribe(string collection, string name, Action<RecordChange> callback, ILogger logger)
     {
         var subscription = new Subscription(this, (collection, name), callback);

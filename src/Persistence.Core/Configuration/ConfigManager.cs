@@ -236,20 +236,7 @@ public sealed class ConfigManager
     public Task<ConfigChange> WaitForChangeAsync(string name, CancellationToken cancellationToken = default)
     {
         StoreNames.ValidateKey(name, nameof(name));
-        cancellationToken.ThrowIfCancellationRequested();
-        var completion = new TaskCompletionSource<ConfigChange>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var subscription = _hub.Subscribe(_collection, name, change => completion.TrySetResult(ToConfigChange(change)), _logger);
-        var registration = cancellationToken.Register(() => completion.TrySetCanceled(cancellationToken));
-        _ = completion.Task.ContinueWith(
-            _ =>
-            {
-                subscription.Dispose();
-                registration.Dispose();
-            },
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
-        return completion.Task;
+        return _hub.WaitForChangeAsync(_collection, name, ToConfigChange, _logger, cancellationToken);
     }
 
     /// <summary>

@@ -282,20 +282,7 @@ public sealed class StateManager
     public Task<StateChange> WaitForChangeAsync(string name, CancellationToken cancellationToken = default)
     {
         ValidateName(name);
-        cancellationToken.ThrowIfCancellationRequested();
-        var completion = new TaskCompletionSource<StateChange>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var subscription = _hub.Subscribe(_collection, name, change => completion.TrySetResult(ToStateChange(change)), _logger);
-        var registration = cancellationToken.Register(() => completion.TrySetCanceled(cancellationToken));
-        _ = completion.Task.ContinueWith(
-            _ =>
-            {
-                subscription.Dispose();
-                registration.Dispose();
-            },
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
-        return completion.Task;
+        return _hub.WaitForChangeAsync(_collection, name, ToStateChange, _logger, cancellationToken);
     }
 
     /// <summary>
