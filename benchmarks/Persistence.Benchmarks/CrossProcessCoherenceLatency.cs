@@ -1,9 +1,11 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using Persistence.Caching;
+using Persistence.Stores.Json;
 using Persistence.Stores.Redis;
 using Persistence.Stores.Sqlite;
+using Persistence.Stores.Yaml;
 
 namespace Persistence.Benchmarks;
 
@@ -16,8 +18,8 @@ namespace Persistence.Benchmarks;
 /// measured: it was longer than the gap to the next write).
 /// </summary>
 /// <remarks>
-/// <c>dotnet run -c Release --project benchmarks/Persistence.Benchmarks -- coherence-process sqlite|redis [writes]</c>
-/// (SQLite: a temporary file with <c>ChangeFeed = true</c>; Redis: a <c>redis-server</c> started on a free port, or
+/// <c>dotnet run -c Release --project benchmarks/Persistence.Benchmarks -- coherence-process sqlite|redis|json|yaml [writes]</c>
+/// (SQLite: a temporary file with <c>ChangeFeed = true</c>; JSON/YAML files: a temporary root, file per record; Redis: a <c>redis-server</c> started on a free port, or
 /// <c>PERSISTENCE_BENCH_REDIS</c>).
 /// </remarks>
 internal static class CrossProcessCoherenceLatency
@@ -30,8 +32,8 @@ internal static class CrossProcessCoherenceLatency
         var kind = args[1];
         var writes = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 200;
         using var redis = kind == "redis" ? RedisBenchmarkServer.Start() : null;
-        var root = kind == "sqlite" ? Directory.CreateTempSubdirectory("persistence-coherence-").FullName : null;
-        var target = redis?.Configuration ?? Path.Join(root, "store.db");
+        var root = kind == "redis" ? null : Directory.CreateTempSubdirectory("persistence-coherence-").FullName;
+        var target = redis?.Configuration ?? (kind == "sqlite" ? Path.Join(root, "store.db") : root!);
         try
         {
             await using var store = Open(kind, target, changeFeed: true);
@@ -53,7 +55,7 @@ internal static class CrossProcessCoherenceLatency
                 var entry = (await cache.GetAsync(Collection, Key))!;
                 if (entry.Version != seen)
                 {
-                    var written = BinaryPrimitives.ReadInt64LittleEndian(entry.Payload.Span);
+                    var written = long.Parse(Encoding.UTF8.GetString(entry.Payload.Span), CultureInfo.InvariantCulture);
                     samples.Add(TimeSpan.FromTicks(DateTime.UtcNow.Ticks - written).TotalMilliseconds);
                     coalesced += (int)(entry.Version - seen - 1);
                     seen = entry.Version;
@@ -106,15 +108,13 @@ internal static class CrossProcessCoherenceLatency
     {
         "sqlite" => new SqliteStore(new SqliteStoreOptions { DataSource = target, ChangeFeed = changeFeed }),
         "redis" => new RedisStore(new RedisStoreOptions { Configuration = target, KeyPrefix = "coherence" }),
-        _ => throw new ArgumentException($"Unknown store kind '{kind}': use sqlite or redis."),
+        "json" => new JsonFileStore(new JsonFileStoreOptions { RootPath = target }),
+        "yaml" => new YamlFileStore(new YamlFileStoreOptions { RootPath = target }),
+        _ => throw new ArgumentException($"Unknown store kind '{kind}': use sqlite, redis, json or yaml."),
     };
 
-    private static byte[] Stamp()
-    {
-        var payload = new byte[8];
-        BinaryPrimitives.WriteInt64LittleEndian(payload, DateTime.UtcNow.Ticks);
-        return payload;
-    }
+    // The wall-clock ticks as a JSON (and YAML) number, a payload every store's serializer accepts.
+    private static byte[] Stamp() => Encoding.UTF8.GetBytes(DateTime.UtcNow.Ticks.ToString(CultureInfo.InvariantCulture));
 
     private static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 }

@@ -14,7 +14,7 @@ if (args is ["coherence-latency", ..])
     return await CacheCoherenceLatency.RunAsync(args);
 }
 
-// dotnet run -c Release --project benchmarks/Persistence.Benchmarks -- coherence-process sqlite|redis [writes]
+// dotnet run -c Release --project benchmarks/Persistence.Benchmarks -- coherence-process sqlite|redis|json|yaml [writes]
 if (args is ["coherence-process", _, ..])
 {
     return await CrossProcessCoherenceLatency.RunAsync(args);
