@@ -18,7 +18,7 @@ internal static partial class PropertyChecks
     /// <summary>The environment variable holding a seed CsCheck printed, to replay a failure.</summary>
     public const string SeedVariable = "PERSISTENCE_PROPERTY_SEED";
 
-    /// <summary>The seed the normal test run samples from, so that it is repeatable.</summary>
+    /// <summary>The seed of the normal test run's first case (CsCheck draws the later cases at random).</summary>
     public const string NormalRunSeed = "0PersistCase";
 
     /// <summary>The number of cases of a property in the normal test run, when the switch is not set.</summary>
@@ -45,8 +45,9 @@ internal static partial class PropertyChecks
     /// <returns>A task that completes when every case held.</returns>
     public static async Task RunAsync<T>(Gen<T> gen, Func<T, Task> property, Func<T, string> print, int cases)
     {
-        // The normal run (no switch set) samples from one fixed seed, so a test run gives the same answer every time; the
-        // long run (CasesVariable set) samples from a new seed each time, to explore; SeedVariable replays one.
+        // The normal run (no switch set) starts from one fixed seed (CsCheck uses it for the first case; the later cases are
+        // random, so a property must hold for every input, and a check that a broken store is caught must not depend on a
+        // rare input); the long run (CasesVariable set) starts from a new seed each time, to explore; SeedVariable replays one.
         var replay = Environment.GetEnvironmentVariable(SeedVariable);
         var seed = replay ?? (Environment.GetEnvironmentVariable(CasesVariable) is null ? NormalRunSeed : null);
         try
