@@ -40,9 +40,7 @@ internal static class CacheCoherenceLatency
 
         Array.Sort(samples);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"cache coherence latency (InMemoryStore, in process, {rounds} writes): p50 {Percentile(samples, 0.50):F1} µs, p99 {Percentile(samples, 0.99):F1} µs, max {samples[^1]:F1} µs"));
+            $"cache coherence latency (InMemoryStore, in process, {rounds} writes): p50 {LatencySamples.Percentile(samples, 0.50):F1} µs, p99 {LatencySamples.Percentile(samples, 0.99):F1} µs, max {samples[^1]:F1} µs"));
         return 0;
     }
-
-    private static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 }

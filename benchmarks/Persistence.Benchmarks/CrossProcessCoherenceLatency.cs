@@ -76,7 +76,7 @@ internal static class CrossProcessCoherenceLatency
             // The first writes warm up the writer's JIT and the feed's connection.
             var measured = samples.Skip(Math.Min(10, samples.Count / 10)).Order().ToArray();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"cross-process cache coherence ({kind}, {writes} writes 50-150 ms apart, {measured.Length} measured, {coalesced} seen only with a later write): p50 {Percentile(measured, 0.50):F1} ms, p99 {Percentile(measured, 0.99):F1} ms, max {measured[^1]:F1} ms"));
+                $"cross-process cache coherence ({kind}, {writes} writes 50-150 ms apart, {measured.Length} measured, {coalesced} seen only with a later write): p50 {LatencySamples.Percentile(measured, 0.50):F1} ms, p99 {LatencySamples.Percentile(measured, 0.99):F1} ms, max {measured[^1]:F1} ms"));
             return 0;
         }
         finally
@@ -115,6 +115,4 @@ internal static class CrossProcessCoherenceLatency
 
     // The wall-clock ticks as a JSON (and YAML) number, a payload every store's serializer accepts.
     private static byte[] Stamp() => Encoding.UTF8.GetBytes(DateTime.UtcNow.Ticks.ToString(CultureInfo.InvariantCulture));
-
-    private static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 }

@@ -62,7 +62,7 @@ internal static class FileFeedLatency
             var latencies = committed.Select(c => Math.Max(0, Stopwatch.GetElapsedTime(c.Value, received[c.Key]).TotalMilliseconds)).Order().ToArray();
             Console.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
-                $"feed latency, {layout}, {latencies.Length} puts from another process: p50 {Percentile(latencies, 0.50):0.00} ms, p99 {Percentile(latencies, 0.99):0.00} ms, max {latencies[^1]:0.00} ms"));
+                $"feed latency, {layout}, {latencies.Length} puts from another process: p50 {LatencySamples.Percentile(latencies, 0.50):0.00} ms, p99 {LatencySamples.Percentile(latencies, 0.99):0.00} ms, max {latencies[^1]:0.00} ms"));
             return 0;
         }
         finally
@@ -84,6 +84,4 @@ internal static class FileFeedLatency
 
         return 0;
     }
-
-    private static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 }

@@ -35,8 +35,11 @@ public sealed partial class PostgresStore
         return result;
     }
 
-    private static byte[] ArrayOf(ReadOnlyMemory<byte> payload)
-        => MemoryMarshal.TryGetArray(payload, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length ? segment.Array : payload.ToArray();
+    private static byte[] ArrayOf(ReadOnlyMemory<byte> payload) => WholeArray(payload) ?? payload.ToArray();
+
+    // The array a payload is, when it spans one whole array (then it can be sent without a copy).
+    private static byte[]? WholeArray(ReadOnlyMemory<byte> payload)
+        => MemoryMarshal.TryGetArray(payload, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length ? segment.Array : null;
 
     private static NpgsqlParameter Array<T>(T[] values, NpgsqlDbType type) => new() { Value = values, NpgsqlDbType = NpgsqlDbType.Array | type };
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text.Unicode;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -248,8 +247,8 @@ public sealed partial class PostgresStore : StoreBase, IPurgeableStore, IStoreTe
     // A payload that is a whole array is sent as that array (no copy; Npgsql's byte[] path allocates least), any other
     // slice as memory.
     private static NpgsqlParameter Bytes(ReadOnlyMemory<byte> value, NpgsqlDbType type)
-        => MemoryMarshal.TryGetArray(value, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
-            ? new NpgsqlParameter { Value = segment.Array, NpgsqlDbType = type }
+        => WholeArray(value) is { } array
+            ? new NpgsqlParameter { Value = array, NpgsqlDbType = type }
             : new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = value, NpgsqlDbType = type };
 
     private static NpgsqlParameter Jsonb(ReadOnlyMemory<byte> value, bool isDocument)
