@@ -18,7 +18,7 @@ internal static partial class PropertyChecks
     /// <summary>The environment variable holding a seed CsCheck printed, to replay a failure.</summary>
     public const string SeedVariable = "PERSISTENCE_PROPERTY_SEED";
 
-    /// <summary>The seed of the normal test run's first case (CsCheck draws the later cases at random).</summary>
+    /// <summary>The seed the normal test run derives every case's seed from, so each run checks the same inputs.</summary>
     public const string NormalRunSeed = "0PersistCase";
 
     /// <summary>The number of cases of a property in the normal test run, when the switch is not set.</summary>
@@ -45,14 +45,26 @@ internal static partial class PropertyChecks
     /// <returns>A task that completes when every case held.</returns>
     public static async Task RunAsync<T>(Gen<T> gen, Func<T, Task> property, Func<T, string> print, int cases)
     {
-        // The normal run (no switch set) starts from one fixed seed (CsCheck uses it for the first case; the later cases are
-        // random, so a property must hold for every input, and a check that a broken store is caught must not depend on a
-        // rare input); the long run (CasesVariable set) starts from a new seed each time, to explore; SeedVariable replays one.
+        // The normal run (no switch set) gives case i a seed derived from NormalRunSeed and i, so every run (CI's included)
+        // checks the same inputs and gives the same answer: CsCheck itself uses a seed for the first case only and draws the
+        // later ones at random. The long run (CasesVariable set) starts from a new seed each time, to explore; SeedVariable
+        // replays one case.
         var replay = Environment.GetEnvironmentVariable(SeedVariable);
-        var seed = replay ?? (Environment.GetEnvironmentVariable(CasesVariable) is null ? NormalRunSeed : null);
         try
         {
-            await gen.SampleAsync(property, writeLine: null, seed: seed, iter: cases, time: -1, threads: 1, print: print);
+            if (replay is null && Environment.GetEnvironmentVariable(CasesVariable) is null)
+            {
+                var root = PCG.Parse(NormalRunSeed);
+                for (var i = 0UL; i < (ulong)cases; i++)
+                {
+                    var seed = new PCG(root.Stream, root.Seed + (i * 0x9E3779B97F4A7C15UL)).ToString();
+                    await gen.SampleAsync(property, writeLine: null, seed: seed, iter: 1, time: -1, threads: 1, print: print);
+                }
+            }
+            else
+            {
+                await gen.SampleAsync(property, writeLine: null, seed: replay, iter: cases, time: -1, threads: 1, print: print);
+            }
         }
         catch (CsCheckException first) when (replay is null && SeedPattern().Match(first.Message) is { Success: true } found)
         {
