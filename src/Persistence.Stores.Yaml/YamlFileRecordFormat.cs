@@ -40,14 +40,26 @@ internal sealed class YamlFileRecordFormat : FileRecordFormat
     public override void WriteRecord(IBufferWriter<byte> destination, StoreEntry record)
     {
         ArgumentNullException.ThrowIfNull(record);
+        var indented = ReadsBackIndented(record.Payload.Span);
         Write(destination, emitter =>
         {
             emitter.Emit(new MappingStart(AnchorName.Empty, TagName.Empty, true, MappingStyle.Block));
             YamlJsonBridge.EmitString(emitter, EnvelopeNames.Key);
             EmitKey(emitter, record.Key);
-            WriteBody(emitter, record);
+            WriteEnvelope(emitter, record);
+            if (!indented)
+            {
+                WritePayload(emitter, record);
+            }
+
             emitter.Emit(new MappingEnd());
         });
+
+        if (indented)
+        {
+            // The block mapping above ends with a line break at column 0, so a last pair can follow it as text.
+            WriteIndented(destination, record.Payload.Span);
+        }
     }
 
     public override void WriteCollection(IBufferWriter<byte> destination, IReadOnlyList<StoreEntry> records)
@@ -166,6 +178,87 @@ internal sealed class YamlFileRecordFormat : FileRecordFormat
         }
     }
 
+    /// <summary>
+    /// Whether a payload is a canonical block mapping or sequence that reads back as itself when its text is written
+    /// under <c>data</c> in a file of its own, every line two spaces in (<see cref="WriteIndented"/>): the node parsed
+    /// from that nested text emits the payload byte for byte. A large payload then costs one parse and one emit to
+    /// write, where emitting its events under <c>data</c> costs a second emit.
+    /// </summary>
+    internal static bool ReadsBackIndented(ReadOnlySpan<byte> payload)
+    {
+        if (payload.IsEmpty || payload.StartsWith("\uFEFF"u8) || payload[^1] != (byte)'\n')
+        {
+            return false;
+        }
+
+        var nested = new ArrayBufferWriter<byte>(payload.Length + (payload.Length / 8) + 16);
+        WriteIndented(nested, payload);
+        string text;
+        try
+        {
+            text = StrictUtf8.GetString(nested.WrittenSpan);
+        }
+        catch (DecoderFallbackException)
+        {
+            return false;
+        }
+
+        try
+        {
+            var parser = new BoundedParser(new Parser(new StringReader(text)), YamlSerializer.DefaultMaxDepth + 1, MaxFileNodes);
+            parser.Consume<StreamStart>();
+            parser.Consume<DocumentStart>();
+            parser.Consume<MappingStart>();
+            parser.Consume<Scalar>();
+            if (parser.Current is not (MappingStart { Style: MappingStyle.Block } or SequenceStart { Style: SequenceStyle.Block }))
+            {
+                return false;
+            }
+
+            var events = new List<ParsingEvent>();
+            YamlJsonBridge.ReadNode(parser, events, []);
+            if (!parser.TryConsume<MappingEnd>(out _) || !parser.TryConsume<DocumentEnd>(out _) || !parser.TryConsume<StreamEnd>(out _))
+            {
+                return false;
+            }
+
+            var emitted = new ArrayBufferWriter<byte>(payload.Length + 16);
+            EmitDocument(emitted, events);
+            return emitted.WrittenSpan.SequenceEqual(payload);
+        }
+        catch (YamlException)
+        {
+            return false;
+        }
+    }
+
+    // "data:" and the payload's lines, each non-empty one two spaces in: what ReadsBackIndented checks.
+    private static void WriteIndented(IBufferWriter<byte> destination, ReadOnlySpan<byte> payload)
+    {
+        var head = destination.GetSpan(EnvelopeNames.Data.Length + 2);
+        Encoding.ASCII.GetBytes(EnvelopeNames.Data, head);
+        head[EnvelopeNames.Data.Length] = (byte)':';
+        head[EnvelopeNames.Data.Length + 1] = (byte)'\n';
+        destination.Advance(EnvelopeNames.Data.Length + 2);
+        while (!payload.IsEmpty)
+        {
+            var end = payload.IndexOf((byte)'\n');
+            var line = end < 0 ? payload : payload[..end];
+            var indent = line.IsEmpty ? 0 : 2;
+            var length = indent + line.Length + (end < 0 ? 0 : 1);
+            var span = destination.GetSpan(length);
+            span[..indent].Fill((byte)' ');
+            line.CopyTo(span[indent..]);
+            if (end >= 0)
+            {
+                span[indent + line.Length] = (byte)'\n';
+            }
+
+            destination.Advance(length);
+            payload = end < 0 ? default : payload[(end + 1)..];
+        }
+    }
+
     // An empty plain scalar (a hand-edited "a:") is null, but the emitter cannot write it plain and would quote it as ''
     // (a string): it is written "null" instead. No canonical payload holds one (the serializer writes null as "null").
     private static void EmitDocument(IBufferWriter<byte> destination, List<ParsingEvent> events)
@@ -208,6 +301,12 @@ internal sealed class YamlFileRecordFormat : FileRecordFormat
 
     private static void WriteBody(IEmitter emitter, StoreEntry record)
     {
+        WriteEnvelope(emitter, record);
+        WritePayload(emitter, record);
+    }
+
+    private static void WriteEnvelope(IEmitter emitter, StoreEntry record)
+    {
         EmitPlain(emitter, EnvelopeNames.Version, record.Version.ToString(CultureInfo.InvariantCulture));
         EmitPlain(emitter, EnvelopeNames.CreatedAt, FormatTime(record.CreatedAt));
         EmitPlain(emitter, EnvelopeNames.UpdatedAt, FormatTime(record.UpdatedAt));
@@ -215,7 +314,10 @@ internal sealed class YamlFileRecordFormat : FileRecordFormat
         {
             EmitPlain(emitter, EnvelopeNames.ExpiresAt, FormatTime(expiresAt));
         }
+    }
 
+    private static void WritePayload(IEmitter emitter, StoreEntry record)
+    {
         if (CanonicalEvents(record.Payload.Span) is { } events)
         {
             YamlJsonBridge.EmitString(emitter, EnvelopeNames.Data);

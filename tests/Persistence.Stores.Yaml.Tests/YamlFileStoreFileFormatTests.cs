@@ -44,6 +44,26 @@ public sealed class YamlFileStoreFileFormatTests : IDisposable
     }
 
     [Fact]
+    public async Task PutAsync_SequencePayload_IsWrittenAsItsOwnTextTwoSpacesInAndReadsBack()
+    {
+        // A record file takes a canonical block payload's own text under data (one emit less per put); a sequence shows
+        // it, since the emitter alone would write it without indentation.
+        await using (var store = Open())
+        {
+            await store.PutAsync("lists", "k", new[] { "a", "yes", "multi\nline" }, cancellationToken: Token);
+        }
+
+        var text = await File.ReadAllTextAsync(_root.Combine("lists", "k.yaml"), Token);
+        text.Should().EndWith("data:\n  - a\n  - \"yes\"\n  - |-\n    multi\n    line\n");
+
+        await File.WriteAllTextAsync(_root.Combine("lists", "k.yaml"), text.Replace("data:\n  - a\n  - \"yes\"\n  - |-\n    multi\n    line\n", "data:\n- a\n- \"yes\"\n- |-\n  multi\n  line\n", StringComparison.Ordinal), Token);
+        await using var reopened = Open();
+        var read = await reopened.GetAsync("lists", "k", Token);
+        Encoding.UTF8.GetString(read!.Payload.Span).Should().Be("- a\n- \"yes\"\n- |-\n  multi\n  line\n");
+        (await reopened.GetAsync<string[]>("lists", "k", Token)).Should().Equal("a", "yes", "multi\nline");
+    }
+
+    [Fact]
     public async Task PutAsync_CollectionAndSingleFile_NestRecordsUnderTheirKeys()
     {
         await using (var store = Open(FileLayout.FilePerCollection))
