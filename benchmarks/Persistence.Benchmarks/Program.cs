@@ -36,5 +36,16 @@ if (args is ["feed-latency-writer", _, _, _])
     return await FileFeedLatency.WriteAsync(args);
 }
 
+// dotnet run -c Release --project benchmarks/Persistence.Benchmarks -- lock-contention <layout> [processes] [tasks] [seconds]
+if (args is ["lock-contention", _, ..])
+{
+    return await FileLockContention.RunAsync(args);
+}
+
+if (args is ["lock-contention-worker", _, _, _, _, _])
+{
+    return await FileLockContention.WorkAsync(args);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
