@@ -124,12 +124,17 @@ internal static partial class CoreSchema
     }
 
     /// <summary>Tells whether a string written plain reads back as that same string to YAML 1.2 and YAML 1.1 readers.</summary>
+    /// <remarks>
+    /// Besides what the YAML grammar rules out, a space before <c>*</c> is refused: YamlDotNet's scanner reads a plain
+    /// mapping key such as <c>a *b</c> as an alias and fails on the file ("While scanning a multiline plain scalar, found
+    /// invalid mapping"), and the writer cannot tell keys from values in the typed path (dictionary keys).
+    /// </remarks>
     public static bool CanBePlain(string value)
     {
         if (value.Length == 0 || IndicatorStarts.Contains(value[0]) || value[^1] is ' ' or ':' || NeedsEscapes(value)
             || value.AsSpan().IndexOfAny('\t', '\n') >= 0
             || value.Contains(": ", StringComparison.Ordinal) || value.Contains(" #", StringComparison.Ordinal)
-            || value.StartsWith("...", StringComparison.Ordinal))
+            || value.Contains(" *", StringComparison.Ordinal) || value.StartsWith("...", StringComparison.Ordinal))
         {
             return false;
         }

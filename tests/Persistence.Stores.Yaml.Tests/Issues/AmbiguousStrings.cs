@@ -25,7 +25,7 @@ public static partial class AmbiguousStrings
         "", " a", "a ", " ", "\t", "\tindented", "tab at end\t", "a\tb", "\r", "a\rb", "\r\n", "a\r\nb",
         "\n", "\n\n", "a\n", "a\n\n", "\na", " a\nb", "a\nb", "a \nb", "a\n b\n", "a\n\tb",
         "\u0085", "a\u0085b", "\u2028", "\u2029", "\u0001", "a\u001Fb", "\u007F", "\u0080", "\u009F", "\uFEFF", "\uFFFE",
-        "- a", "-", "--- a", "---", "...", "? a", "?", ": a", ":", "a:", "# a", "#", "a #b", "a: b", "&a", "*a", "!a", "!!str",
+        "- a", "-", "--- a", "---", "...", "? a", "?", ": a", ":", "a:", "# a", "#", "a #b", "a: b", "&a", "*a", "a *b", "a *", "F ,rv  *ks", "!a", "!!str",
         "|", "| a", ">", "'", "\"", "'a'", "\"a\"", "%a", "@a", "`a", "{a}", "[a]", ",", "a,b", "{", "]",
         "\\", "a\\nb", "😀", "a😀b", "日本語", "plain words", "network-engineering", "10.0.0.123",
         "7d5c8d1e-52c0-4d7a-9a38-2f5fb1a4c0de",
