@@ -28,6 +28,9 @@ internal static class CanonicalJson
     // were rewritten needlessly, if to the same bytes).
     private static readonly SearchValues<byte> VerbatimStringBytes = SearchValues.Create(BytesWrittenUnescaped());
 
+    // The bytes that end a verbatim run in a string: a quote, a backslash, and any other byte the encoder would escape.
+    private static readonly bool[] StringStops = [.. Enumerable.Range(0, 256).Select(b => !VerbatimStringBytes.Contains((byte)b))];
+
     // How the readable encoder writes each ASCII character it escapes (such as \n, \" or \u001F), quotes left off.
     private static readonly byte[][] CanonicalEscapes = EscapesWritten();
 
@@ -62,6 +65,14 @@ internal static class CanonicalJson
     {
         // The reader refuses an object or array opened at depth MaxDepth (0 means 64).
         var maxDepth = readerOptions.MaxDepth == 0 ? 64 : readerOptions.MaxDepth;
+
+        // Ill-formed UTF-8 in a string is rewritten (as U+FFFD), and outside strings it is not JSON at all; and a quote
+        // cannot split a well-formed character, so one vectorized check of the whole payload settles every string's text.
+        if (!Utf8.IsValid(payload))
+        {
+            return false;
+        }
+
         Span<bool> objects = maxDepth <= 256 ? stackalloc bool[maxDepth] : new bool[maxDepth];
         var depth = 0;
         var i = 0;
@@ -178,25 +189,40 @@ internal static class CanonicalJson
         return true;
     }
 
-    // A string the readable encoder writes as it stands: verbatim bytes, and escapes spelled as it spells them.
+    // A string the readable encoder writes as it stands: verbatim bytes, and escapes spelled as it spells them. Strings
+    // are mostly short (names, small values): a table look-up per byte finds their end sooner than a vectorized search,
+    // which takes over past the first 16 bytes.
     private static bool SkipString(ReadOnlySpan<byte> payload, ref int i)
     {
-        var start = ++i;
+        i++;
         while (true)
         {
-            var next = payload[i..].IndexOfAnyExcept(VerbatimStringBytes);
-            if (next < 0)
+            var limit = Math.Min(payload.Length, i + 16);
+            while (i < limit && !StringStops[payload[i]])
+            {
+                i++;
+            }
+
+            if (i == limit && i < payload.Length)
+            {
+                var next = payload[i..].IndexOfAnyExcept(VerbatimStringBytes);
+                if (next < 0)
+                {
+                    return false;
+                }
+
+                i += next;
+            }
+
+            if (i >= payload.Length)
             {
                 return false;
             }
 
-            i += next;
             if (payload[i] == (byte)'"')
             {
-                // Non-ASCII text must be well-formed UTF-8, as TryWrite checks before copying it.
-                var text = payload[start..i];
                 i++;
-                return Ascii.IsValid(text) || Utf8.IsValid(text);
+                return true;
             }
 
             if (payload[i] != (byte)'\\')
