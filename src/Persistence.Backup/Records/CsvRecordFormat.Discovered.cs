@@ -318,7 +318,9 @@ public sealed partial class CsvRecordFormat
                 return;
             }
 
-            _file ??= new FileStream(Path.Join(Path.GetTempPath(), $"persistence-csv-{Guid.NewGuid():N}.spool"), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
+            // Written synchronously: a few large writes to a local temporary file, where an asynchronous one would only add a
+            // thread-pool hop per write.
+            _file ??= new FileStream(Path.Join(Path.GetTempPath(), $"persistence-csv-{Guid.NewGuid():N}.spool"), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
             await _file.WriteAsync(_buffer.AsMemory(0, _count), cancellationToken).ConfigureAwait(false);
             _count = 0;
         }
