@@ -13,7 +13,7 @@ internal static class TransferCommands
     // The --format help's list of FormatRegistry's formats, spelled out: building the registry loads CsvHelper, YamlDotNet
     // and the YAML store, which the help of every command (built at every start) would otherwise pay for. A test checks
     // the list against the registry.
-    private const string FormatNames = "jsonl|json|csv|yaml";
+    private const string FormatNames = "csv|json|jsonl|yaml";
 
     private static RecordFormatRegistry? s_formats;
 
