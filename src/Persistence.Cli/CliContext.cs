@@ -53,7 +53,7 @@ internal sealed class CliContext : IAsyncDisposable
 
     public T Get<T>(Argument<T> argument) => Parse.GetValue(argument)!;
 
-    /// <summary>Opens a store from its URI with every provider the tool references.</summary>
+    /// <summary>Opens a store from its URI, with services that register the provider it names (all of them for a name the tool does not know).</summary>
     public IStore OpenStore(string uri)
     {
         var factory = Services(uri).GetRequiredService<IStoreFactory>();
@@ -104,7 +104,7 @@ internal sealed class CliContext : IAsyncDisposable
     }
 
     /// <summary>Whether a command argument names a store (a registered provider before a colon) rather than a file.</summary>
-    public static bool IsStoreUri(string value)
+    public bool IsStoreUri(string value)
     {
         var colon = value.IndexOf(':', StringComparison.Ordinal);
         if (colon <= 1)
@@ -113,8 +113,9 @@ internal sealed class CliContext : IAsyncDisposable
             return false;
         }
 
+        // Every provider's name (the core's memory store too), as the factory with all of them registered lists them.
         var name = value[..colon];
-        return KnownProviders.Any(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase));
+        return Services(string.Empty).GetRequiredService<IStoreFactory>().Providers.Contains(name, StringComparer.OrdinalIgnoreCase);
     }
 
     public void WriteJson(JsonNode node) => Out.WriteLine(node.ToJsonString(Indented));

@@ -274,7 +274,7 @@ internal static class ArchiveCommands
         PersistCommand.SetAction(command, async (context, cancellationToken) =>
         {
             var value = context.Get(target);
-            if (CliContext.IsStoreUri(value))
+            if (context.IsStoreUri(value))
             {
                 await using var store = context.OpenExistingStore(value);
                 var counts = new List<(string Name, long Count)>();
