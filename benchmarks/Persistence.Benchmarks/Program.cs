@@ -2,7 +2,7 @@ using BenchmarkDotNet.Running;
 using Persistence.Benchmarks;
 
 // dotnet run -c Release --project benchmarks/Persistence.Benchmarks -- --filter '*'
-// dotnet run -c Release --project benchmarks/Persistence.Benchmarks -- peak export|import <records>
+// dotnet run -c Release --project benchmarks/Persistence.Benchmarks -- peak export|export-csv|import <records>
 // dotnet run -c Release --project benchmarks/Persistence.Benchmarks -- coherence-latency [writes]
 if (args is ["peak", _, _])
 {

@@ -11,7 +11,19 @@ namespace Persistence.Cli;
 internal sealed class CliContext : IAsyncDisposable
 {
     internal static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-    private ServiceProvider? _services;
+    // The providers the tool references, by URI name. A command registers only the ones its URIs name, so a SQLite backup
+    // does not load or JIT the Redis, PostgreSQL or YAML providers at start; an unknown name gets them all, so the
+    // factory's error lists every provider.
+    private static readonly (string Name, Action<IPersistenceBuilder> Add)[] KnownProviders =
+    [
+        ("json", builder => builder.AddJsonFileStoreProvider()),
+        ("yaml", builder => builder.AddYamlFileStoreProvider()),
+        ("sqlite", builder => builder.AddSqliteStoreProvider()),
+        ("redis", builder => builder.AddRedisStoreProvider()),
+        ("postgres", builder => builder.AddPostgresStoreProvider()),
+    ];
+
+    private readonly Dictionary<string, ServiceProvider> _services = new(StringComparer.OrdinalIgnoreCase);
 
     public CliContext(ParseResult parse)
     {
@@ -41,11 +53,10 @@ internal sealed class CliContext : IAsyncDisposable
 
     public T Get<T>(Argument<T> argument) => Parse.GetValue(argument)!;
 
-    /// <summary>Opens a store from its URI with every provider the tool references.</summary>
+    /// <summary>Opens a store from its URI, with services that register the provider it names (all of them for a name the tool does not know).</summary>
     public IStore OpenStore(string uri)
     {
-        _services ??= CreateServices();
-        var factory = _services.GetRequiredService<IStoreFactory>();
+        var factory = Services(uri).GetRequiredService<IStoreFactory>();
         try
         {
             return factory.Create(uri);
@@ -102,9 +113,9 @@ internal sealed class CliContext : IAsyncDisposable
             return false;
         }
 
-        _services ??= CreateServices();
+        // Every provider's name (the core's memory store too), as the factory with all of them registered lists them.
         var name = value[..colon];
-        return _services.GetRequiredService<IStoreFactory>().Providers.Contains(name, StringComparer.OrdinalIgnoreCase);
+        return Services(string.Empty).GetRequiredService<IStoreFactory>().Providers.Contains(name, StringComparer.OrdinalIgnoreCase);
     }
 
     public void WriteJson(JsonNode node) => Out.WriteLine(node.ToJsonString(Indented));
@@ -163,17 +174,33 @@ internal sealed class CliContext : IAsyncDisposable
 
     public static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
-    public ValueTask DisposeAsync() => _services?.DisposeAsync() ?? ValueTask.CompletedTask;
-
-    private static ServiceProvider CreateServices()
+    public async ValueTask DisposeAsync()
     {
-        var services = new ServiceCollection();
-        services.AddPersistence()
-            .AddJsonFileStoreProvider()
-            .AddYamlFileStoreProvider()
-            .AddSqliteStoreProvider()
-            .AddRedisStoreProvider()
-            .AddPostgresStoreProvider();
-        return services.BuildServiceProvider();
+        foreach (var services in _services.Values)
+        {
+            await services.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    // The services that open a URI: with only its provider when the tool knows the name, else with every provider.
+    private ServiceProvider Services(string uri)
+    {
+        var colon = uri.IndexOf(':', StringComparison.Ordinal);
+        var known = colon > 0 ? Array.FindIndex(KnownProviders, p => string.Equals(p.Name, uri[..colon], StringComparison.OrdinalIgnoreCase)) : -1;
+        var key = known >= 0 ? KnownProviders[known].Name : "*";
+        if (!_services.TryGetValue(key, out var services))
+        {
+            var collection = new ServiceCollection();
+            var builder = collection.AddPersistence();
+            foreach (var (_, add) in known >= 0 ? [KnownProviders[known]] : KnownProviders)
+            {
+                add(builder);
+            }
+
+            services = collection.BuildServiceProvider();
+            _services.Add(key, services);
+        }
+
+        return services;
     }
 }

@@ -19,11 +19,20 @@ internal static class CanonicalJson
 {
     private const int DefaultWriterMaxDepth = 1000;
 
+    private static readonly JsonWriterOptions StringWriterOptions = new() { SkipValidation = true, Encoder = ReadableJsonEncoder.Instance };
+
     // The bytes a string may hold for a writer with the readable encoder to write it unchanged, found by asking one for
     // ASCII; every byte of a non-ASCII character is written as it is, once the string is checked to be well-formed UTF-8.
+    // Declared after StringWriterOptions, which it is found with: static fields start in the order they are declared
+    // (before it, the options were still default, the default encoder was asked, and '+', '<', '&', '\'', '`' and DEL
+    // were rewritten needlessly, if to the same bytes).
     private static readonly SearchValues<byte> VerbatimStringBytes = SearchValues.Create(BytesWrittenUnescaped());
 
-    private static readonly JsonWriterOptions StringWriterOptions = new() { SkipValidation = true, Encoder = ReadableJsonEncoder.Instance };
+    // The bytes that end a verbatim run in a string: a quote, a backslash, and any other byte the encoder would escape.
+    private static readonly bool[] StringStops = [.. Enumerable.Range(0, 256).Select(b => !VerbatimStringBytes.Contains((byte)b))];
+
+    // How the readable encoder writes each ASCII character it escapes (such as \n, \" or \u001F), quotes left off.
+    private static readonly byte[][] CanonicalEscapes = EscapesWritten();
 
     // Stands in for the output between strings, so a thread's string writer does not keep a caller's buffer alive.
     private static readonly ArrayBufferWriter<byte> NoOutput = new(1);
@@ -45,12 +54,299 @@ internal static class CanonicalJson
     }
 
     /// <summary>
+    /// Gets whether <paramref name="payload"/> is its own canonical form: <see cref="TryWrite"/> would succeed and write
+    /// exactly these bytes. One pass of a strict grammar over the bytes, with no reader: compact JSON (no whitespace,
+    /// comments or trailing commas), strings with only the escapes the readable encoder writes and in its spelling,
+    /// well-formed UTF-8, numbers as JSON spells them, nesting within the reader's depth limit. Anything else says
+    /// <see langword="false"/>, and the caller goes the reader's way; so a payload the default serializer wrote is copied
+    /// as it is after one vectorized scan of its strings.
+    /// </summary>
+    internal static bool IsCanonical(ReadOnlySpan<byte> payload, JsonReaderOptions readerOptions)
+    {
+        // The reader refuses an object or array opened at depth MaxDepth (0 means 64).
+        var maxDepth = readerOptions.MaxDepth == 0 ? 64 : readerOptions.MaxDepth;
+
+        // Ill-formed UTF-8 in a string is rewritten (as U+FFFD), and outside strings it is not JSON at all; and a quote
+        // cannot split a well-formed character, so one vectorized check of the whole payload settles every string's text.
+        if (!Utf8.IsValid(payload))
+        {
+            return false;
+        }
+
+        Span<bool> objects = maxDepth <= 256 ? stackalloc bool[maxDepth] : new bool[maxDepth];
+        var depth = 0;
+        var i = 0;
+        while (true)
+        {
+            // A value starts at i.
+            if (i >= payload.Length)
+            {
+                return false;
+            }
+
+            switch (payload[i])
+            {
+                case (byte)'{' or (byte)'[':
+                    var isObject = payload[i] == (byte)'{';
+                    if (depth >= maxDepth)
+                    {
+                        return false;
+                    }
+
+                    i++;
+                    if (i < payload.Length && payload[i] == (isObject ? (byte)'}' : (byte)']'))
+                    {
+                        i++;
+                        break;
+                    }
+
+                    objects[depth++] = isObject;
+                    if (isObject && !SkipName(payload, ref i))
+                    {
+                        return false;
+                    }
+
+                    continue;
+                case (byte)'"':
+                    if (!SkipString(payload, ref i))
+                    {
+                        return false;
+                    }
+
+                    break;
+                case (byte)'t':
+                    if (!SkipLiteral(payload, ref i, "true"u8))
+                    {
+                        return false;
+                    }
+
+                    break;
+                case (byte)'f':
+                    if (!SkipLiteral(payload, ref i, "false"u8))
+                    {
+                        return false;
+                    }
+
+                    break;
+                case (byte)'n':
+                    if (!SkipLiteral(payload, ref i, "null"u8))
+                    {
+                        return false;
+                    }
+
+                    break;
+                default:
+                    if (!SkipNumber(payload, ref i))
+                    {
+                        return false;
+                    }
+
+                    break;
+            }
+
+            // A value ended at i: close what it completes, then a comma goes on to the next value (and name).
+            while (true)
+            {
+                if (depth == 0)
+                {
+                    return i == payload.Length;
+                }
+
+                if (i >= payload.Length)
+                {
+                    return false;
+                }
+
+                var b = payload[i++];
+                if (b == (byte)',')
+                {
+                    if (objects[depth - 1] && !SkipName(payload, ref i))
+                    {
+                        return false;
+                    }
+
+                    break;
+                }
+
+                if (b != (objects[depth - 1] ? (byte)'}' : (byte)']'))
+                {
+                    return false;
+                }
+
+                depth--;
+            }
+        }
+    }
+
+    private static bool SkipName(ReadOnlySpan<byte> payload, ref int i)
+    {
+        if (i >= payload.Length || payload[i] != (byte)'"' || !SkipString(payload, ref i) || i >= payload.Length || payload[i] != (byte)':')
+        {
+            return false;
+        }
+
+        i++;
+        return true;
+    }
+
+    // A string the readable encoder writes as it stands: verbatim bytes, and escapes spelled as it spells them. Strings
+    // are mostly short (names, small values): a table look-up per byte finds their end sooner than a vectorized search,
+    // which takes over past the first 16 bytes.
+    private static bool SkipString(ReadOnlySpan<byte> payload, ref int i)
+    {
+        i++;
+        while (true)
+        {
+            var limit = Math.Min(payload.Length, i + 16);
+            while (i < limit && !StringStops[payload[i]])
+            {
+                i++;
+            }
+
+            if (i == limit && i < payload.Length)
+            {
+                var next = payload[i..].IndexOfAnyExcept(VerbatimStringBytes);
+                if (next < 0)
+                {
+                    return false;
+                }
+
+                i += next;
+            }
+
+            if (i >= payload.Length)
+            {
+                return false;
+            }
+
+            if (payload[i] == (byte)'"')
+            {
+                i++;
+                return true;
+            }
+
+            if (payload[i] != (byte)'\\')
+            {
+                return false;
+            }
+
+            var escape = EscapeLength(payload[i..]);
+            if (escape == 0)
+            {
+                return false;
+            }
+
+            i += escape;
+        }
+    }
+
+    // The length of the escape at the start of text when it is how the readable encoder writes the character it stands
+    // for (a character it escapes, in its spelling), else 0.
+    private static int EscapeLength(ReadOnlySpan<byte> text)
+    {
+        foreach (var escape in CanonicalEscapes)
+        {
+            if (text.StartsWith(escape))
+            {
+                return escape.Length;
+            }
+        }
+
+        return 0;
+    }
+
+    private static bool SkipLiteral(ReadOnlySpan<byte> payload, ref int i, ReadOnlySpan<byte> literal)
+    {
+        if (!payload[i..].StartsWith(literal))
+        {
+            return false;
+        }
+
+        i += literal.Length;
+        return true;
+    }
+
+    // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? as JSON spells a number, copied as it is.
+    private static bool SkipNumber(ReadOnlySpan<byte> payload, ref int i)
+    {
+        if (payload[i] == (byte)'-')
+        {
+            i++;
+        }
+
+        if (i >= payload.Length)
+        {
+            return false;
+        }
+
+        if (payload[i] == (byte)'0')
+        {
+            i++;
+        }
+        else if (!SkipDigits(payload, ref i))
+        {
+            return false;
+        }
+
+        if (i < payload.Length && payload[i] == (byte)'.')
+        {
+            i++;
+            if (!SkipDigits(payload, ref i))
+            {
+                return false;
+            }
+        }
+
+        if (i < payload.Length && (payload[i] | 0x20) == (byte)'e')
+        {
+            i++;
+            if (i < payload.Length && payload[i] is (byte)'+' or (byte)'-')
+            {
+                i++;
+            }
+
+            if (!SkipDigits(payload, ref i))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool SkipDigits(ReadOnlySpan<byte> payload, ref int i)
+    {
+        var start = i;
+        while (i < payload.Length && char.IsAsciiDigit((char)payload[i]))
+        {
+            i++;
+        }
+
+        return i > start;
+    }
+
+    /// <summary>
     /// Appends <paramref name="payload"/>'s canonical bytes to <paramref name="output"/>, straight into the buffer a
     /// caller writes lines into (see <see cref="CanWriteFor"/> for when they match a writer's output).
     /// </summary>
     /// <returns><see langword="false"/> when the payload is not valid; <paramref name="output"/> may then hold part of
     /// it, which the caller drops.</returns>
     internal static bool TryWrite(ReadOnlySpan<byte> payload, JsonReaderOptions readerOptions, IBufferWriter<byte> output)
+    {
+        if (IsCanonical(payload, readerOptions))
+        {
+            output.Write(payload);
+            return true;
+        }
+
+        return TryRewrite(payload, readerOptions, output);
+    }
+
+    /// <summary>
+    /// <see cref="TryWrite"/> for a payload <see cref="IsCanonical"/> has already refused: the reader's pass, which
+    /// rewrites what differs from the canonical form.
+    /// </summary>
+    internal static bool TryRewrite(ReadOnlySpan<byte> payload, JsonReaderOptions readerOptions, IBufferWriter<byte> output)
     {
         var reader = new Utf8JsonReader(payload, isFinalBlock: true, new JsonReaderState(readerOptions));
         var previous = JsonTokenType.None;
@@ -163,6 +459,26 @@ internal static class CanonicalJson
         }
 
         return [.. bytes];
+    }
+
+    private static byte[][] EscapesWritten()
+    {
+        var buffer = new ArrayBufferWriter<byte>(16);
+        using var writer = new Utf8JsonWriter(buffer, StringWriterOptions);
+        var escapes = new List<byte[]>();
+        for (var b = 0; b < 0x80; b++)
+        {
+            writer.Reset();
+            buffer.ResetWrittenCount();
+            writer.WriteStringValue([(byte)b]);
+            writer.Flush();
+            if (buffer.WrittenCount != 3)
+            {
+                escapes.Add(buffer.WrittenSpan[1..^1].ToArray());
+            }
+        }
+
+        return [.. escapes];
     }
 
     // Writes the quoted string as the readable encoder escapes it: what a compact writer writes for a value or a name.

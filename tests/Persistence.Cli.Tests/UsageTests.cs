@@ -29,6 +29,20 @@ public sealed class UsageTests
     }
 
     [Fact]
+    public async Task Help_FormatOption_ListsEveryFormatTheToolKnows()
+    {
+        // The tool spells the list out so that its start does not build the registry; it must stay the registry's.
+        var formats = Persistence.Backup.RecordFormatRegistry.Default.With(Persistence.Stores.Yaml.YamlRecordFormat.Instance);
+        var names = string.Join('|', formats.ExportFormats.Union(formats.ImportFormats, StringComparer.Ordinal));
+
+        var export = (await PersistTool.RunAsync("export", "--help")).ShouldExitWith(0);
+        var import = (await PersistTool.RunAsync("import", "--help")).ShouldExitWith(0);
+
+        export.Output.Should().Contain($"--format <{names}>");
+        import.Output.Should().Contain($"--format <{names}>");
+    }
+
+    [Fact]
     public async Task Help_ShowsEveryCommandAndExamples()
     {
         var root = (await PersistTool.RunAsync("--help")).ShouldExitWith(0);

@@ -29,7 +29,7 @@ namespace Persistence.Backup;
 /// with a backslash.
 /// </para>
 /// </remarks>
-public sealed class CsvRecordFormat : IRecordExporter, IRecordImporter
+public sealed partial class CsvRecordFormat : IRecordExporter, IRecordImporter
 {
     private const string KeyColumn = "_key";
     private const string VersionColumn = "_version";
@@ -77,9 +77,13 @@ public sealed class CsvRecordFormat : IRecordExporter, IRecordImporter
         ArgumentNullException.ThrowIfNull(destination);
         ArgumentNullException.ThrowIfNull(records);
         ArgumentNullException.ThrowIfNull(options);
-        var columns = options.Fields is { } fields
-            ? fields.Select(f => FieldPath.Parse(f, nameof(options))).ToArray()
-            : await DiscoverAsync(records, cancellationToken).ConfigureAwait(false);
+        if (options.Fields is not { } fields)
+        {
+            await WriteDiscoveredAsync(destination, records, options, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var columns = fields.Select(f => FieldPath.Parse(f, nameof(options))).ToArray();
         var topLevelOnly = columns.All(c => c.Segments.Length == 1);
         var metadata = options.IncludeMetadata ? MetadataColumns : [KeyColumn];
         var header = metadata.Concat(columns.Select(Header)).ToArray();
@@ -92,7 +96,7 @@ public sealed class CsvRecordFormat : IRecordExporter, IRecordImporter
             {
                 if (!record.HasDocument)
                 {
-                    throw new RecordFormatException($"The record '{record.Key}' cannot be exported as CSV: its payload has no document (it is not valid {record.PayloadFormat}, or holds a string no JSON writer can encode), and CSV cannot carry a payload as it is. Export it as jsonl or json.");
+                    throw NoDocument(record);
                 }
 
                 csv.WriteField(record.Key ?? string.Empty);
@@ -187,97 +191,8 @@ public sealed class CsvRecordFormat : IRecordExporter, IRecordImporter
         }
     }
 
-    // The top-level fields of every document, in an order that keeps every document's own order where the documents
-    // agree on one (a topological order of "comes right before" in any document, ties broken by first appearance), so
-    // documents of one type come back with their fields in their order, even where some lack some fields.
-    private static async ValueTask<FieldPath[]> DiscoverAsync(IAsyncEnumerable<PortableRecord> records, CancellationToken cancellationToken)
-    {
-        var index = new Dictionary<string, int>(StringComparer.Ordinal);
-        var names = new List<string>();
-        var successors = new List<HashSet<int>>();
-        var fields = new List<string>();
-        await foreach (var record in records.WithCancellation(cancellationToken).ConfigureAwait(false))
-        {
-            if (!record.HasDocument)
-            {
-                continue;
-            }
-
-            fields.Clear();
-            TopLevelNames(record, fields);
-            var previous = -1;
-            foreach (var name in fields)
-            {
-                if (name.Length == 0)
-                {
-                    throw new RecordFormatException($"The record '{record.Key}' cannot be exported as CSV: its document has a field with an empty name, which cannot be a column. Export it as jsonl or json.");
-                }
-
-                if (!index.TryGetValue(name, out var at))
-                {
-                    at = names.Count;
-                    index.Add(name, at);
-                    names.Add(name);
-                    successors.Add([]);
-                }
-
-                if (previous >= 0 && previous != at)
-                {
-                    successors[previous].Add(at);
-                }
-
-                previous = at;
-            }
-        }
-
-        var incoming = new int[names.Count];
-        foreach (var next in successors)
-        {
-            foreach (var to in next)
-            {
-                incoming[to]++;
-            }
-        }
-
-        var ready = new SortedSet<int>(Enumerable.Range(0, names.Count).Where(i => incoming[i] == 0));
-        var placed = new bool[names.Count];
-        var order = new List<FieldPath>(names.Count);
-        while (order.Count < names.Count)
-        {
-            // Documents that disagree on an order make a cycle: the earliest field left goes next.
-            var at = ready.Count > 0 ? ready.Min : Enumerable.Range(0, names.Count).First(i => !placed[i]);
-            ready.Remove(at);
-            placed[at] = true;
-            order.Add(FieldPath.Parse(FieldPath.Escape(names[at]), "fields"));
-            foreach (var to in successors[at])
-            {
-                if (!placed[to] && --incoming[to] == 0)
-                {
-                    ready.Add(to);
-                }
-            }
-        }
-
-        return order.ToArray();
-    }
-
-    private static void TopLevelNames(PortableRecord record, List<string> names)
-    {
-        var reader = new Utf8JsonReader(record.DocumentUtf8, new JsonReaderOptions { MaxDepth = RecordFormatOptions.MaxDocumentDepth + 1 });
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-        {
-            throw NotAnObject(record);
-        }
-
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            var name = reader.GetString()!;
-            names.Add(name);
-
-            reader.Read();
-            reader.Skip();
-        }
-    }
+    private static RecordFormatException NoDocument(PortableRecord record)
+        => new($"The record '{record.Key}' cannot be exported as CSV: its payload has no document (it is not valid {record.PayloadFormat}, or holds a string no JSON writer can encode), and CSV cannot carry a payload as it is. Export it as jsonl or json.");
 
     private static RecordFormatException NotAnObject(PortableRecord record)
         => new($"The record '{record.Key}' cannot be exported as CSV: its document is not a JSON object, so it has no fields to put in columns. Export it as jsonl or json.");
@@ -371,10 +286,14 @@ public sealed class CsvRecordFormat : IRecordExporter, IRecordImporter
                 }
             }
 
-            var text = _text.WrittenSpan;
-            for (var i = 0; i < _cells.Length; i++)
+            WriteCells(csv, _cells, _text.WrittenSpan, json);
+        }
+
+        /// <summary>Writes a row's document cells, in column order: each a string's text (in <paramref name="text"/>), a JSON value's text (in <paramref name="json"/>), or empty (start -1).</summary>
+        public void WriteCells(CsvWriter csv, ReadOnlySpan<(int Start, int Length, bool IsString)> cells, ReadOnlySpan<byte> text, ReadOnlySpan<byte> json)
+        {
+            foreach (var (start, length, isString) in cells)
             {
-                var (start, length, isString) = _cells[i];
                 if (start < 0)
                 {
                     csv.WriteField(string.Empty);
@@ -398,7 +317,8 @@ public sealed class CsvRecordFormat : IRecordExporter, IRecordImporter
 
         private char[] _name = new char[64];
 
-        private ReadOnlySpan<char> Name(ref Utf8JsonReader reader)
+        /// <summary>The property name the reader is on, unescaped, in a buffer reused for the next.</summary>
+        public ReadOnlySpan<char> Name(ref Utf8JsonReader reader)
         {
             var max = reader.HasValueSequence ? (int)reader.ValueSequence.Length : reader.ValueSpan.Length;
             if (_name.Length < max)

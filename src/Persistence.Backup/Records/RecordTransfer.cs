@@ -167,7 +167,14 @@ public static partial class RecordTransfer
         var exact = false;
         if (serializer is SystemTextJsonSerializer json)
         {
-            if (CanonicalJson.TryWrite(entry.Payload.Span, json.ReaderOptions, scratch))
+            // A payload that is its own canonical form (as the default serializer writes them) is the document as it is:
+            // one scan proves it, and nothing is copied.
+            if (CanonicalJson.IsCanonical(entry.Payload.Span, json.ReaderOptions))
+            {
+                document = entry.Payload;
+                exact = true;
+            }
+            else if (CanonicalJson.TryRewrite(entry.Payload.Span, json.ReaderOptions, scratch))
             {
                 exact = scratch.WrittenSpan.SequenceEqual(entry.Payload.Span);
                 document = exact ? entry.Payload : scratch.WrittenMemory;

@@ -24,6 +24,9 @@ public sealed class RecordTransferTests : IDisposable
         ("plain", "{\"name\":\"Ann\",\"age\":30,\"tags\":[\"a\",\"b\"],\"nested\":{\"x\":null}}"u8.ToArray()),
         ("unicode", "{\"t\":\"日本語 ✓ 😀\"}"u8.ToArray()),
         ("whitespace", "{ \"a\" : [ 1 , 2 ] }\n"u8.ToArray()),
+        ("duplicate-names", "{\"a\":1,\"a\":{\"b\":2,\"b\":[]}}"u8.ToArray()),
+        ("encoder-escapes", "{\"t\":\"line\\nbreak \\\"q\\\" \\\\ \\u001F\\t\"}"u8.ToArray()),
+        ("other-escapes", "{\"t\":\"\\u000a \\u001f \\u0022\"}"u8.ToArray()),
     ];
 
     private readonly StoreKinds _kinds = new();

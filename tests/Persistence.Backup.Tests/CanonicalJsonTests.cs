@@ -1,0 +1,145 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using FluentAssertions;
+
+namespace Persistence.Backup.Tests;
+
+// CanonicalJson.IsCanonical lets a payload skip the reader's rewrite and be copied as it is (exports, backup lines), so it
+// must say yes exactly when the rewrite would give the payload's own bytes back: a yes too many would put a payload that
+// is not its document into a file as its document; a no too many only costs time, but the scan is meant to be exact.
+public sealed class CanonicalJsonTests
+{
+    private static readonly JsonReaderOptions Strict = new() { MaxDepth = 64 };
+
+    // Bytes that make or break canonical JSON: structure, whitespace, escapes, digits, literals' letters, non-ASCII and
+    // ill-formed UTF-8.
+    private static readonly byte[] Alphabet = "{}[]\":,\\ \t\r\n/ubfnrtu0123456789+-.eEaxz\u007f"u8.ToArray()
+        .Concat(new byte[] { 0x00, 0x1F, 0x80, 0xC3, 0xA9, 0xE2, 0x80, 0xA8, 0xED, 0xA0, 0x80, 0xF0, 0x9F, 0x98, 0x80, 0xFF })
+        .ToArray();
+
+    public static TheoryData<string> Payloads()
+    {
+        var data = new TheoryData<string>();
+        foreach (var row in EntryLineWriterTests.ValidPayloads().Concat(EntryLineWriterTests.InvalidPayloads()))
+        {
+            data.Add(row.Data);
+        }
+
+        foreach (var extra in Extras)
+        {
+            data.Add(extra);
+        }
+
+        return data;
+    }
+
+    // Documents that must not be copied as they are (escapes spelled otherwise than the encoder spells them, an escaped
+    // lone surrogate, whitespace) and ones that may (the encoder's own escapes, duplicate names, which the rewrite keeps).
+    private static readonly string[] Extras =
+    [
+        "{\"a\":\"line\\nbreak\",\"b\":\"tab\\t\\\"q\\\" back\\\\slash\"}",
+        "\"\\u000A\"",
+        "\"\\u000a\"",
+        "\"\\u001f\"",
+        "\"\\u001F\"",
+        "\"\\/\"",
+        "\"\\u0041\"",
+        "\"\\u00e9\"",
+        "\"\\ud800\"",
+        "\"\\udc00 low\"",
+        "{\"\\ud83d\":1}",
+        "{\"a\":1,\"a\":2}",
+        "{\"a\":{\"b\":1,\"b\":1},\"a\":[]}",
+        "{\"a\" :1}",
+        "[1,2] ",
+        "-",
+        "-0.0e-0",
+        "1E+2",
+        "0.",
+        ".5",
+        "00",
+        "-01",
+        "\"\u00e9\u65e5\U0001F600\"",
+    ];
+
+    [Theory]
+    [MemberData(nameof(Payloads))]
+    public void IsCanonical_SaysYesExactlyWhenTheRewriteGivesThePayloadBack(string json)
+        => AssertMatchesRewrite(Encoding.UTF8.GetBytes(json), Strict);
+
+    [Fact]
+    public void IsCanonical_MutatedPayloads_SaysYesExactlyWhenTheRewriteGivesThePayloadBack()
+    {
+        // A fixed seed: every run checks the same 20,000 mutants (a byte inserted, deleted or replaced, up to three times)
+        // of the valid, invalid and extra payloads above.
+        var random = new Random(18);
+        var seeds = Payloads().Select(row => Encoding.UTF8.GetBytes(row.Data)).Where(p => p.Length < 4096).ToArray();
+        var canonical = 0;
+        for (var n = 0; n < 20_000; n++)
+        {
+            var bytes = seeds[random.Next(seeds.Length)].ToList();
+            for (var edits = random.Next(1, 4); edits > 0; edits--)
+            {
+                var at = random.Next(bytes.Count + 1);
+                switch (random.Next(3))
+                {
+                    case 0:
+                        bytes.Insert(at, Alphabet[random.Next(Alphabet.Length)]);
+                        break;
+                    case 1 when at < bytes.Count:
+                        bytes.RemoveAt(at);
+                        break;
+                    default:
+                        if (at < bytes.Count)
+                        {
+                            bytes[at] = Alphabet[random.Next(Alphabet.Length)];
+                        }
+
+                        break;
+                }
+            }
+
+            canonical += AssertMatchesRewrite(bytes.ToArray(), Strict) ? 1 : 0;
+        }
+
+        canonical.Should().BeGreaterThan(1000, "the mutants must exercise the yes as well as the no");
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(64)]
+    public void IsCanonical_Nesting_FollowsTheReadersDepthLimit(int maxDepth)
+    {
+        var options = new JsonReaderOptions { MaxDepth = maxDepth };
+        foreach (var depth in new[] { maxDepth - 1, maxDepth, maxDepth + 1 })
+        {
+            AssertMatchesRewrite(Encoding.UTF8.GetBytes(new string('[', depth) + "1" + new string(']', depth)), options);
+            AssertMatchesRewrite(Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("{\"a\":", depth)) + "{}" + new string('}', depth)), options);
+        }
+    }
+
+    [Fact]
+    public void IsCanonical_SerializedDocument_IsCopiedAsItIs()
+    {
+        var payload = JsonSerializer.SerializeToUtf8Bytes(
+            new { Id = 7, Name = "Zoë \"quoted\"\nsecond line", Tags = new[] { "a", "b" }, At = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), Price = -1.5e-7 },
+            SystemTextJsonSerializer.DefaultOptions);
+
+        CanonicalJson.IsCanonical(payload, Strict).Should().BeTrue();
+    }
+
+    // Returns whether the payload is canonical, after checking that the scan agrees with the rewrite.
+    private static bool AssertMatchesRewrite(byte[] payload, JsonReaderOptions options)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        var exact = CanonicalJson.TryRewrite(payload, options, buffer) && buffer.WrittenSpan.SequenceEqual(payload);
+        CanonicalJson.IsCanonical(payload, options).Should().Be(exact, $"the rewrite {(exact ? "gives back" : "does not give back")} {Convert.ToHexString(payload)} ({Encoding.UTF8.GetString(payload)})");
+
+        var written = new ArrayBufferWriter<byte>();
+        var viaTryWrite = CanonicalJson.TryWrite(payload, options, written) && written.WrittenSpan.SequenceEqual(payload);
+        viaTryWrite.Should().Be(exact);
+        return exact;
+    }
+}
