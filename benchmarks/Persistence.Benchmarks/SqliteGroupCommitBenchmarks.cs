@@ -128,15 +128,5 @@ public class SqliteGroupCommitBenchmarks
     }
 
     private long RawPut(int i)
-    {
-        var command = _raw.Put;
-        var now = DateTimeOffset.UtcNow.UtcTicks;
-        command.Parameters[0].Value = Collection;
-        command.Parameters[1].Value = _keys[i];
-        command.Parameters[2].Value = JsonSerializer.SerializeToUtf8Bytes(_documents[i], SystemTextJsonSerializer.DefaultOptions);
-        command.Parameters[3].Value = now;
-        command.Parameters[4].Value = DBNull.Value;
-        command.Parameters[5].Value = 1L;
-        return (long)command.ExecuteScalar()!;
-    }
+        => _raw.ExecutePut(Collection, _keys[i], JsonSerializer.SerializeToUtf8Bytes(_documents[i], SystemTextJsonSerializer.DefaultOptions), DateTimeOffset.UtcNow.UtcTicks);
 }

@@ -164,17 +164,7 @@ public class SqliteStoreBenchmarks
     }
 
     private long RawPut(RawSqlite raw, int i)
-    {
-        var command = raw.Put;
-        var now = DateTimeOffset.UtcNow.UtcTicks;
-        command.Parameters[0].Value = Collection;
-        command.Parameters[1].Value = _keys[i];
-        command.Parameters[2].Value = JsonSerializer.SerializeToUtf8Bytes(_documents[i], _json);
-        command.Parameters[3].Value = now;
-        command.Parameters[4].Value = DBNull.Value;
-        command.Parameters[5].Value = 1L;
-        return (long)command.ExecuteScalar()!;
-    }
+        => raw.ExecutePut(Collection, _keys[i], JsonSerializer.SerializeToUtf8Bytes(_documents[i], _json), DateTimeOffset.UtcNow.UtcTicks);
 
     private async Task<long> EfPutAsync(int i)
     {
@@ -355,8 +345,8 @@ public class SqliteStoreQueryBenchmarks
         _raw = new SqliteConnection($"Data Source={path};Pooling=False");
         _raw.Open();
         RawSqlite.Execute(_raw, SqliteStoreBenchmarks.StorePragmas);
-        _point = Prepare(PointSql, "$now", "$name");
-        _range = Prepare(RangeSql, "$now", "$revision");
+        _point = RawSqlite.Command(_raw, PointSql, "$now", "$name");
+        _range = RawSqlite.Command(_raw, RangeSql, "$now", "$revision");
     }
 
     [GlobalCleanup]
@@ -427,17 +417,7 @@ public class SqliteStoreQueryBenchmarks
         return count;
     }
 
-    private SqliteCommand Prepare(string sql, params string[] parameters)
-    {
-        var command = _raw.CreateCommand();
-        command.CommandText = sql;
-        foreach (var name in parameters)
-        {
-            command.Parameters.Add(new SqliteParameter { ParameterName = name });
-        }
 
-        return command;
-    }
 }
 
 /// <summary>A raw connection on a database with the store's schema, and the store's statements prepared on it.</summary>
@@ -456,10 +436,10 @@ internal sealed class RawSqlite : IDisposable
 
     public SqliteCommand Put { get; }
 
-    public static RawSqlite Open(string path, SqliteJournalMode journalMode, string? pragmas)
+    public static RawSqlite Open(string path, SqliteJournalMode journalMode, string? pragmas, bool changeFeed = false)
     {
         // The schema is the store's own: a store creates the file, then the raw connection works on it alone.
-        new SqliteStore(new SqliteStoreOptions { DataSource = path, JournalMode = journalMode }).DisposeAsync().AsTask().GetAwaiter().GetResult();
+        new SqliteStore(new SqliteStoreOptions { DataSource = path, JournalMode = journalMode, ChangeFeed = changeFeed }).DisposeAsync().AsTask().GetAwaiter().GetResult();
 
         var connection = new SqliteConnection($"Data Source={path};Pooling=False");
         connection.Open();
@@ -468,21 +448,35 @@ internal sealed class RawSqlite : IDisposable
             Execute(connection, pragmas);
         }
 
-        var get = connection.CreateCommand();
-        get.CommandText = SqliteStoreBenchmarks.GetSql;
-        foreach (var name in new[] { "$c", "$k", "$now" })
+        return new RawSqlite(
+            connection,
+            Command(connection, SqliteStoreBenchmarks.GetSql, "$c", "$k", "$now"),
+            Command(connection, SqliteStoreBenchmarks.PutSql, "$c", "$k", "$p", "$now", "$exp", "$json"));
+    }
+
+    /// <summary>A command on <paramref name="connection"/> with its named parameters, to be bound by index.</summary>
+    public static SqliteCommand Command(SqliteConnection connection, string sql, params string[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var name in parameters)
         {
-            get.Parameters.Add(new SqliteParameter { ParameterName = name });
+            command.Parameters.Add(new SqliteParameter { ParameterName = name });
         }
 
-        var put = connection.CreateCommand();
-        put.CommandText = SqliteStoreBenchmarks.PutSql;
-        foreach (var name in new[] { "$c", "$k", "$p", "$now", "$exp", "$json" })
-        {
-            put.Parameters.Add(new SqliteParameter { ParameterName = name });
-        }
+        return command;
+    }
 
-        return new RawSqlite(connection, get, put);
+    /// <summary>Runs the store's upsert of one plain JSON payload with no expiry; returns the version it wrote.</summary>
+    public long ExecutePut(string collection, string key, byte[] payload, long nowTicks)
+    {
+        Put.Parameters[0].Value = collection;
+        Put.Parameters[1].Value = key;
+        Put.Parameters[2].Value = payload;
+        Put.Parameters[3].Value = nowTicks;
+        Put.Parameters[4].Value = DBNull.Value;
+        Put.Parameters[5].Value = 1L;
+        return (long)Put.ExecuteScalar()!;
     }
 
     public static void Execute(SqliteConnection connection, string sql)
@@ -553,9 +547,8 @@ public class SqliteChangeFeedPutBenchmarks
     private readonly string[] _keys = Enumerable.Range(0, KeyCount).Select(i => $"template-{i:D6}").ToArray();
     private string _root = string.Empty;
     private SqliteStore _store = null!;
-    private SqliteConnection _raw = null!;
+    private RawSqlite _raw = null!;
     private SqliteCommand _begin = null!;
-    private SqliteCommand _put = null!;
     private SqliteCommand _append = null!;
     private SqliteCommand _commit = null!;
     private int _next;
@@ -565,15 +558,10 @@ public class SqliteChangeFeedPutBenchmarks
     {
         _root = Directory.CreateTempSubdirectory("persistence-sqlite-feed-bench-").FullName;
         _store = new SqliteStore(new SqliteStoreOptions { DataSource = Path.Combine(_root, "store.db"), ChangeFeed = true });
-        var rawPath = Path.Combine(_root, "raw.db");
-        await new SqliteStore(new SqliteStoreOptions { DataSource = rawPath, ChangeFeed = true }).DisposeAsync();
-        _raw = new SqliteConnection($"Data Source={rawPath};Pooling=False");
-        _raw.Open();
-        RawSqlite.Execute(_raw, SqliteStoreBenchmarks.StorePragmas);
-        _begin = Prepare("BEGIN IMMEDIATE");
-        _put = Prepare(SqliteStoreBenchmarks.PutSql, "$c", "$k", "$p", "$now", "$exp", "$json");
-        _append = Prepare(AppendSql, "$c", "$k", "$v", "$at");
-        _commit = Prepare("COMMIT");
+        _raw = RawSqlite.Open(Path.Combine(_root, "raw.db"), SqliteJournalMode.Wal, SqliteStoreBenchmarks.StorePragmas, changeFeed: true);
+        _begin = RawSqlite.Command(_raw.Connection, "BEGIN IMMEDIATE");
+        _append = RawSqlite.Command(_raw.Connection, AppendSql, "$c", "$k", "$v", "$at");
+        _commit = RawSqlite.Command(_raw.Connection, "COMMIT");
         for (var i = 0; i < KeyCount; i++)
         {
             await _store.PutAsync(Collection, _keys[i], _documents[i]);
@@ -585,7 +573,7 @@ public class SqliteChangeFeedPutBenchmarks
     public async Task CleanupAsync()
     {
         await _store.DisposeAsync();
-        foreach (var command in new[] { _begin, _put, _append, _commit })
+        foreach (var command in new[] { _begin, _append, _commit })
         {
             command.Dispose();
         }
@@ -611,13 +599,7 @@ public class SqliteChangeFeedPutBenchmarks
     {
         var now = DateTimeOffset.UtcNow.UtcTicks;
         _begin.ExecuteNonQuery();
-        _put.Parameters[0].Value = Collection;
-        _put.Parameters[1].Value = _keys[i];
-        _put.Parameters[2].Value = JsonSerializer.SerializeToUtf8Bytes(_documents[i], SystemTextJsonSerializer.DefaultOptions);
-        _put.Parameters[3].Value = now;
-        _put.Parameters[4].Value = DBNull.Value;
-        _put.Parameters[5].Value = 1L;
-        var version = (long)_put.ExecuteScalar()!;
+        var version = _raw.ExecutePut(Collection, _keys[i], JsonSerializer.SerializeToUtf8Bytes(_documents[i], SystemTextJsonSerializer.DefaultOptions), now);
         _append.Parameters[0].Value = Collection;
         _append.Parameters[1].Value = _keys[i];
         _append.Parameters[2].Value = version;
@@ -625,18 +607,5 @@ public class SqliteChangeFeedPutBenchmarks
         _append.ExecuteNonQuery();
         _commit.ExecuteNonQuery();
         return version;
-    }
-
-    private SqliteCommand Prepare(string sql, params string[] parameters)
-    {
-        var command = _raw.CreateCommand();
-        command.CommandText = sql;
-        foreach (var name in parameters)
-        {
-            command.Parameters.Add(new SqliteParameter { ParameterName = name });
-        }
-
-        command.Prepare();
-        return command;
     }
 }

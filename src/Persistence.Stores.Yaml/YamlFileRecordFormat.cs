@@ -168,9 +168,7 @@ internal sealed class YamlFileRecordFormat : FileRecordFormat
                 return null;
             }
 
-            var canonical = new ArrayBufferWriter<byte>(payload.Length + 16);
-            EmitDocument(canonical, events);
-            return canonical.WrittenSpan.SequenceEqual(payload) ? events : null;
+            return EmitsBack(events, payload) ? events : null;
         }
         catch (YamlException)
         {
@@ -222,14 +220,20 @@ internal sealed class YamlFileRecordFormat : FileRecordFormat
                 return false;
             }
 
-            var emitted = new ArrayBufferWriter<byte>(payload.Length + 16);
-            EmitDocument(emitted, events);
-            return emitted.WrittenSpan.SequenceEqual(payload);
+            return EmitsBack(events, payload);
         }
         catch (YamlException)
         {
             return false;
         }
+    }
+
+    // Whether the events emitted as a document are the payload byte for byte: what makes a payload canonical.
+    private static bool EmitsBack(List<ParsingEvent> events, ReadOnlySpan<byte> payload)
+    {
+        var emitted = new ArrayBufferWriter<byte>(payload.Length + 16);
+        EmitDocument(emitted, events);
+        return emitted.WrittenSpan.SequenceEqual(payload);
     }
 
     // "data:" and the payload's lines, each non-empty one two spaces in: what ReadsBackIndented checks.
