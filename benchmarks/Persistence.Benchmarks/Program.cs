@@ -36,6 +36,12 @@ if (args is ["feed-latency-writer", _, _, _])
     return await FileFeedLatency.WriteAsync(args);
 }
 
+// dotnet run -c Release --project benchmarks/Persistence.Benchmarks -- backup-once create <db> | run <db> <archive> [repeat]
+if (args is ["backup-once", _, _, ..])
+{
+    return await BackupOnce.RunAsync(args);
+}
+
 // dotnet run -c Release --project benchmarks/Persistence.Benchmarks -- migration-cpu [rounds]
 if (args is ["migration-cpu", ..])
 {
