@@ -62,7 +62,7 @@ public abstract class FileStoreOptions
     /// takes every one queued meanwhile, each with its own version check and result (a conflicting one fails alone), writes
     /// all their files and flushes each directory once (one collection file carries all its queued writes), and each
     /// caller returns only after that. A write that finds the store idle runs alone, exactly as with group commit off.
-    /// See <c>docs/json-store.md</c>.
+    /// See <c>docs/file-store-layouts.md</c>.
     /// </summary>
     /// <value>The default is <see langword="true"/>.</value>
     public bool GroupCommit { get; set; } = true;
