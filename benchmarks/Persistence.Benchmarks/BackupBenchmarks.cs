@@ -374,17 +374,46 @@ internal static class BackupData
     /// <summary>Gets the total size of the records' JSON.</summary>
     public static long JsonBytes => Bytes.Value;
 
+    /// <summary>
+    /// Gets whether the records differ in their text (<c>PERSISTENCE_BENCH_BACKUP_DATA=varied</c>): names, descriptions,
+    /// tags, settings and addresses drawn from a seeded generator, so the JSON compresses about as well as real documents
+    /// do rather than the ~50× of <see cref="BenchmarkDocument.Create"/>'s near-identical documents, on which deflate
+    /// finds a long match at every record and runs far faster than on real data.
+    /// </summary>
+    public static bool Varied { get; } = string.Equals(Environment.GetEnvironmentVariable("PERSISTENCE_BENCH_BACKUP_DATA"), "varied", StringComparison.OrdinalIgnoreCase);
+
     public static StoreEntry[] Entries()
     {
         var at = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
         var entries = new StoreEntry[EntryCount];
+        var random = new Random(20261205);
+        var words = Enumerable.Range(0, 4096).Select(_ => new string(Enumerable.Range(0, random.Next(3, 11)).Select(_ => (char)('a' + random.Next(26))).ToArray())).ToArray();
         for (var i = 0; i < entries.Length; i++)
         {
-            var payload = JsonSerializer.SerializeToUtf8Bytes(BenchmarkDocument.Create(i), SystemTextJsonSerializer.DefaultOptions);
+            var document = Varied ? VariedDocument(i, random, words) : BenchmarkDocument.Create(i);
+            var payload = JsonSerializer.SerializeToUtf8Bytes(document, SystemTextJsonSerializer.DefaultOptions);
             entries[i] = new StoreEntry(Collection, $"template-{i:D7}", payload, 1 + (i % 5), at.AddSeconds(i), at.AddSeconds(i + 60), null);
         }
 
         return entries;
+    }
+
+    private static BenchmarkDocument VariedDocument(int seed, Random random, string[] words)
+    {
+        string Words(int count) => string.Join(' ', Enumerable.Range(0, count).Select(_ => words[random.Next(words.Length)]));
+        string Address() => $"10.{random.Next(256)}.{random.Next(256)}.{random.Next(1, 255)}";
+        var at = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero).AddSeconds(random.Next());
+        return new BenchmarkDocument(
+            $"template-{seed:D6}",
+            Words(3),
+            Words(16),
+            at,
+            at.AddMinutes(random.Next(100_000)),
+            Words(1),
+            random.Next(1000),
+            Enumerable.Range(0, 4).Select(_ => words[random.Next(words.Length)]).ToArray(),
+            Enumerable.Range(0, 5).ToDictionary(k => words[random.Next(words.Length)] + k.ToString(CultureInfo.InvariantCulture), _ => Address()),
+            Enumerable.Range(0, 4).Select(n => new BenchmarkInterface($"ge-0/0/{n}", words[random.Next(words.Length)], random.Next(4096), random.Next(1280, 9001), Address() + "/" + random.Next(8, 31).ToString(CultureInfo.InvariantCulture))).ToArray());
     }
 }
 

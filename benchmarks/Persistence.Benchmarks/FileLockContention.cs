@@ -34,18 +34,21 @@ internal static class FileLockContention
                 RedirectStandardOutput = true,
             })!).ToList();
             var samples = new List<double>();
+            var perProcess = new List<int>();
             foreach (var worker in workers)
             {
                 var output = await worker.StandardOutput.ReadToEndAsync();
                 await worker.WaitForExitAsync();
-                samples.AddRange(output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => double.Parse(line, CultureInfo.InvariantCulture)));
+                var latencies = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => double.Parse(line, CultureInfo.InvariantCulture)).ToList();
+                samples.AddRange(latencies);
+                perProcess.Add(latencies.Count);
             }
 
             var sorted = samples.Order().ToArray();
             var p50 = LatencySamples.Percentile(sorted, 0.50);
             var p99 = LatencySamples.Percentile(sorted, 0.99);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"lock contention ({layout}, {processes} processes x {tasks} tasks, {seconds} s): {sorted.Length / (double)seconds:F0} increments/s, p50 {p50:F1} ms, p99 {p99:F1} ms (p99/p50 {p99 / p50:F1}), max {sorted[^1]:F1} ms"));
+                $"lock contention ({layout}, {processes} processes x {tasks} tasks, {seconds} s): {sorted.Length / (double)seconds:F0} increments/s, p50 {p50:F1} ms, p99 {p99:F1} ms (p99/p50 {p99 / p50:F1}), p90 {LatencySamples.Percentile(sorted, 0.90):F1} ms, max {sorted[^1]:F1} ms; increments per process {string.Join(" / ", perProcess)}"));
             return 0;
         }
         finally

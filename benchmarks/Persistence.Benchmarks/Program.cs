@@ -36,6 +36,12 @@ if (args is ["feed-latency-writer", _, _, _])
     return await FileFeedLatency.WriteAsync(args);
 }
 
+// dotnet run -c Release --project benchmarks/Persistence.Benchmarks -- migration-cpu [rounds]
+if (args is ["migration-cpu", ..])
+{
+    return await MigrationCpuBound.RunAsync(args);
+}
+
 // dotnet run -c Release --project benchmarks/Persistence.Benchmarks -- lock-contention <layout> [processes] [tasks] [seconds]
 if (args is ["lock-contention", _, ..])
 {

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 
 namespace Persistence.Backup;
 
@@ -121,7 +120,7 @@ public static class StoreMigration
             // With verification the resumed collection is read from its start, the pages already copied only hashed
             // (the checksum covers the whole collection); without, the read starts after the last committed page.
             var after = string.Equals(collection, resume.Current, StringComparison.Ordinal) ? resume.AfterKey : null;
-            var pages = ReadAheadAsync(StoreBackup.PagesAsync(source, collection, options.BatchSize, onCorrupted, cancellationToken, options.Verify ? null : after), cancellationToken);
+            var pages = ReadAhead.RunAsync(StoreBackup.PagesAsync(source, collection, options.BatchSize, onCorrupted, cancellationToken, options.Verify ? null : after), PagesReadAhead, cancellationToken);
             var position = new CopyPosition(after, resume, checkpoint, options.Checkpoint?.Path);
             var report = await CopyCollectionAsync(source, target, collection, pages, options, transcode, leftOut, unreadable, lines, hasher, (copied, skipped), position, progress, cancellationToken).ConfigureAwait(false);
             reports.Add(report);
@@ -377,57 +376,6 @@ public static class StoreMigration
         }
 
         return hasher.Finish();
-    }
-
-    /// <summary>
-    /// Yields the pages of <paramref name="pages"/>, read on the thread pool up to <see cref="PagesReadAhead"/> pages
-    /// ahead while the caller works on the current one (imports it), so the source's reads and the target's writes
-    /// overlap even when one page reads slower and the next faster than it imports. The pages come in their order, and a
-    /// failure of a read surfaces where that page would have been yielded. When the caller stops (an import failed, or
-    /// the migration was cancelled) the reading stops and is awaited before this returns.
-    /// </summary>
-    private static async IAsyncEnumerable<List<StoreEntry>> ReadAheadAsync(IAsyncEnumerable<List<StoreEntry>> pages, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var ahead = Channel.CreateBounded<List<StoreEntry>>(new BoundedChannelOptions(PagesReadAhead) { SingleReader = true, SingleWriter = true });
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-
-        // A run of its own: a source that reads synchronously (a directory listing) would otherwise run its read on the
-        // caller's thread.
-        var reading = Task.Run(
-            async () =>
-            {
-                try
-                {
-                    await foreach (var page in pages.WithCancellation(stop.Token).ConfigureAwait(false))
-                    {
-                        await ahead.Writer.WriteAsync(page, stop.Token).ConfigureAwait(false);
-                    }
-
-                    ahead.Writer.TryComplete();
-                }
-                catch (Exception ex)
-                {
-                    ahead.Writer.TryComplete(ex);
-                }
-            },
-            CancellationToken.None);
-        try
-        {
-            while (await ahead.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                while (ahead.Reader.TryRead(out var page))
-                {
-                    yield return page;
-                }
-            }
-        }
-        finally
-        {
-            // The read's own outcome no longer matters once the caller stopped; the caller's exception is the one that
-            // surfaces.
-            await stop.CancelAsync().ConfigureAwait(false);
-            await reading.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Versioning;
 
 namespace Persistence.FileStorage;
 
@@ -22,7 +23,18 @@ internal sealed class SharedRoot : IDisposable
     // The change feed's commit counter follows the generation counter.
     private const long CommitCounterOffset = 8;
 
+    // Fair hand-over (64-bit Linux): every taker of the lock counts its turn here; a process waiting in the kernel holds
+    // one byte of the waiters' range, so that the holder's own next writer lets it go first.
+    private const long TurnCounterOffset = 16;
+    private const long WaiterOffset = 8192;
+
+    /// <summary>How many bytes the waiters' range has: a process waits on the byte of its id modulo this count.</summary>
+    public const long WaiterSlots = 4096;
+
     private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(5);
+
+    // How often a writer that lets a waiting process go first looks whether it has had its turn.
+    private static readonly TimeSpan HandOverPoll = TimeSpan.FromMilliseconds(1);
     private static readonly Dictionary<string, SharedRoot> Roots = new(OperatingSystem.IsLinux() ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase);
     private static readonly Lock RootsGate = new();
 
@@ -33,6 +45,10 @@ internal sealed class SharedRoot : IDisposable
     private int _references;
     private long _batchSequence;
     private ChangeLogFile? _changeLog;
+    private KernelLockWaiter? _kernelWaiter;
+
+    // The turn this process took last (-1: none yet); only the holder of the write gate reads or writes it.
+    private long _lastTurn = -1;
 
     private SharedRoot(string rootPath)
     {
@@ -50,6 +66,21 @@ internal sealed class SharedRoot : IDisposable
 
     /// <summary>Serializes the writers of this process; the OS lock then serializes processes.</summary>
     public SemaphoreSlim WriteGate { get; } = new(1, 1);
+
+    /// <summary>
+    /// Gets whether writers of different processes take turns (64-bit Linux, unless the portable calls are forced): a
+    /// writer that finds the lock taken waits in the kernel and is woken when it is released, and a process that has
+    /// just released the lock lets a process waiting for it go first. Elsewhere writers retry every few milliseconds.
+    /// </summary>
+    [SupportedOSPlatformGuard("linux")]
+    public static bool FairHandOver { get; } = OperatingSystem.IsLinux() && Environment.Is64BitProcess && !PortableFileCalls.Forced;
+
+    /// <summary>
+    /// Gets or sets how long, at most, a writer lets waiting processes go first before it takes a free lock anyway (a
+    /// waiting process that does not take its turn, for example one that was stopped, holds nobody up longer than this).
+    /// Tests raise it so that a hand-over never depends on how fast the machine wakes the waiter.
+    /// </summary>
+    internal TimeSpan HandOverPatience { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Opens (or joins) the shared state of a root directory, creating the directory and its lock file.</summary>
     public static SharedRoot Open(string rootPath)
@@ -84,6 +115,10 @@ internal sealed class SharedRoot : IDisposable
 
         _exclusive?.Dispose();
         _changeLog?.Dispose();
+        if (OperatingSystem.IsLinux())
+        {
+            _kernelWaiter?.Dispose();
+        }
         _lockFile.Dispose();
         WriteGate.Dispose();
     }
@@ -100,6 +135,12 @@ internal sealed class SharedRoot : IDisposable
 
         try
         {
+            if (FairHandOver)
+            {
+                await LockFileInTurnAsync(started, timeout, cancellationToken).ConfigureAwait(false);
+                return new WriteLock(this);
+            }
+
             while (!TryLockFile())
             {
                 if (Stopwatch.GetElapsedTime(started) >= timeout)
@@ -118,6 +159,70 @@ internal sealed class SharedRoot : IDisposable
         }
 
         return new WriteLock(this);
+    }
+
+    /// <summary>Gets whether a writer of another process waits in the kernel for the write lock (64-bit Linux only).</summary>
+    [SupportedOSPlatform("linux")]
+    internal bool AnotherProcessWaits()
+        => LinuxByteRangeLock.HeldByAnotherProcess(_lockFile.SafeFileHandle, WaiterOffset, WaiterSlots);
+
+    /// <summary>Reads how many turns writers have taken with the lock (64-bit Linux only; 0 for a new lock file).</summary>
+    internal long ReadTurns() => ReadCounter(TurnCounterOffset);
+
+    // Takes the OS lock in turn: after this process's last turn, a writer first lets a process waiting in the kernel take
+    // the lock (until it did, none waits any more, or the patience ran out); then it takes the lock when free, or waits
+    // for it in the kernel, which wakes it as soon as the holder lets go. Each taker counts its turn.
+    [SupportedOSPlatform("linux")]
+    private async ValueTask LockFileInTurnAsync(long started, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (_lastTurn >= 0 && AnotherProcessWaits())
+        {
+            var deferred = Stopwatch.GetTimestamp();
+            while (ReadTurns() == _lastTurn && Stopwatch.GetElapsedTime(deferred) < HandOverPatience && AnotherProcessWaits())
+            {
+                if (Stopwatch.GetElapsedTime(started) >= timeout)
+                {
+                    throw LockTimeout(timeout, inProcess: false);
+                }
+
+                await Task.Delay(HandOverPoll, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (!TryLockFile())
+        {
+            var waiter = Volatile.Read(ref _kernelWaiter);
+            if (waiter is null)
+            {
+                // Only the holder of the write gate gets here, so one waiter thread is started per root.
+                waiter = new KernelLockWaiter(_lockFile.SafeFileHandle, LockOffset, WaiterOffset, RootPath);
+                Volatile.Write(ref _kernelWaiter, waiter);
+            }
+
+            var remaining = timeout - Stopwatch.GetElapsedTime(started);
+            if (remaining <= TimeSpan.Zero || !await waiter.LockAsync(remaining, cancellationToken).ConfigureAwait(false))
+            {
+                throw LockTimeout(timeout, inProcess: false);
+            }
+
+            CountTurn();
+        }
+    }
+
+    // Counts the turn just taken with the lock (64-bit Linux); a failure releases the lock again.
+    [SupportedOSPlatform("linux")]
+    private void CountTurn()
+    {
+        try
+        {
+            _lastTurn = ReadTurns() + 1;
+            WriteCounter(TurnCounterOffset, _lastTurn);
+        }
+        catch
+        {
+            LinuxByteRangeLock.Unlock(_lockFile.SafeFileHandle, LockOffset);
+            throw;
+        }
     }
 
     /// <summary>Takes the lock from a constructor, where there is no way to await.</summary>
@@ -171,12 +276,7 @@ internal sealed class SharedRoot : IDisposable
     }
 
     /// <summary>Reads the write generation that writers of collection files move (odd while a write is being applied).</summary>
-    public long ReadGeneration()
-    {
-        Span<byte> bytes = stackalloc byte[sizeof(long)];
-        var read = RandomAccess.Read(_lockFile.SafeFileHandle, bytes, 0);
-        return read == sizeof(long) ? BinaryPrimitives.ReadInt64LittleEndian(bytes) : 0;
-    }
+    public long ReadGeneration() => ReadCounter(0);
 
     /// <summary>Gets the change log of the root, shared by its stores in this process.</summary>
     public ChangeLogFile ChangeLog
@@ -194,20 +294,10 @@ internal sealed class SharedRoot : IDisposable
     }
 
     /// <summary>Reads the commit counter of the change feed: the newest commit reserved by a writer (bytes 8-15 of the lock file).</summary>
-    public long ReadCommitCounter()
-    {
-        Span<byte> bytes = stackalloc byte[sizeof(long)];
-        var read = RandomAccess.Read(_lockFile.SafeFileHandle, bytes, CommitCounterOffset);
-        return read == sizeof(long) ? BinaryPrimitives.ReadInt64LittleEndian(bytes) : 0;
-    }
+    public long ReadCommitCounter() => ReadCounter(CommitCounterOffset);
 
     /// <summary>Writes the commit counter; called under the write lock.</summary>
-    public void WriteCommitCounter(long value)
-    {
-        Span<byte> bytes = stackalloc byte[sizeof(long)];
-        BinaryPrimitives.WriteInt64LittleEndian(bytes, value);
-        RandomAccess.Write(_lockFile.SafeFileHandle, bytes, CommitCounterOffset);
-    }
+    public void WriteCommitCounter(long value) => WriteCounter(CommitCounterOffset, value);
 
     /// <summary>Marks the start of a write that readers of cached files must not trust; returns the odd generation.</summary>
     public long BeginGeneration()
@@ -282,15 +372,36 @@ internal sealed class SharedRoot : IDisposable
         }
     }
 
-    private void WriteGeneration(long value)
+    private void WriteGeneration(long value) => WriteCounter(0, value);
+
+    // The lock file's counters are little-endian 64-bit numbers; one the file is too short to hold reads as 0.
+    private long ReadCounter(long offset)
+    {
+        Span<byte> bytes = stackalloc byte[sizeof(long)];
+        var read = RandomAccess.Read(_lockFile.SafeFileHandle, bytes, offset);
+        return read == sizeof(long) ? BinaryPrimitives.ReadInt64LittleEndian(bytes) : 0;
+    }
+
+    private void WriteCounter(long offset, long value)
     {
         Span<byte> bytes = stackalloc byte[sizeof(long)];
         BinaryPrimitives.WriteInt64LittleEndian(bytes, value);
-        RandomAccess.Write(_lockFile.SafeFileHandle, bytes, 0);
+        RandomAccess.Write(_lockFile.SafeFileHandle, bytes, offset);
     }
 
     private bool TryLockFile()
     {
+        if (FairHandOver)
+        {
+            if (Volatile.Read(ref _kernelWaiter) is { HasPending: true } || !LinuxByteRangeLock.TryLock(_lockFile.SafeFileHandle, LockOffset))
+            {
+                return false;
+            }
+
+            CountTurn();
+            return true;
+        }
+
         try
         {
             if (!PortableFileCalls.LockByByteRange)
@@ -313,7 +424,11 @@ internal sealed class SharedRoot : IDisposable
 
     private void UnlockFile()
     {
-        if (!PortableFileCalls.LockByByteRange)
+        if (FairHandOver)
+        {
+            LinuxByteRangeLock.Unlock(_lockFile.SafeFileHandle, LockOffset);
+        }
+        else if (!PortableFileCalls.LockByByteRange)
         {
             var exclusive = _exclusive;
             _exclusive = null;

@@ -121,7 +121,7 @@ public sealed class StoreMigrationReadAheadTests
         (await target.CountAsync("items", Token) % Batch).Should().Be(0, "every batch written is whole");
     }
 
-    private static async Task<InMemoryStore> SourceAsync(int count)
+    internal static async Task<InMemoryStore> SourceAsync(int count)
     {
         var store = new InMemoryStore("source");
         var at = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
@@ -130,48 +130,6 @@ public sealed class StoreMigrationReadAheadTests
             .ToArray();
         await store.ImportAsync(entries, ImportMode.Overwrite, Token);
         return store;
-    }
-
-    /// <summary>Counts the pages (scans) read, can fail one, and tells when one starts.</summary>
-    private sealed class ObservedSource(IStore inner) : DelegatingStore(inner)
-    {
-        private int _started;
-        private int _running;
-
-        public int? FailingPage { get; init; }
-
-        public Action<int>? OnPage { get; set; }
-
-        public int PagesStarted => Volatile.Read(ref _started);
-
-        public int PagesRunning => Volatile.Read(ref _running);
-
-        public override IAsyncEnumerable<StoreEntry> ScanAsync(string collection, ScanOptions? options = null, CancellationToken cancellationToken = default)
-            => ScanCoreAsync(collection, options, cancellationToken);
-
-        private async IAsyncEnumerable<StoreEntry> ScanCoreAsync(string collection, ScanOptions? options, [EnumeratorCancellation] CancellationToken cancellationToken)
-        {
-            var page = Interlocked.Increment(ref _started);
-            Interlocked.Increment(ref _running);
-            try
-            {
-                OnPage?.Invoke(page);
-                await Task.Yield();
-                if (page == FailingPage)
-                {
-                    throw new IOException($"page {page} cannot be read");
-                }
-
-                await foreach (var entry in Inner.ScanAsync(collection, options, cancellationToken).ConfigureAwait(false))
-                {
-                    yield return entry;
-                }
-            }
-            finally
-            {
-                Interlocked.Decrement(ref _running);
-            }
-        }
     }
 
     /// <summary>Runs a hook before each import (numbered from 1).</summary>

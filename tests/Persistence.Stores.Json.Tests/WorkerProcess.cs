@@ -135,6 +135,17 @@ internal sealed class WorkerProcess : IDisposable
     }
 
     /// <summary>Kills the process (SIGKILL) and waits until its output is drained.</summary>
+    /// <summary>Sends a signal to the child (<c>kill -STOP</c>, <c>-CONT</c>, ...) and waits until <c>kill</c> has sent it.</summary>
+    public void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} {_process.Id} exited with {kill.ExitCode}.");
+        }
+    }
+
     public void Kill()
     {
         if (!_process.HasExited)

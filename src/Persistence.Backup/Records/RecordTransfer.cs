@@ -12,6 +12,9 @@ namespace Persistence.Backup;
 /// </summary>
 public static partial class RecordTransfer
 {
+    /// <summary>How many pages an export reads and checks ahead of the format: memory stays a few pages.</summary>
+    internal const int ExportPagesAhead = 2;
+
     /// <summary>Writes the live records of a collection to a stream in a record format.</summary>
     /// <param name="store">The store to read.</param>
     /// <param name="collection">The collection to export.</param>
@@ -99,7 +102,10 @@ public static partial class RecordTransfer
 
     /// <summary>
     /// The records of a collection as a format receives them: each enumeration pages through the store again, so a
-    /// format may read them twice; <see cref="Count"/> is the count of the last complete enumeration.
+    /// format may read them twice; <see cref="Count"/> is the count of the last complete enumeration. The store is read
+    /// and each page's JSON payloads are checked for their canonical form one page ahead, on another thread, while the
+    /// format writes the page before: on two cores the read and the check (most of an export's work besides the
+    /// format's own) overlap with the writing.
     /// </summary>
     private sealed class StoreRecords(IStore store, string collection, RecordExportOptions options, bool select, IProgress<RecordTransferProgress>? progress) : IAsyncEnumerable<PortableRecord>
     {
@@ -113,11 +119,12 @@ public static partial class RecordTransfer
             var projected = new ArrayBufferWriter<byte>(4096);
             using var writer = new Utf8JsonWriter(canonical, RecordJson.CompactWriter);
             long count = 0;
-            await foreach (var page in StoreBackup.PagesAsync(store, collection, options.PageSize, null, cancellationToken).ConfigureAwait(false))
+            await foreach (var (page, isCanonical) in ReadAhead.RunAsync(ScannedPagesAsync(cancellationToken), ExportPagesAhead, cancellationToken).ConfigureAwait(false))
             {
-                foreach (var entry in page)
+                for (var i = 0; i < page.Count; i++)
                 {
-                    var record = ToPortable(entry, store.Serializer, canonical, writer);
+                    var entry = page[i];
+                    var record = ToPortable(entry, store.Serializer, canonical, writer, isCanonical?[i]);
                     if (_selection is not null)
                     {
                         record = Select(record, entry, projected, writer);
@@ -154,13 +161,34 @@ public static partial class RecordTransfer
                 DocumentJson = projected.WrittenMemory,
             };
         }
+
+        // The store's pages, each with which of its payloads are canonical JSON (null for another serializer).
+        private async IAsyncEnumerable<(List<StoreEntry> Page, bool[]? IsCanonical)> ScannedPagesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            var json = store.Serializer as SystemTextJsonSerializer;
+            await foreach (var page in StoreBackup.PagesAsync(store, collection, options.PageSize, null, cancellationToken).ConfigureAwait(false))
+            {
+                bool[]? isCanonical = null;
+                if (json is not null)
+                {
+                    isCanonical = new bool[page.Count];
+                    for (var i = 0; i < page.Count; i++)
+                    {
+                        isCanonical[i] = CanonicalJson.IsCanonical(page[i].Payload.Span, json.ReaderOptions);
+                    }
+                }
+
+                yield return (page, isCanonical);
+            }
+        }
     }
 
     /// <summary>
     /// Turns a stored record into its portable shape: the payload's canonical JSON as the document, and the payload
     /// itself as well when the document does not give it back byte for byte (as archive entry lines carry it).
+    /// <paramref name="isCanonical"/> says whether a JSON payload was already found to be its canonical form (null: check here).
     /// </summary>
-    private static PortableRecord ToPortable(StoreEntry entry, ISerializer serializer, ArrayBufferWriter<byte> scratch, Utf8JsonWriter writer)
+    private static PortableRecord ToPortable(StoreEntry entry, ISerializer serializer, ArrayBufferWriter<byte> scratch, Utf8JsonWriter writer, bool? isCanonical)
     {
         scratch.ResetWrittenCount();
         ReadOnlyMemory<byte> document = default;
@@ -169,7 +197,7 @@ public static partial class RecordTransfer
         {
             // A payload that is its own canonical form (as the default serializer writes them) is the document as it is:
             // one scan proves it, and nothing is copied.
-            if (CanonicalJson.IsCanonical(entry.Payload.Span, json.ReaderOptions))
+            if (isCanonical ?? CanonicalJson.IsCanonical(entry.Payload.Span, json.ReaderOptions))
             {
                 document = entry.Payload;
                 exact = true;
