@@ -200,3 +200,72 @@ public class FileGroupCommitBenchmarks
         }
     }
 }
+
+/// <summary>
+/// One writer alone, <see cref="FileDurability.None"/> so the flushes' spread does not hide the code's: a put with group
+/// commit on (the baseline is the same store with it off), per layout. The idle path must be the unchanged one.
+/// </summary>
+/// <remarks><c>--filter '*FileGroupCommitLatency*' --job short --inProcess</c>.</remarks>
+[MemoryDiagnoser]
+[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByParams)]
+public class FileGroupCommitLatencyBenchmarks
+{
+    private const string Collection = "templates";
+    private const int KeyCount = 64;
+
+    private readonly BenchmarkDocument[] _documents = Enumerable.Range(0, KeyCount).Select(BenchmarkDocument.Create).ToArray();
+    private readonly string[] _keys = Enumerable.Range(0, KeyCount).Select(i => $"template-{i:D6}").ToArray();
+    private string _root = string.Empty;
+    private JsonFileStore _grouped = null!;
+    private JsonFileStore _ungrouped = null!;
+    private int _next;
+
+    /// <summary>Gets or sets how the stores spread records over files.</summary>
+    [Params(FileLayout.FilePerRecord, FileLayout.FilePerCollection, FileLayout.SingleFile)]
+    public FileLayout Layout { get; set; }
+
+    [GlobalSetup]
+    public async Task SetupAsync()
+    {
+        _root = Directory.CreateTempSubdirectory("persistence-file-group-latency-").FullName;
+        _grouped = Open("grouped", groupCommit: true);
+        _ungrouped = Open("ungrouped", groupCommit: false);
+        for (var i = 0; i < KeyCount; i++)
+        {
+            await _grouped.PutAsync(Collection, _keys[i], _documents[i]);
+            await _ungrouped.PutAsync(Collection, _keys[i], _documents[i]);
+        }
+    }
+
+    [GlobalCleanup]
+    public async Task CleanupAsync()
+    {
+        await _grouped.DisposeAsync();
+        await _ungrouped.DisposeAsync();
+        Directory.Delete(_root, recursive: true);
+    }
+
+    [Benchmark(Baseline = true, Description = "JsonFileStore.PutAsync<T>, group commit off")]
+    public ValueTask<long> UngroupedPut()
+    {
+        var i = Next();
+        return _ungrouped.PutAsync(Collection, _keys[i], _documents[i]);
+    }
+
+    [Benchmark(Description = "JsonFileStore.PutAsync<T>, group commit on")]
+    public ValueTask<long> GroupedPut()
+    {
+        var i = Next();
+        return _grouped.PutAsync(Collection, _keys[i], _documents[i]);
+    }
+
+    private JsonFileStore Open(string name, bool groupCommit) => new(new JsonFileStoreOptions
+    {
+        RootPath = Path.Combine(_root, name),
+        Layout = Layout,
+        Durability = FileDurability.None,
+        GroupCommit = groupCommit,
+    });
+
+    private int Next() => _next = (_next + 1) % KeyCount;
+}
