@@ -88,6 +88,8 @@ public abstract partial class FileStore : StoreBase, IPurgeableStore, IStoreTele
         Durability = options.Durability;
         _lockTimeout = options.LockTimeout;
         _flushToDisk = options.Durability == FileDurability.FlushToDisk;
+        _groupCommit = options.GroupCommit;
+        _groupQueue = new GroupCommitQueue(this);
         InitializeChangeFeed(options);
         Root = SharedRoot.Open(options.RootPath);
         RootPath = Root.RootPath;
@@ -177,33 +179,16 @@ public abstract partial class FileStore : StoreBase, IPurgeableStore, IStoreTele
         => _layout.GetManyAsync(collection, keys, TimeProvider.GetUtcNow(), cancellationToken);
 
     /// <inheritdoc />
-    protected override async ValueTask<long> PutCoreAsync(string collection, string key, ReadOnlyMemory<byte> payload, PutOptions options, CancellationToken cancellationToken)
-    {
-        using var writeLock = await LockAsync(cancellationToken).ConfigureAwait(false);
-        using var write = _layout.BeginWrite();
-        var now = TimeProvider.GetUtcNow();
-        var current = await write.ReadAsync(collection, key, now, cancellationToken).ConfigureAwait(false);
-        EnsureExpectedVersion(collection, key, options.ExpectedVersion, current?.Version);
-        var record = new StoreEntry(collection, key, payload, (current?.Version ?? 0) + 1, current?.CreatedAt ?? now, now, ExpiryOf(now, options.TimeToLive));
-        write.Set(collection, key, record);
-        await ApplyAsync(write, now, [new PendingChange(collection, key, StoreChangeKind.Put, record.Version)], cancellationToken).ConfigureAwait(false);
-        return record.Version;
-    }
+    protected override ValueTask<long> PutCoreAsync(string collection, string key, ReadOnlyMemory<byte> payload, PutOptions options, CancellationToken cancellationToken)
+        => _groupCommit && Root.WriteGate.CurrentCount == 0
+            ? _groupQueue.EnqueueAsync(QueuedWrite.ForPut(collection, key, payload, options), cancellationToken)
+            : PutAloneAsync(collection, key, payload, options, cancellationToken);
 
     /// <inheritdoc />
     protected override async ValueTask<bool> DeleteCoreAsync(string collection, string key, long? expectedVersion, CancellationToken cancellationToken)
-    {
-        using var writeLock = await LockAsync(cancellationToken).ConfigureAwait(false);
-        using var write = _layout.BeginWrite();
-        var now = TimeProvider.GetUtcNow();
-        var current = await write.ReadAsync(collection, key, now, cancellationToken).ConfigureAwait(false);
-        EnsureExpectedVersion(collection, key, expectedVersion, current?.Version);
-
-        // An expired record is removed too: its storage is reclaimed, and the caller is told nothing was deleted.
-        write.Set(collection, key, null);
-        await ApplyAsync(write, now, current is null ? [] : [new PendingChange(collection, key, StoreChangeKind.Delete, current.Version)], cancellationToken).ConfigureAwait(false);
-        return current is not null;
-    }
+        => _groupCommit && Root.WriteGate.CurrentCount == 0
+            ? await _groupQueue.EnqueueAsync(QueuedWrite.ForDelete(collection, key, expectedVersion), cancellationToken).ConfigureAwait(false) != 0
+            : await DeleteAloneAsync(collection, key, expectedVersion, cancellationToken).ConfigureAwait(false);
 
     /// <inheritdoc />
     protected override async ValueTask<IReadOnlyList<long>> CommitCoreAsync(IReadOnlyList<BatchOperation> operations, CancellationToken cancellationToken)
@@ -401,7 +386,19 @@ public abstract partial class FileStore : StoreBase, IPurgeableStore, IStoreTele
     /// Writes the changes of a write: temporary files, then one rename, or a journal for several files; then records
     /// <paramref name="feedChanges"/> in the change log as one commit.
     /// </summary>
-    internal async ValueTask ApplyAsync(LayoutWrite write, DateTimeOffset now, IReadOnlyList<PendingChange> feedChanges, CancellationToken cancellationToken)
+    internal ValueTask ApplyAsync(LayoutWrite write, DateTimeOffset now, IReadOnlyList<PendingChange> feedChanges, CancellationToken cancellationToken)
+        => ApplyAsync(write, now, feedChanges, independent: false, cancellationToken);
+
+    /// <summary>Runs a read of several files so it never sees a batch of this process half applied.</summary>
+    internal ValueTask<T> ReadConsistentAsync<T>(Func<CancellationToken, ValueTask<T>> read, CancellationToken cancellationToken)
+        => Root.ReadConsistentAsync(read, cancellationToken);
+
+    /// <summary>
+    /// Writes the changes of a write (see <see cref="ApplyAsync(LayoutWrite, DateTimeOffset, IReadOnlyList{PendingChange}, CancellationToken)"/>).
+    /// When <paramref name="independent"/> (a group commit: operations that need no atomicity across them), several files
+    /// are renamed one by one with no journal, and each directory is flushed once after all the renames.
+    /// </summary>
+    private async ValueTask ApplyAsync(LayoutWrite write, DateTimeOffset now, IReadOnlyList<PendingChange> feedChanges, bool independent, CancellationToken cancellationToken)
     {
         var changes = write.BuildChanges(now);
         if (changes.Count == 0)
@@ -424,7 +421,7 @@ public abstract partial class FileStore : StoreBase, IPurgeableStore, IStoreTele
             // The last point where a write can be cancelled: past it, the change is applied in full.
             cancellationToken.ThrowIfCancellationRequested();
             commit = feedChanges.Count > 0 ? ReserveCommit() : 0;
-            if (changes.Count > 1)
+            if (changes.Count > 1 && !independent)
             {
                 var steps = new Journal.Step[changes.Count];
                 for (var i = 0; i < changes.Count; i++)
@@ -438,7 +435,7 @@ public abstract partial class FileStore : StoreBase, IPurgeableStore, IStoreTele
             }
             else
             {
-                ApplyOne(changes[0]);
+                ApplyEach(changes);
             }
         }
         catch
@@ -473,37 +470,65 @@ public abstract partial class FileStore : StoreBase, IPurgeableStore, IStoreTele
         }
     }
 
-    /// <summary>Runs a read of several files so it never sees a batch of this process half applied.</summary>
-    internal ValueTask<T> ReadConsistentAsync<T>(Func<CancellationToken, ValueTask<T>> read, CancellationToken cancellationToken)
-        => Root.ReadConsistentAsync(read, cancellationToken);
-
-    private void ApplyOne(FileChange change)
+    // Renames each temporary file into place (or deletes the file), then flushes each directory once: one change, or the
+    // independent changes of a group commit. Not atomic across changes: a crash may leave some of them applied.
+    private void ApplyEach(List<FileChange> changes)
     {
         var generation = _layout.UsesGeneration ? Root.BeginGeneration() : 0;
         try
         {
-            if (change.TempPath is { } temp)
+            foreach (var change in changes)
             {
-                File.Move(temp, change.TargetPath, overwrite: true);
-            }
-            else
-            {
-                FileOperations.DeleteIfExists(change.TargetPath);
+                if (change.TempPath is { } temp)
+                {
+                    File.Move(temp, change.TargetPath, overwrite: true);
+                }
+                else
+                {
+                    FileOperations.DeleteIfExists(change.TargetPath);
+                }
             }
 
             if (_flushToDisk)
             {
-                FileOperations.FlushDirectory(change.Directory);
+                for (var i = 0; i < changes.Count; i++)
+                {
+                    if (IsFirstOfDirectory(changes, i))
+                    {
+                        FileOperations.FlushDirectory(changes[i].Directory);
+                    }
+                }
             }
         }
         finally
         {
-            Root.NoteChanged(change.Directory);
+            for (var i = 0; i < changes.Count; i++)
+            {
+                if (IsFirstOfDirectory(changes, i))
+                {
+                    Root.NoteChanged(changes[i].Directory);
+                }
+            }
+
             if (_layout.UsesGeneration)
             {
                 Root.EndGeneration(generation);
             }
         }
+    }
+
+    // A group touches a few directories: a scan of the earlier changes finds a repeat without allocating.
+    private static bool IsFirstOfDirectory(List<FileChange> changes, int index)
+    {
+        for (var i = 0; i < index; i++)
+        {
+            if (string.Equals(changes[i].Directory, changes[index].Directory, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private async ValueTask<string> WriteTempAsync(string directory, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)

@@ -57,6 +57,16 @@ public abstract class FileStoreOptions
     /// <value>The default is 100 milliseconds. Must be between 1 millisecond and 1 minute.</value>
     public TimeSpan ChangeFeedPollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// Gets or sets whether puts and deletes that arrive while the store is writing are written together: the next write
+    /// takes every one queued meanwhile, each with its own version check and result (a conflicting one fails alone), writes
+    /// all their files and flushes each directory once (one collection file carries all its queued writes), and each
+    /// caller returns only after that. A write that finds the store idle runs alone, exactly as with group commit off.
+    /// See <c>docs/file-store-layouts.md</c>.
+    /// </summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool GroupCommit { get; set; } = true;
+
     /// <summary>Lists what is wrong with these options.</summary>
     /// <returns>One message per problem, each naming the setting; empty when the options are valid.</returns>
     public IReadOnlyList<string> GetValidationErrors()

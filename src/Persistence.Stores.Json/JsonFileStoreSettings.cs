@@ -28,6 +28,8 @@ internal sealed class JsonFileStoreSettings
 
     public TimeSpan ChangeFeedPollInterval { get; set; }
 
+    public bool GroupCommit { get; set; }
+
     /// <summary>Binds <paramref name="settings"/> onto <paramref name="options"/>; values it does not name are kept.</summary>
     public static void Bind(IConfiguration settings, JsonFileStoreOptions options)
     {
@@ -42,6 +44,7 @@ internal sealed class JsonFileStoreSettings
             ChangeFeedMaxCount = options.ChangeFeedMaxCount,
             ChangeFeedMaxAge = options.ChangeFeedMaxAge,
             ChangeFeedPollInterval = options.ChangeFeedPollInterval,
+            GroupCommit = options.GroupCommit,
         };
         settings.Bind(bound);
         options.RootPath = bound.RootPath;
@@ -53,5 +56,6 @@ internal sealed class JsonFileStoreSettings
         options.ChangeFeedMaxCount = bound.ChangeFeedMaxCount;
         options.ChangeFeedMaxAge = bound.ChangeFeedMaxAge;
         options.ChangeFeedPollInterval = bound.ChangeFeedPollInterval;
+        options.GroupCommit = bound.GroupCommit;
     }
 }

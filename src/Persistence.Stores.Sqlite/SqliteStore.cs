@@ -166,6 +166,7 @@ public sealed partial class SqliteStore : StoreBase, IPurgeableStore, IStoreTele
         Synchronous = options.Synchronous;
         BusyTimeout = options.BusyTimeout;
         _groupCommit = options.GroupCommit;
+        _groupQueue = new GroupCommitQueue(this);
         _retentionCount = options.ChangeFeedRetentionCount;
         _retentionAge = options.ChangeFeedRetentionAge;
         _pollInterval = options.ChangeFeedPollInterval;

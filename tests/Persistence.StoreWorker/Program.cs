@@ -3,6 +3,8 @@
 // writes must have survived.
 //
 //   put-loop   <root> <layout> <durability>          puts to 8 keys of "items" until killed
+//   group-put-loop <root> <layout> <writers>         JsonFileStore, FlushToDisk, group commit on: <writers> concurrent
+//                                                    tasks put to 4 keys each of "items" until killed
 //   batch-loop <root> <layout> <durability>          commits 3-operation batches across 2 collections until killed
 //   cas        <root> <layout> <increments> <key>... compare-and-set increments of counters in "counters", then "done"
 //   hold-lock  <root>                                takes the store's write lock, prints "locked", waits until killed
@@ -306,6 +308,19 @@ if (mode is "feed-consume" or "feed-put")
     }
 
     return 0;
+}
+
+if (mode == "group-put-loop")
+{
+    await using var grouped = new JsonFileStore(new JsonFileStoreOptions
+    {
+        RootPath = root,
+        Layout = Enum.Parse<FileLayout>(args[2]),
+        Durability = FileDurability.FlushToDisk,
+        GroupCommit = true,
+    });
+    Console.WriteLine("ready");
+    return await ConcurrentPutLoopAsync(grouped, int.Parse(args[3], CultureInfo.InvariantCulture));
 }
 
 var layout = Enum.Parse<FileLayout>(args[2]);

@@ -36,6 +36,25 @@ public sealed class JsonFileStoreProcessTests : IDisposable
     [Theory]
     [InlineData(FileLayout.FilePerRecord)]
     [InlineData(FileLayout.FilePerCollection)]
+    public async Task PutAsync_GroupCommitOn_ProcessKilledWhileSixteenWritersPut_EveryAcknowledgedWriteSurvives(FileLayout layout)
+    {
+        // Sixteen writers keep the store busy, so most puts are written in groups; each prints its ack only once its group
+        // is durable (FlushToDisk), so every ack must be readable after a SIGKILL at any moment.
+        var acknowledged = await RunAndKillAsync(["group-put-loop", _root.Path, layout.ToString(), "16"], acks: 200);
+
+        await using var store = StoreFactory.Open(_root.Path, layout);
+        await AssertAcknowledgedAsync(store, acknowledged);
+        await foreach (var entry in store.ScanAsync("items", cancellationToken: TestContext.Current.CancellationToken))
+        {
+            StoreFactory.Text(entry).Should().StartWith("{\"i\":", "every record is whole, never torn");
+        }
+
+        AssertNoTemporaryFiles();
+    }
+
+    [Theory]
+    [InlineData(FileLayout.FilePerRecord)]
+    [InlineData(FileLayout.FilePerCollection)]
     public async Task CommitAsync_ProcessKilledMidBatches_BatchesAreAllOrNothing(FileLayout layout)
     {
         var acknowledged = await RunAndKillAsync("batch-loop", layout, FileDurability.FlushToDisk, acks: 30);
@@ -147,10 +166,15 @@ public sealed class JsonFileStoreProcessTests : IDisposable
         (await store.GetAsync("items", "blocked", token)).Should().BeNull();
     }
 
-    private async Task<Dictionary<(string Collection, string Key), long>> RunAndKillAsync(string mode, FileLayout layout, FileDurability durability, int acks, bool portable = false)
+    private Task<Dictionary<(string Collection, string Key), long>> RunAndKillAsync(string mode, FileLayout layout, FileDurability durability, int acks, bool portable = false)
     {
         string[] arguments = [mode, _root.Path, layout.ToString(), durability.ToString()];
-        using var worker = WorkerProcess.Start(portable ? ["--portable-file-calls", .. arguments] : arguments);
+        return RunAndKillAsync(portable ? ["--portable-file-calls", .. arguments] : arguments, acks);
+    }
+
+    private static async Task<Dictionary<(string Collection, string Key), long>> RunAndKillAsync(string[] arguments, int acks)
+    {
+        using var worker = WorkerProcess.Start(arguments);
         await worker.WaitForAsync("ready", StartTimeout);
         for (var i = 0; i < acks; i++)
         {

@@ -26,6 +26,7 @@ public sealed class JsonFileStoreProviderFactoryTests : IDisposable
             ["Persistence:Default:Layout"] = "SingleFile",
             ["Persistence:Default:SingleFileName"] = "everything",
             ["Persistence:Default:WriteIndented"] = "false",
+            ["Persistence:Default:GroupCommit"] = "false",
             ["Persistence:Stores:archive:Provider"] = "json",
             ["Persistence:Stores:archive:RootPath"] = _root.Combine("archive"),
         })).AddJsonFileStoreProvider();
@@ -37,6 +38,8 @@ public sealed class JsonFileStoreProviderFactoryTests : IDisposable
         store.Layout.Should().Be(FileLayout.SingleFile);
         archive.Layout.Should().Be(FileLayout.FilePerRecord);
         archive.Name.Should().Be("archive");
+        store.GroupCommit.Should().BeFalse("GroupCommit=false was bound");
+        archive.GroupCommit.Should().BeTrue();
         await store.PutAsync("items", "k", StoreFactory.Utf8("{\"a\":1}"), cancellationToken: Token);
         var text = await File.ReadAllTextAsync(_root.Combine("main", "everything.json"), Token);
         text.Should().Contain("{\"a\":1}").And.NotContain("\n  ", "WriteIndented=false was bound");
