@@ -116,7 +116,10 @@ internal static class Stores
         return snapshot;
     }
 
-    /// <summary>Every file under a directory with its bytes, to show that a command wrote nothing.</summary>
+    /// <summary>
+    /// Every file under a directory with its bytes, to show that a command wrote nothing; a file store's <c>.lock</c> is
+    /// left out: it holds the lock's bookkeeping (a turn counter moves whenever a writer takes the lock), not data.
+    /// </summary>
     public static SortedDictionary<string, string> Files(string directory)
     {
         var files = new SortedDictionary<string, string>(StringComparer.Ordinal);
@@ -124,7 +127,13 @@ internal static class Stores
         {
             foreach (var file in Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories))
             {
-                files[Path.GetRelativePath(directory, file)] = Convert.ToBase64String(File.ReadAllBytes(file));
+                var name = Path.GetRelativePath(directory, file);
+                if (name == ".lock")
+                {
+                    continue;
+                }
+
+                files[name] = Convert.ToBase64String(File.ReadAllBytes(file));
             }
         }
 
