@@ -145,6 +145,13 @@ internal static class FileOperations
         }
     }
 
+    /// <summary>Flushes a file written earlier (its data and size) to the disk.</summary>
+    public static void FlushFile(string path)
+    {
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Write, FileShare.None, FileOptions.None);
+        RandomAccess.FlushToDisk(handle);
+    }
+
     /// <summary>Deletes a file when it exists; never throws for a missing file or directory.</summary>
     public static void DeleteIfExists(string path)
     {

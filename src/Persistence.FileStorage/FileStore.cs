@@ -410,11 +410,27 @@ public abstract partial class FileStore : StoreBase, IPurgeableStore, IStoreTele
         long commit = 0;
         try
         {
+            // Several files (a batch, a group) are all written before any is flushed: the first flush then commits the
+            // file system's journal with the data of them all (ext4 in its default ordered mode writes the data of every
+            // file of the transaction it commits), and the flushes after it find little or nothing left to write, rather
+            // than one journal commit per file. Every file is still flushed before the journal or the first rename.
+            var flushLater = _flushToDisk && changes.Count > 1;
             foreach (var change in changes)
             {
                 if (change.Content is { } content)
                 {
-                    change.TempPath = await WriteTempAsync(change.Directory, content.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                    change.TempPath = await WriteTempAsync(change.Directory, content.WrittenMemory, flush: _flushToDisk && !flushLater, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            if (flushLater)
+            {
+                foreach (var change in changes)
+                {
+                    if (change.TempPath is { } temp)
+                    {
+                        FileOperations.FlushFile(temp);
+                    }
                 }
             }
 
@@ -531,14 +547,14 @@ public abstract partial class FileStore : StoreBase, IPurgeableStore, IStoreTele
         return true;
     }
 
-    private async ValueTask<string> WriteTempAsync(string directory, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    private async ValueTask<string> WriteTempAsync(string directory, ReadOnlyMemory<byte> content, bool flush, CancellationToken cancellationToken)
     {
         var temp = FileOperations.NewTempPath(directory);
         try
         {
             try
             {
-                await FileOperations.WriteNewFileAsync(temp, content, _flushToDisk, cancellationToken).ConfigureAwait(false);
+                await FileOperations.WriteNewFileAsync(temp, content, flush, cancellationToken).ConfigureAwait(false);
             }
             catch (DirectoryNotFoundException)
             {
@@ -549,7 +565,7 @@ public abstract partial class FileStore : StoreBase, IPurgeableStore, IStoreTele
                     FileOperations.FlushDirectory(Path.GetDirectoryName(directory)!);
                 }
 
-                await FileOperations.WriteNewFileAsync(temp, content, _flushToDisk, cancellationToken).ConfigureAwait(false);
+                await FileOperations.WriteNewFileAsync(temp, content, flush, cancellationToken).ConfigureAwait(false);
             }
         }
         catch

@@ -74,6 +74,12 @@ public sealed partial class JsonFileStoreFsyncOrderTests : IDisposable
 
         var lastTempCreated = moves.Max(m => events.FindIndex(e => e.Kind == "create" && e.Path == m.Path));
         lastTempCreated.Should().BeInRange(0, rename, "every temporary file is created before the journal is committed");
+        foreach (var move in moves)
+        {
+            // Written all first and flushed after (one journal commit carries them all), but each flushed before the journal.
+            events.Take(rename).Should().Contain(e => e.Kind == "fsync" && e.Path == move.Path, $"'{move.Path}' is flushed before the journal is committed");
+        }
+
         foreach (var directory in directories)
         {
             var flushes = events.Select((e, i) => (e, i))
