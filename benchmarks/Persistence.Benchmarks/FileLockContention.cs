@@ -14,7 +14,8 @@ namespace Persistence.Benchmarks;
 /// </summary>
 /// <remarks>
 /// <c>dotnet run -c Release --project benchmarks/Persistence.Benchmarks -- lock-contention SingleFile|FilePerCollection|FilePerRecord [processes] [tasks] [seconds]</c>
-/// (defaults: 3 processes, 4 tasks, 10 s; no flush to disk, so the lock, not the disk, is what is measured).
+/// (defaults: 3 processes, 4 tasks, 10 s; no flush to disk, so the lock, not the disk, is what is measured;
+/// <c>PERSISTENCE_BENCH_GROUP_COMMIT=off</c> turns the stores' group commit off).
 /// </remarks>
 internal static class FileLockContention
 {
@@ -62,7 +63,8 @@ internal static class FileLockContention
         var (root, layout, id) = (args[1], Enum.Parse<FileLayout>(args[2]), args[3]);
         var tasks = int.Parse(args[4], CultureInfo.InvariantCulture);
         var duration = TimeSpan.FromSeconds(int.Parse(args[5], CultureInfo.InvariantCulture));
-        await using var store = new JsonFileStore(new JsonFileStoreOptions { RootPath = root, Layout = layout, Durability = FileDurability.None });
+        var groupCommit = !string.Equals(Environment.GetEnvironmentVariable("PERSISTENCE_BENCH_GROUP_COMMIT"), "off", StringComparison.OrdinalIgnoreCase);
+        await using var store = new JsonFileStore(new JsonFileStoreOptions { RootPath = root, Layout = layout, Durability = FileDurability.None, GroupCommit = groupCommit });
         var clock = Stopwatch.StartNew();
         var all = await Task.WhenAll(Enumerable.Range(0, tasks).Select(t => Task.Run(async () =>
         {

@@ -5,28 +5,28 @@ using Microsoft.Win32.SafeHandles;
 namespace Persistence.FileStorage;
 
 /// <summary>
-/// Waits for the write lock's byte of a root in the kernel (Linux), on one thread of its own, so the writer that waits
-/// is woken the moment another process releases it and no pool thread is blocked. While it waits it holds this
-/// process's byte of the waiters' range, which tells the holder that another process is waiting (see
-/// <see cref="SharedRoot"/>). A wait the caller gave up (timeout, cancellation) still ends with the lock taken, which is
+/// Waits for a byte of a root's lock file in the kernel (Linux), on one thread of its own, so the writer that waits is
+/// woken the moment another process releases it and no pool thread is blocked; one wait at a time, in order. Two kinds
+/// of wait: <see cref="LockAsync"/> takes the byte and keeps it (the write lock), holding this process's byte of the
+/// waiters' range meanwhile, which tells the holder that another process is waiting (see <see cref="SharedRoot"/>);
+/// <see cref="WaitUntilFreeAsync"/> only waits until the byte is free (a waiting process's byte, released once that
+/// process has the lock). A wait the caller gave up (timeout, cancellation) still ends with the byte taken, which is
 /// then released at once.
 /// </summary>
 [SupportedOSPlatform("linux")]
 internal sealed class KernelLockWaiter : IDisposable
 {
     private readonly SafeFileHandle _file;
-    private readonly long _lockOffset;
     private readonly long _waiterOffset;
     private readonly BlockingCollection<Request> _requests = new();
     private readonly Thread _thread;
     private int _pending;
 
-    public KernelLockWaiter(SafeFileHandle file, long lockOffset, long waiterOffset, string rootPath)
+    public KernelLockWaiter(SafeFileHandle file, long waiterOffset, string name)
     {
         _file = file;
-        _lockOffset = lockOffset;
         _waiterOffset = waiterOffset;
-        _thread = new Thread(Run) { IsBackground = true, Name = "Persistence lock waiter " + Path.GetFileName(rootPath) };
+        _thread = new Thread(Run) { IsBackground = true, Name = name };
         _thread.Start();
     }
 
@@ -38,14 +38,25 @@ internal sealed class KernelLockWaiter : IDisposable
     public bool HasPending => Volatile.Read(ref _pending) > 0;
 
     /// <summary>
-    /// Takes the lock's byte, waiting in the kernel for up to <paramref name="timeout"/>; false when it was not taken in
-    /// time (the wait is then given up).
+    /// Takes the byte at <paramref name="offset"/>, waiting in the kernel for up to <paramref name="timeout"/>; false when
+    /// it was not taken in time (the wait is then given up).
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (the wait is given up).</exception>
     /// <exception cref="IOException">The kernel refused the wait.</exception>
-    public async ValueTask<bool> LockAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    public ValueTask<bool> LockAsync(long offset, TimeSpan timeout, CancellationToken cancellationToken)
+        => WaitAsync(new Request(offset, keep: true), timeout, cancellationToken);
+
+    /// <summary>
+    /// Waits in the kernel, for up to <paramref name="timeout"/>, until no other process holds the byte at
+    /// <paramref name="offset"/>; false when it was still held (the wait is then given up). Nothing is kept.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (the wait is given up).</exception>
+    /// <exception cref="IOException">The kernel refused the wait.</exception>
+    public ValueTask<bool> WaitUntilFreeAsync(long offset, TimeSpan timeout, CancellationToken cancellationToken)
+        => WaitAsync(new Request(offset, keep: false), timeout, cancellationToken);
+
+    private async ValueTask<bool> WaitAsync(Request request, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var request = new Request();
         Interlocked.Increment(ref _pending);
         _requests.Add(request, CancellationToken.None);
         try
@@ -60,9 +71,9 @@ internal sealed class KernelLockWaiter : IDisposable
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            if (!request.TryGiveUp())
+            if (!request.TryGiveUp() && request.Keep)
             {
-                LinuxByteRangeLock.Unlock(_file, _lockOffset);
+                LinuxByteRangeLock.Unlock(_file, request.Offset);
             }
 
             throw;
@@ -82,12 +93,12 @@ internal sealed class KernelLockWaiter : IDisposable
                     continue;
                 }
 
-                // The process's waiting byte; another process of the same slot number waits without telling.
+                // While keeping: the process's waiting byte; another process of the same slot number waits without telling.
                 var slot = _waiterOffset + (Environment.ProcessId % SharedRoot.WaiterSlots);
-                var announced = LinuxByteRangeLock.TryLock(_file, slot);
+                var announced = request.Keep && LinuxByteRangeLock.TryLock(_file, slot);
                 try
                 {
-                    LinuxByteRangeLock.LockWaiting(_file, _lockOffset);
+                    LinuxByteRangeLock.LockWaiting(_file, request.Offset);
                 }
                 finally
                 {
@@ -98,9 +109,15 @@ internal sealed class KernelLockWaiter : IDisposable
                     }
                 }
 
-                if (!request.TryGrant())
+                // A byte only waited for, or one whose caller gave up, is released at once.
+                if (!request.Keep)
                 {
-                    LinuxByteRangeLock.Unlock(_file, _lockOffset);
+                    LinuxByteRangeLock.Unlock(_file, request.Offset);
+                    request.TryGrant();
+                }
+                else if (!request.TryGrant())
+                {
+                    LinuxByteRangeLock.Unlock(_file, request.Offset);
                 }
             }
             catch (Exception ex) when (ex is IOException or ObjectDisposedException)
@@ -116,12 +133,17 @@ internal sealed class KernelLockWaiter : IDisposable
         _requests.Dispose();
     }
 
-    private sealed class Request() : TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
+    private sealed class Request(long offset, bool keep) : TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         private const int Waiting = 0;
         private const int Granted = 1;
         private const int Abandoned = 2;
         private int _state;
+
+        public long Offset { get; } = offset;
+
+        /// <summary>Gets whether the byte is kept once taken (the write lock), rather than released at once.</summary>
+        public bool Keep { get; } = keep;
 
         public bool GivenUp => Volatile.Read(ref _state) == Abandoned;
 

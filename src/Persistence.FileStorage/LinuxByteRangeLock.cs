@@ -64,14 +64,17 @@ internal static class LinuxByteRangeLock
     /// <summary>Releases the byte at <paramref name="offset"/>; false when the call failed.</summary>
     public static bool TryUnlock(SafeFileHandle file, long offset) => Control(file, SetLock, Unlocked, offset, 1, out _) == 0;
 
-    /// <summary>Tells whether another process holds any byte of the range.</summary>
-    public static bool HeldByAnotherProcess(SafeFileHandle file, long offset, long length)
+    /// <summary>Finds a byte of the range another process holds: its offset, or -1 when none is held.</summary>
+    public static long FindHeldByAnotherProcess(SafeFileHandle file, long offset, long length)
     {
-        var result = Control(file, GetLock, WriteLock, offset, length, out var found);
-        return result == 0 ? found != Unlocked : throw Failure(result, "probe the locks of");
+        var result = Control(file, GetLock, WriteLock, offset, length, out var found, out var start);
+        return result == 0 ? (found != Unlocked ? start : -1) : throw Failure(result, "probe the locks of");
     }
 
-    private static unsafe int Control(SafeFileHandle file, int command, short type, long offset, long length, out short foundType)
+    private static int Control(SafeFileHandle file, int command, short type, long offset, long length, out short foundType)
+        => Control(file, command, type, offset, length, out foundType, out _);
+
+    private static unsafe int Control(SafeFileHandle file, int command, short type, long offset, long length, out short foundType, out long foundStart)
     {
         var request = new Flock { Type = type, Whence = 0, Start = offset, Length = length };
         var added = false;
@@ -81,6 +84,7 @@ internal static class LinuxByteRangeLock
             file.DangerousAddRef(ref added);
             var result = NativeMethods.Control((int)file.DangerousGetHandle(), command, &request);
             foundType = request.Type;
+            foundStart = request.Start;
             return result == 0 ? 0 : Marshal.GetLastPInvokeError();
         }
         finally

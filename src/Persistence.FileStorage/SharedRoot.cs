@@ -32,9 +32,6 @@ internal sealed class SharedRoot : IDisposable
     public const long WaiterSlots = 4096;
 
     private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(5);
-
-    // How often a writer that lets a waiting process go first looks whether it has had its turn.
-    private static readonly TimeSpan HandOverPoll = TimeSpan.FromMilliseconds(1);
     private static readonly Dictionary<string, SharedRoot> Roots = new(OperatingSystem.IsLinux() ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase);
     private static readonly Lock RootsGate = new();
 
@@ -46,6 +43,7 @@ internal sealed class SharedRoot : IDisposable
     private long _batchSequence;
     private ChangeLogFile? _changeLog;
     private KernelLockWaiter? _kernelWaiter;
+    private KernelLockWaiter? _handOverWaiter;
 
     // The turn this process took last (-1: none yet); only the holder of the write gate reads or writes it.
     private long _lastTurn = -1;
@@ -118,6 +116,7 @@ internal sealed class SharedRoot : IDisposable
         if (OperatingSystem.IsLinux())
         {
             _kernelWaiter?.Dispose();
+            _handOverWaiter?.Dispose();
         }
         _lockFile.Dispose();
         WriteGate.Dispose();
@@ -163,29 +162,46 @@ internal sealed class SharedRoot : IDisposable
 
     /// <summary>Gets whether a writer of another process waits in the kernel for the write lock (64-bit Linux only).</summary>
     [SupportedOSPlatform("linux")]
-    internal bool AnotherProcessWaits()
-        => LinuxByteRangeLock.HeldByAnotherProcess(_lockFile.SafeFileHandle, WaiterOffset, WaiterSlots);
+    internal bool AnotherProcessWaits() => FindWaitingProcess() >= 0;
+
+    // The waiters' byte of a process that waits in the kernel for the write lock, or -1.
+    [SupportedOSPlatform("linux")]
+    private long FindWaitingProcess() => LinuxByteRangeLock.FindHeldByAnotherProcess(_lockFile.SafeFileHandle, WaiterOffset, WaiterSlots);
 
     /// <summary>Reads how many turns writers have taken with the lock (64-bit Linux only; 0 for a new lock file).</summary>
     internal long ReadTurns() => ReadCounter(TurnCounterOffset);
 
-    // Takes the OS lock in turn: after this process's last turn, a writer first lets a process waiting in the kernel take
-    // the lock (until it did, none waits any more, or the patience ran out); then it takes the lock when free, or waits
-    // for it in the kernel, which wakes it as soon as the holder lets go. Each taker counts its turn.
+    // Takes the OS lock in turn: when this process took the last turn and another process waits in the kernel, a writer
+    // first lets it take the lock: it waits, in the kernel too, until that process's waiters' byte is free (released once
+    // it holds the lock), for at most the patience. Then it takes the lock when free, or waits for it in the kernel,
+    // which wakes it as soon as the holder lets go. Each taker counts its turn.
     [SupportedOSPlatform("linux")]
     private async ValueTask LockFileInTurnAsync(long started, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        if (_lastTurn >= 0 && AnotherProcessWaits())
+        if (_lastTurn >= 0 && FindWaitingProcess() is var waiting and >= 0 && ReadTurns() == _lastTurn)
         {
-            var deferred = Stopwatch.GetTimestamp();
-            while (ReadTurns() == _lastTurn && Stopwatch.GetElapsedTime(deferred) < HandOverPatience && AnotherProcessWaits())
+            var handOver = Volatile.Read(ref _handOverWaiter);
+            if (handOver is null)
             {
-                if (Stopwatch.GetElapsedTime(started) >= timeout)
-                {
-                    throw LockTimeout(timeout, inProcess: false);
-                }
+                // Only the holder of the write gate gets here, so one such thread is started per root.
+                handOver = new KernelLockWaiter(_lockFile.SafeFileHandle, WaiterOffset, "Persistence hand-over " + Path.GetFileName(RootPath));
+                Volatile.Write(ref _handOverWaiter, handOver);
+            }
 
-                await Task.Delay(HandOverPoll, cancellationToken).ConfigureAwait(false);
+            var remaining = timeout - Stopwatch.GetElapsedTime(started);
+            var patience = remaining < HandOverPatience ? remaining : HandOverPatience;
+            try
+            {
+                // A waiting process that does not take its turn in time (stopped, slow) is passed after the patience.
+                if (patience > TimeSpan.Zero)
+                {
+                    await handOver.WaitUntilFreeAsync(waiting, patience, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (IOException)
+            {
+                // The kernel refused the wait (a deadlock it suspects among the waits of several processes): the lock is
+                // taken the ordinary way.
             }
         }
 
@@ -195,12 +211,12 @@ internal sealed class SharedRoot : IDisposable
             if (waiter is null)
             {
                 // Only the holder of the write gate gets here, so one waiter thread is started per root.
-                waiter = new KernelLockWaiter(_lockFile.SafeFileHandle, LockOffset, WaiterOffset, RootPath);
+                waiter = new KernelLockWaiter(_lockFile.SafeFileHandle, WaiterOffset, "Persistence lock waiter " + Path.GetFileName(RootPath));
                 Volatile.Write(ref _kernelWaiter, waiter);
             }
 
             var remaining = timeout - Stopwatch.GetElapsedTime(started);
-            if (remaining <= TimeSpan.Zero || !await waiter.LockAsync(remaining, cancellationToken).ConfigureAwait(false))
+            if (remaining <= TimeSpan.Zero || !await waiter.LockAsync(LockOffset, remaining, cancellationToken).ConfigureAwait(false))
             {
                 throw LockTimeout(timeout, inProcess: false);
             }

@@ -70,6 +70,39 @@ public sealed class FairHandOverTests : IDisposable
     }
 
     [Fact]
+    [SupportedOSPlatform("linux")]
+    public async Task LockAsync_TheWaitingProcessDoesNotTakeItsTurn_IsPassedAfterThePatience()
+    {
+        await using var store = Open();
+        await store.PutAsync("items", "mine", "1"u8.ToArray(), cancellationToken: Token);
+        store.Root.HandOverPatience = TimeSpan.FromMilliseconds(200);
+
+        WorkerProcess writer;
+        using (await store.LockAsync(Token))
+        {
+            writer = WorkerProcess.Start("store-feed-put", "json", _root.Path, nameof(FileLayout.FilePerRecord), "theirs", "1");
+            await WaitUntilAsync(store.Root.AnotherProcessWaits, "the child process waits for the lock");
+            writer.Signal("STOP");
+        }
+
+        using var child = writer;
+        try
+        {
+            // The stopped child never takes its turn: this process waits the patience, not forever.
+            using (await store.LockAsync(Token).AsTask().WaitAsync(Guard, Token))
+            {
+                (await store.GetAsync("theirs", "k0", Token)).Should().BeNull("the stopped child could not write");
+            }
+        }
+        finally
+        {
+            writer.Signal("CONT");
+        }
+
+        await writer.WaitForAsync("done", Guard);
+    }
+
+    [Fact]
     public async Task PutAsync_AnotherProcessHoldsTheLockThenDies_TheWaiterIsWokenAndWrites()
     {
         await using var store = Open(TimeSpan.FromMinutes(1));
