@@ -15,6 +15,10 @@ public static partial class RecordTransfer
     /// <summary>How many pages an export reads and checks ahead of the format: memory stays a few pages.</summary>
     internal const int ExportPagesAhead = 2;
 
+    // The share of each page's payloads the reading thread checks (the rest are checked by the format's thread): paging
+    // the store costs the reading thread about as much as writing the envelopes costs the format's, so half each.
+    private const int ScannedAheadPercent = 50;
+
     /// <summary>Writes the live records of a collection to a stream in a record format.</summary>
     /// <param name="store">The store to read.</param>
     /// <param name="collection">The collection to export.</param>
@@ -163,16 +167,19 @@ public static partial class RecordTransfer
         }
 
         // The store's pages, each with which of its payloads are canonical JSON (null for another serializer).
-        private async IAsyncEnumerable<(List<StoreEntry> Page, bool[]? IsCanonical)> ScannedPagesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+        // Only the first part of each page is checked here: the reading thread also pages through the store, so the
+        // format's thread, which checks the rest as it goes, is given a share of the scan and neither waits for the other.
+        private async IAsyncEnumerable<(List<StoreEntry> Page, bool?[]? IsCanonical)> ScannedPagesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
         {
             var json = store.Serializer as SystemTextJsonSerializer;
             await foreach (var page in StoreBackup.PagesAsync(store, collection, options.PageSize, null, cancellationToken).ConfigureAwait(false))
             {
-                bool[]? isCanonical = null;
+                bool?[]? isCanonical = null;
                 if (json is not null)
                 {
-                    isCanonical = new bool[page.Count];
-                    for (var i = 0; i < page.Count; i++)
+                    isCanonical = new bool?[page.Count];
+                    var checkedHere = page.Count * ScannedAheadPercent / 100;
+                    for (var i = 0; i < checkedHere; i++)
                     {
                         isCanonical[i] = CanonicalJson.IsCanonical(page[i].Payload.Span, json.ReaderOptions);
                     }
