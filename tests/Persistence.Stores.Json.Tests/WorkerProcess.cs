@@ -135,7 +135,11 @@ internal sealed class WorkerProcess : IDisposable
     }
 
     /// <summary>Kills the process (SIGKILL) and waits until its output is drained.</summary>
-    /// <summary>Sends a signal to the child (<c>kill -STOP</c>, <c>-CONT</c>, ...) and waits until <c>kill</c> has sent it.</summary>
+    /// <summary>
+    /// Sends a signal to the child (<c>kill -STOP</c>, <c>-CONT</c>, ...). For <c>STOP</c>, returns only once every thread
+    /// of the child has stopped (Linux: each <c>/proc/&lt;pid&gt;/task/*/stat</c> in state T): a signal is delivered
+    /// asynchronously, and a thread that runs before it stops can still act, such as take a lock it was waiting for.
+    /// </summary>
     public void Signal(string signal)
     {
         using var kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
@@ -144,6 +148,40 @@ internal sealed class WorkerProcess : IDisposable
         {
             throw new InvalidOperationException($"kill -{signal} {_process.Id} exited with {kill.ExitCode}.");
         }
+
+        var waited = Stopwatch.StartNew();
+        while (signal == "STOP" && !AllThreadsStopped())
+        {
+            if (waited.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                throw new TimeoutException($"The worker {_process.Id} did not stop within 30 s of kill -STOP.");
+            }
+
+            Thread.Sleep(5);
+        }
+    }
+
+    private bool AllThreadsStopped()
+    {
+        foreach (var task in Directory.EnumerateDirectories($"/proc/{_process.Id}/task"))
+        {
+            try
+            {
+                // "tid (name) S ...": the state follows the last parenthesis (a thread's name may hold one).
+                var stat = File.ReadAllText(Path.Join(task, "stat"));
+                var state = stat[(stat.LastIndexOf(')') + 2)..][0];
+                if (state is not ('T' or 't'))
+                {
+                    return false;
+                }
+            }
+            catch (IOException)
+            {
+                // A thread that ended meanwhile.
+            }
+        }
+
+        return true;
     }
 
     public void Kill()
