@@ -19,15 +19,13 @@ internal sealed class KernelLockWaiter : IDisposable
     private readonly SafeFileHandle _file;
     private readonly long _waiterOffset;
     private readonly BlockingCollection<Request> _requests = new();
-    private readonly Thread _thread;
     private int _pending;
 
     public KernelLockWaiter(SafeFileHandle file, long waiterOffset, string name)
     {
         _file = file;
         _waiterOffset = waiterOffset;
-        _thread = new Thread(Run) { IsBackground = true, Name = name };
-        _thread.Start();
+        new Thread(Run) { IsBackground = true, Name = name }.Start();
     }
 
     /// <summary>

@@ -35,20 +35,10 @@ public sealed class FairHandOverTests : IDisposable
         store.Root.HandOverPatience = Guard;
         var turns = store.Root.ReadTurns();
 
-        WorkerProcess writer;
+        // Stopped, the child cannot take the lock when it is released: without the hand-over this process would take it
+        // back at once; with it, it waits until the child has had its turn.
+        using var writer = await StoppedWaitingWriterAsync(store);
         Task<SharedRoot.WriteLock> again;
-        using (await store.LockAsync(Token))
-        {
-            // Started under the lock, so the child's open finds it taken and counts no turn.
-            writer = WorkerProcess.Start("store-feed-put", "json", _root.Path, nameof(FileLayout.FilePerRecord), "theirs", "1");
-            await WaitUntilAsync(store.Root.AnotherProcessWaits, "the child process waits for the lock");
-
-            // Stopped, the child cannot take the lock when it is released: without the hand-over this process would take
-            // it back at once; with it, it waits until the child has had its turn.
-            writer.Signal("STOP");
-        }
-
-        using var child = writer;
         try
         {
             again = store.LockAsync(Token).AsTask();
@@ -77,15 +67,7 @@ public sealed class FairHandOverTests : IDisposable
         await store.PutAsync("items", "mine", "1"u8.ToArray(), cancellationToken: Token);
         store.Root.HandOverPatience = TimeSpan.FromMilliseconds(200);
 
-        WorkerProcess writer;
-        using (await store.LockAsync(Token))
-        {
-            writer = WorkerProcess.Start("store-feed-put", "json", _root.Path, nameof(FileLayout.FilePerRecord), "theirs", "1");
-            await WaitUntilAsync(store.Root.AnotherProcessWaits, "the child process waits for the lock");
-            writer.Signal("STOP");
-        }
-
-        using var child = writer;
+        using var writer = await StoppedWaitingWriterAsync(store);
         try
         {
             // The stopped child never takes its turn: this process waits the patience, not forever.
@@ -151,6 +133,20 @@ public sealed class FairHandOverTests : IDisposable
         holder.Kill();
         (await store.PutAsync("items", "after", "2"u8.ToArray(), cancellationToken: Token)).Should().Be(1);
         (await store.PutAsync("items", "after", "3"u8.ToArray(), cancellationToken: Token)).Should().Be(2);
+    }
+
+    // A child process that puts "theirs/k0", started while this process holds the lock (so its open finds the lock taken
+    // and counts no turn), stopped once it waits in the kernel for the lock; the lock is released on return.
+    [SupportedOSPlatform("linux")]
+    private async Task<WorkerProcess> StoppedWaitingWriterAsync(JsonFileStore store)
+    {
+        using (await store.LockAsync(Token))
+        {
+            var writer = WorkerProcess.Start("store-feed-put", "json", _root.Path, nameof(FileLayout.FilePerRecord), "theirs", "1");
+            await WaitUntilAsync(store.Root.AnotherProcessWaits, "the child process waits for the lock");
+            writer.Signal("STOP");
+            return writer;
+        }
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition, string what)
