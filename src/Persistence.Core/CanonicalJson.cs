@@ -1,4 +1,7 @@
 using System.Buffers;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text;
 using System.Text.Unicode;
 using System.Text.Json;
@@ -30,6 +33,11 @@ internal static class CanonicalJson
 
     // The bytes that end a verbatim run in a string: a quote, a backslash, and any other byte the encoder would escape.
     private static readonly bool[] StringStops = [.. Enumerable.Range(0, 256).Select(b => !VerbatimStringBytes.Contains((byte)b))];
+
+    // Whether the stops are exactly the control characters, the quote and the backslash (what the readable encoder
+    // escapes today): then a string's run is found 16 bytes at a time by three comparisons instead of a byte at a time.
+    private static readonly bool StopsAreControlsQuoteAndBackslash =
+        Enumerable.Range(0, 256).All(b => StringStops[b] == (b < 0x20 || b == '"' || b == '\\'));
 
     // How the readable encoder writes each ASCII character it escapes (such as \n, \" or \u001F), quotes left off.
     private static readonly byte[][] CanonicalEscapes = EscapesWritten();
@@ -189,31 +197,13 @@ internal static class CanonicalJson
         return true;
     }
 
-    // A string the readable encoder writes as it stands: verbatim bytes, and escapes spelled as it spells them. Strings
-    // are mostly short (names, small values): a table look-up per byte finds their end sooner than a vectorized search,
-    // which takes over past the first 16 bytes.
+    // A string the readable encoder writes as it stands: verbatim bytes, and escapes spelled as it spells them.
     private static bool SkipString(ReadOnlySpan<byte> payload, ref int i)
     {
         i++;
         while (true)
         {
-            var limit = Math.Min(payload.Length, i + 16);
-            while (i < limit && !StringStops[payload[i]])
-            {
-                i++;
-            }
-
-            if (i == limit && i < payload.Length)
-            {
-                var next = payload[i..].IndexOfAnyExcept(VerbatimStringBytes);
-                if (next < 0)
-                {
-                    return false;
-                }
-
-                i += next;
-            }
-
+            i += VerbatimRunLength(payload, i);
             if (i >= payload.Length)
             {
                 return false;
@@ -238,6 +228,50 @@ internal static class CanonicalJson
 
             i += escape;
         }
+    }
+
+    // How many bytes from start a string holds as they are, up to its first stop (or the payload's end). Strings are
+    // mostly short (names, small values), so a block of 16 bytes at a time finds the end in one step.
+    private static int VerbatimRunLength(ReadOnlySpan<byte> payload, int start)
+    {
+        var i = start;
+        if (StopsAreControlsQuoteAndBackslash && Vector128.IsHardwareAccelerated)
+        {
+            ref var first = ref MemoryMarshal.GetReference(payload);
+            var quote = Vector128.Create((byte)'"');
+            var backslash = Vector128.Create((byte)'\\');
+            var space = Vector128.Create((byte)0x20);
+            for (; i <= payload.Length - Vector128<byte>.Count; i += Vector128<byte>.Count)
+            {
+                var block = Vector128.LoadUnsafe(ref first, (nuint)i);
+                var stops = Vector128.Equals(block, quote) | Vector128.Equals(block, backslash) | Vector128.LessThan(block, space);
+                if (stops != Vector128<byte>.Zero)
+                {
+                    return i - start + BitOperations.TrailingZeroCount(stops.ExtractMostSignificantBits());
+                }
+            }
+
+            while (i < payload.Length && !StringStops[payload[i]])
+            {
+                i++;
+            }
+
+            return i - start;
+        }
+
+        var limit = Math.Min(payload.Length, i + 16);
+        while (i < limit && !StringStops[payload[i]])
+        {
+            i++;
+        }
+
+        if (i == limit && i < payload.Length)
+        {
+            var next = payload[i..].IndexOfAnyExcept(VerbatimStringBytes);
+            i = next < 0 ? payload.Length : i + next;
+        }
+
+        return i - start;
     }
 
     // The length of the escape at the start of text when it is how the readable encoder writes the character it stands

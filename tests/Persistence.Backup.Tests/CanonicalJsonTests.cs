@@ -106,6 +106,34 @@ public sealed class CanonicalJsonTests
         canonical.Should().BeGreaterThan(1000, "the mutants must exercise the yes as well as the no");
     }
 
+    [Fact]
+    public void IsCanonical_StringsOfEveryLength_FindTheirEndAndStopsAtEveryPosition()
+    {
+        // Strings are scanned 16 bytes at a time where the hardware allows, then byte by byte: a stop (a control character,
+        // an escape, a quote, DEL, a non-ASCII character) at every position of strings up to three blocks long, in the
+        // block and in the tail, must be judged as the rewrite judges it.
+        string[] stops = ["\n", "\\n", "\\", "\\\"", "\u001F", "\u00e9", "\u007f", "\u0001", "\u0080", "\"", "\t", "\r"];
+        var judged = 0;
+        for (var length = 0; length <= 50; length++)
+        {
+            var text = new string('a', length);
+            judged += AssertMatchesRewrite(Encoding.UTF8.GetBytes($"[\"{text}\",\"{text}\"]"), Strict) ? 1 : 0;
+            for (var at = 0; at < length; at++)
+            {
+                foreach (var stop in stops)
+                {
+                    var json = "{\"" + text[..at] + stop + text[at..] + "\":1}";
+                    AssertMatchesRewrite(Encoding.UTF8.GetBytes(json), Strict);
+                }
+
+                // A string cut off at every position: no closing quote.
+                AssertMatchesRewrite(Encoding.UTF8.GetBytes("[\"" + text[..at]), Strict).Should().BeFalse();
+            }
+        }
+
+        judged.Should().Be(51, "plain strings of every length are canonical");
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
