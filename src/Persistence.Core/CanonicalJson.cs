@@ -22,6 +22,9 @@ internal static class CanonicalJson
 {
     private const int DefaultWriterMaxDepth = 1000;
 
+    // The longest payload whose quotes are marked on the stack (a bit per byte: 8 KB of marks); longer ones are scanned.
+    private const int MaxMarkedLength = 64 * 1024;
+
     private static readonly JsonWriterOptions StringWriterOptions = new() { SkipValidation = true, Encoder = ReadableJsonEncoder.Instance };
 
     // The bytes a string may hold for a writer with the readable encoder to write it unchanged, found by asking one for
@@ -81,6 +84,14 @@ internal static class CanonicalJson
             return false;
         }
 
+        // Where no string holds an escape or a control character (as in most payloads the default serializer wrote), each
+        // quote starts or ends a string: one vectorized pass marks them all, and a string is skipped to the next mark.
+        Span<ulong> quotes = StopsAreControlsQuoteAndBackslash && payload.Length <= MaxMarkedLength ? stackalloc ulong[(payload.Length + 63) / 64] : default;
+        if (!quotes.IsEmpty && !TryMarkQuotes(payload, quotes))
+        {
+            quotes = default;
+        }
+
         Span<bool> objects = maxDepth <= 256 ? stackalloc bool[maxDepth] : new bool[maxDepth];
         var depth = 0;
         var i = 0;
@@ -109,14 +120,14 @@ internal static class CanonicalJson
                     }
 
                     objects[depth++] = isObject;
-                    if (isObject && !SkipName(payload, ref i))
+                    if (isObject && !SkipName(payload, ref i, quotes))
                     {
                         return false;
                     }
 
                     continue;
                 case (byte)'"':
-                    if (!SkipString(payload, ref i))
+                    if (!SkipString(payload, ref i, quotes))
                     {
                         return false;
                     }
@@ -168,7 +179,7 @@ internal static class CanonicalJson
                 var b = payload[i++];
                 if (b == (byte)',')
                 {
-                    if (objects[depth - 1] && !SkipName(payload, ref i))
+                    if (objects[depth - 1] && !SkipName(payload, ref i, quotes))
                     {
                         return false;
                     }
@@ -186,9 +197,9 @@ internal static class CanonicalJson
         }
     }
 
-    private static bool SkipName(ReadOnlySpan<byte> payload, ref int i)
+    private static bool SkipName(ReadOnlySpan<byte> payload, ref int i, ReadOnlySpan<ulong> quotes)
     {
-        if (i >= payload.Length || payload[i] != (byte)'"' || !SkipString(payload, ref i) || i >= payload.Length || payload[i] != (byte)':')
+        if (i >= payload.Length || payload[i] != (byte)'"' || !SkipString(payload, ref i, quotes) || i >= payload.Length || payload[i] != (byte)':')
         {
             return false;
         }
@@ -197,10 +208,18 @@ internal static class CanonicalJson
         return true;
     }
 
-    // A string the readable encoder writes as it stands: verbatim bytes, and escapes spelled as it spells them.
-    private static bool SkipString(ReadOnlySpan<byte> payload, ref int i)
+    // A string the readable encoder writes as it stands: verbatim bytes, and escapes spelled as it spells them. With the
+    // quotes marked (no escapes or control characters anywhere) it ends at the next quote.
+    private static bool SkipString(ReadOnlySpan<byte> payload, ref int i, ReadOnlySpan<ulong> quotes)
     {
         i++;
+        if (!quotes.IsEmpty)
+        {
+            var end = NextMark(quotes, i);
+            i = end < 0 ? payload.Length : end + 1;
+            return end >= 0;
+        }
+
         while (true)
         {
             i += VerbatimRunLength(payload, i);
@@ -228,6 +247,71 @@ internal static class CanonicalJson
 
             i += escape;
         }
+    }
+
+    // Sets a bit for each quote of payload, 64 bytes to a word; false when a byte that is not verbatim in a string (a
+    // backslash or a control character) is found, and strings must be scanned.
+    private static bool TryMarkQuotes(ReadOnlySpan<byte> payload, Span<ulong> quotes)
+    {
+        ref var first = ref MemoryMarshal.GetReference(payload);
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var quote = Vector256.Create((byte)'"');
+            var backslash = Vector256.Create((byte)'\\');
+            var space = Vector256.Create((byte)0x20);
+            for (; i <= payload.Length - 64; i += 64)
+            {
+                var low = Vector256.LoadUnsafe(ref first, (nuint)i);
+                var high = Vector256.LoadUnsafe(ref first, (nuint)i + 32);
+                if (((Vector256.Equals(low, backslash) | Vector256.LessThan(low, space) | Vector256.Equals(high, backslash) | Vector256.LessThan(high, space)) != Vector256<byte>.Zero))
+                {
+                    return false;
+                }
+
+                quotes[i >> 6] = Vector256.Equals(low, quote).ExtractMostSignificantBits() | ((ulong)Vector256.Equals(high, quote).ExtractMostSignificantBits() << 32);
+            }
+        }
+
+        quotes[(i >> 6)..].Clear();
+        for (; i < payload.Length; i++)
+        {
+            var b = payload[i];
+            if (b is < 0x20 or (byte)'\\')
+            {
+                return false;
+            }
+
+            if (b == (byte)'"')
+            {
+                quotes[i >> 6] |= 1UL << (i & 63);
+            }
+        }
+
+        return true;
+    }
+
+    // The position of the first marked quote at or after from, or -1.
+    private static int NextMark(ReadOnlySpan<ulong> quotes, int from)
+    {
+        var word = from >> 6;
+        if (word >= quotes.Length)
+        {
+            return -1;
+        }
+
+        var bits = quotes[word] & (ulong.MaxValue << (from & 63));
+        while (bits == 0)
+        {
+            if (++word == quotes.Length)
+            {
+                return -1;
+            }
+
+            bits = quotes[word];
+        }
+
+        return (word << 6) + BitOperations.TrailingZeroCount(bits);
     }
 
     // How many bytes from start a string holds as they are, up to its first stop (or the payload's end). Strings are

@@ -135,6 +135,20 @@ public sealed class CanonicalJsonTests
     }
 
     [Theory]
+    [InlineData(64 * 1024 - 8)]
+    [InlineData(64 * 1024 + 8)]
+    public void IsCanonical_LongPayloads_AreJudgedOnEitherSideOfTheMarkedLength(int length)
+    {
+        // Payloads up to 64 KB have their quotes marked in one pass; longer ones are scanned string by string.
+        var text = new string('x', length - 8);
+        AssertMatchesRewrite(Encoding.UTF8.GetBytes($"[\"{text}\",1]"), Strict).Should().BeTrue();
+        AssertMatchesRewrite(Encoding.UTF8.GetBytes($"[\"{text}\",01]"), Strict).Should().BeFalse();
+        AssertMatchesRewrite(Encoding.UTF8.GetBytes($"[\"{text}\\n\",1]"), Strict).Should().BeTrue();
+        AssertMatchesRewrite(Encoding.UTF8.GetBytes($"[\"{text}\n\",1]"), Strict).Should().BeFalse();
+        AssertMatchesRewrite(Encoding.UTF8.GetBytes($"[\"{text}"), Strict).Should().BeFalse();
+    }
+
+    [Theory]
     [InlineData(1)]
     [InlineData(2)]
     [InlineData(64)]
