@@ -60,7 +60,7 @@ internal static class CanonicalJson
     internal static bool CanWriteFor(Utf8JsonWriter writer, JsonReaderOptions readerOptions)
     {
         var writerMaxDepth = writer.Options.MaxDepth == 0 ? DefaultWriterMaxDepth : writer.Options.MaxDepth;
-        var readerMaxDepth = readerOptions.MaxDepth == 0 ? 64 : readerOptions.MaxDepth;
+        var readerMaxDepth = MaxDepthOf(readerOptions);
         return writer.Options.Encoder == ReadableJsonEncoder.Instance && !writer.Options.Indented && writer.CurrentDepth + readerMaxDepth <= writerMaxDepth;
     }
 
@@ -72,10 +72,17 @@ internal static class CanonicalJson
     /// <see langword="false"/>, and the caller goes the reader's way; so a payload the default serializer wrote is copied
     /// as it is after one vectorized scan of its strings.
     /// </summary>
-    internal static bool IsCanonical(ReadOnlySpan<byte> payload, JsonReaderOptions readerOptions)
+    internal static bool IsCanonical(ReadOnlySpan<byte> payload, JsonReaderOptions readerOptions) => IsCanonical(payload, readerOptions, out _);
+
+    /// <summary>
+    /// <see cref="IsCanonical(ReadOnlySpan{byte}, JsonReaderOptions)"/>, also giving the payload's nesting (the most
+    /// objects and arrays open at once, 0 for a scalar) when it is canonical: it is then canonical for any reader whose
+    /// depth limit allows that nesting (<see cref="AllowsNesting"/>), without a second pass.
+    /// </summary>
+    internal static bool IsCanonical(ReadOnlySpan<byte> payload, JsonReaderOptions readerOptions, out int nesting)
     {
-        // The reader refuses an object or array opened at depth MaxDepth (0 means 64).
-        var maxDepth = readerOptions.MaxDepth == 0 ? 64 : readerOptions.MaxDepth;
+        nesting = 0;
+        var maxDepth = MaxDepthOf(readerOptions);
 
         // Ill-formed UTF-8 in a string is rewritten (as U+FFFD), and outside strings it is not JSON at all; and a quote
         // cannot split a well-formed character, so one vectorized check of the whole payload settles every string's text.
@@ -92,7 +99,9 @@ internal static class CanonicalJson
             quotes = default;
         }
 
-        Span<bool> objects = maxDepth <= 256 ? stackalloc bool[maxDepth] : new bool[maxDepth];
+        // Whether each open container is an object, a bit per level: 128 bytes on the stack for the record formats' 1,000.
+        var words = (maxDepth + 63) / 64;
+        Span<ulong> objects = words <= 16 ? stackalloc ulong[words] : new ulong[words];
         var depth = 0;
         var i = 0;
         while (true)
@@ -112,6 +121,8 @@ internal static class CanonicalJson
                         return false;
                     }
 
+                    nesting = Math.Max(nesting, depth + 1);
+
                     i++;
                     if (i < payload.Length && payload[i] == (isObject ? (byte)'}' : (byte)']'))
                     {
@@ -119,7 +130,16 @@ internal static class CanonicalJson
                         break;
                     }
 
-                    objects[depth++] = isObject;
+                    if (isObject)
+                    {
+                        objects[depth >> 6] |= 1UL << (depth & 63);
+                    }
+                    else
+                    {
+                        objects[depth >> 6] &= ~(1UL << (depth & 63));
+                    }
+
+                    depth++;
                     if (isObject && !SkipName(payload, ref i, quotes))
                     {
                         return false;
@@ -179,7 +199,7 @@ internal static class CanonicalJson
                 var b = payload[i++];
                 if (b == (byte)',')
                 {
-                    if (objects[depth - 1] && !SkipName(payload, ref i, quotes))
+                    if (IsObject(objects, depth - 1) && !SkipName(payload, ref i, quotes))
                     {
                         return false;
                     }
@@ -187,7 +207,7 @@ internal static class CanonicalJson
                     break;
                 }
 
-                if (b != (objects[depth - 1] ? (byte)'}' : (byte)']'))
+                if (b != (IsObject(objects, depth - 1) ? (byte)'}' : (byte)']'))
                 {
                     return false;
                 }
@@ -196,6 +216,14 @@ internal static class CanonicalJson
             }
         }
     }
+
+    private static bool IsObject(ReadOnlySpan<ulong> objects, int level) => (objects[level >> 6] & (1UL << (level & 63))) != 0;
+
+    /// <summary>Gets whether a reader with <paramref name="readerOptions"/> reads a value with <paramref name="nesting"/> objects and arrays open at once.</summary>
+    internal static bool AllowsNesting(JsonReaderOptions readerOptions, int nesting) => nesting <= MaxDepthOf(readerOptions);
+
+    // The reader refuses an object or array opened at depth MaxDepth (0 means 64).
+    private static int MaxDepthOf(JsonReaderOptions readerOptions) => readerOptions.MaxDepth == 0 ? 64 : readerOptions.MaxDepth;
 
     private static bool SkipName(ReadOnlySpan<byte> payload, ref int i, ReadOnlySpan<ulong> quotes)
     {
@@ -461,7 +489,7 @@ internal static class CanonicalJson
     }
 
     /// <summary>
-    /// <see cref="TryWrite"/> for a payload <see cref="IsCanonical"/> has already refused: the reader's pass, which
+    /// <see cref="TryWrite"/> for a payload <see cref="IsCanonical(ReadOnlySpan{byte}, JsonReaderOptions)"/> has already refused: the reader's pass, which
     /// rewrites what differs from the canonical form.
     /// </summary>
     internal static bool TryRewrite(ReadOnlySpan<byte> payload, JsonReaderOptions readerOptions, IBufferWriter<byte> output)

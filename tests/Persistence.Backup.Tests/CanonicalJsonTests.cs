@@ -162,6 +162,36 @@ public sealed class CanonicalJsonTests
         }
     }
 
+    [Theory]
+    [InlineData(63)]
+    [InlineData(64)]
+    [InlineData(65)]
+    [InlineData(129)]
+    [InlineData(999)]
+    [InlineData(1000)]
+    [InlineData(1001)]
+    public void IsCanonical_ObjectsAndArraysNestedAcrossEveryWordOfLevels_CloseInOrder(int depth)
+    {
+        // The check keeps whether each open level is an object in a bit per level, 64 levels to a word: a pattern of objects
+        // and arrays that differs from one level to the next must close in its own order at every level, across words.
+        var options = new JsonReaderOptions { MaxDepth = 1000 };
+        var isObject = Enumerable.Range(0, depth).Select(level => level % 3 == 0 || level % 7 == 1).ToArray();
+        var open = string.Concat(isObject.Select(o => o ? "{\"k\":" : "["));
+        var close = string.Concat(isObject.Reverse().Select(o => o ? "}" : "]"));
+        AssertMatchesRewrite(Encoding.UTF8.GetBytes(open + "1" + close), options).Should().Be(depth <= 1000);
+        CanonicalJson.IsCanonical(Encoding.UTF8.GetBytes(open + "1" + close), options, out var nesting).Should().Be(depth <= 1000);
+        nesting.Should().Be(depth <= 1000 ? depth : nesting);
+
+        // One closing bracket of the wrong kind, at every tenth level, is refused.
+        for (var level = 0; level < Math.Min(depth, 1000); level += 10)
+        {
+            var wrong = close.ToCharArray();
+            var at = depth - 1 - level;
+            wrong[at] = wrong[at] == '}' ? ']' : '}';
+            AssertMatchesRewrite(Encoding.UTF8.GetBytes(open + "1" + new string(wrong)), options).Should().BeFalse();
+        }
+    }
+
     [Fact]
     public void IsCanonical_SerializedDocument_IsCopiedAsItIs()
     {
@@ -182,6 +212,18 @@ public sealed class CanonicalJsonTests
         var written = new ArrayBufferWriter<byte>();
         var viaTryWrite = CanonicalJson.TryWrite(payload, options, written) && written.WrittenSpan.SequenceEqual(payload);
         viaTryWrite.Should().Be(exact);
+
+        // The nesting it reports decides every other depth limit as a check with that limit would: the limit it names and
+        // any above it say yes, one below says no.
+        if (CanonicalJson.IsCanonical(payload, new JsonReaderOptions { MaxDepth = 1000 }, out var nesting))
+        {
+            foreach (var limit in new[] { nesting - 1, nesting, nesting + 1 }.Where(limit => limit >= 1))
+            {
+                var limited = new JsonReaderOptions { MaxDepth = limit };
+                CanonicalJson.IsCanonical(payload, limited).Should().Be(CanonicalJson.AllowsNesting(limited, nesting), $"nesting {nesting}, limit {limit}: {Encoding.UTF8.GetString(payload)}");
+            }
+        }
+
         return exact;
     }
 }

@@ -81,6 +81,13 @@ public sealed class JsonLinesRecordFormat : IRecordExporter, IRecordImporter
                 continue;
             }
 
+            // A line as the export writes it is read without building a document; any other goes the document's way.
+            if (RecordJson.TryReadCompactEnvelope(text, number) is { } compact)
+            {
+                yield return compact;
+                continue;
+            }
+
             JsonDocument document;
             try
             {

@@ -142,6 +142,12 @@ public sealed class PortableRecord
         return RecordJson.ReadRecord(value, line, format);
     }
 
+    /// <summary>
+    /// Gets the nesting of <see cref="DocumentJson"/> when a format found it canonical (<see cref="CanonicalJson.IsCanonical(ReadOnlySpan{byte}, JsonReaderOptions, out int)"/>),
+    /// so an import into a JSON store copies it without checking it again; <see langword="null"/> when not known.
+    /// </summary>
+    internal int? CanonicalNesting { get; init; }
+
     /// <summary>Gets the document's UTF-8 JSON text: <see cref="DocumentJson"/> when set, otherwise the element's raw text.</summary>
     internal ReadOnlySpan<byte> DocumentUtf8 => !_documentJson.IsEmpty ? _documentJson.Span : JsonMarshal.GetRawUtf8Value(_document);
 

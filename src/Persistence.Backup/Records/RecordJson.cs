@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace Persistence.Backup;
 
@@ -23,6 +24,9 @@ internal static class RecordJson
     public static readonly JsonWriterOptions CompactWriter = new() { Indented = false, Encoder = ReadableJsonEncoder.Instance };
 
     public static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = RecordFormatOptions.MaxDocumentDepth + 1 };
+
+    // A document inside an envelope parsed with DocumentOptions: one level less.
+    private static readonly JsonReaderOptions DocumentReaderOptions = new() { MaxDepth = RecordFormatOptions.MaxDocumentDepth };
 
     private static readonly HashSet<string> EnvelopeNames = new(StringComparer.Ordinal) { "key", "version", "createdAt", "updatedAt", "expiresAt", "document", "payloadFormat", "payload" };
 
@@ -137,10 +141,100 @@ internal static class RecordJson
             UpdatedAt = updatedAt,
             ExpiresAt = expiresAt,
             Document = document,
-            Payload = payload is null ? null : new ReadOnlyMemory<byte>(payload),
+            // Typed, or the null would become an empty payload (through the conversion from a null array).
+            Payload = payload is null ? null : (ReadOnlyMemory<byte>?)payload,
             PayloadFormat = payload is null ? null : payloadFormat,
             Line = line,
         };
+    }
+
+    /// <summary>
+    /// Reads an envelope as the JSON Lines export writes it, without building a document: an object of the fields
+    /// <c>key</c>, <c>version</c>, <c>createdAt</c>, <c>updatedAt</c> and <c>expiresAt</c> (each at most once, of the right
+    /// type), then <c>"document":</c> and a canonical document up to the closing brace. The record refers to
+    /// <paramref name="json"/>'s bytes. Anything else gives <see langword="null"/>, and the caller parses the value with
+    /// <see cref="ReadRecord"/>, which reads every form and reports every error; what this reads, it reads as that would.
+    /// </summary>
+    public static PortableRecord? TryReadCompactEnvelope(ReadOnlyMemory<byte> json, long line)
+    {
+        var span = json.Span;
+        if (span.Length < 2 || span[0] != (byte)'{' || span[^1] != (byte)'}')
+        {
+            return null;
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(span);
+            reader.Read();
+            string? key = null;
+            long? version = null;
+            DateTimeOffset? createdAt = null, updatedAt = null, expiresAt = null;
+            var seen = EnvelopeField.None;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName && !reader.ValueIsEscaped)
+            {
+                var name = reader.ValueSpan;
+                var field = FieldNamed(name);
+                if (field == EnvelopeField.None || (seen & field) != 0)
+                {
+                    return null;
+                }
+
+                seen |= field;
+                if (field == EnvelopeField.Document)
+                {
+                    // The document runs from the colon after its name to the closing brace, when it is one canonical
+                    // value (well-formed UTF-8, within the depth the document reader allows).
+                    var colon = (int)reader.TokenStartIndex + name.Length + 2;
+                    if (span[colon] != (byte)':' || !CanonicalJson.IsCanonical(span[(colon + 1)..^1], DocumentReaderOptions, out var nesting))
+                    {
+                        return null;
+                    }
+
+                    return new PortableRecord
+                    {
+                        Key = key,
+                        Version = version,
+                        CreatedAt = createdAt,
+                        UpdatedAt = updatedAt,
+                        ExpiresAt = expiresAt,
+                        DocumentJson = json[(colon + 1)..^1],
+                        CanonicalNesting = nesting,
+                        Line = line,
+                    };
+                }
+
+                reader.Read();
+                var isNull = reader.TokenType == JsonTokenType.Null;
+                switch (field)
+                {
+                    // An escaped key or one of ill-formed UTF-8 goes the document's way (GetString would refuse the latter).
+                    case EnvelopeField.Key when reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped && Utf8.IsValid(reader.ValueSpan):
+                        key = reader.GetString();
+                        break;
+                    case EnvelopeField.Version when isNull || (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var v) && v >= 1):
+                        version = isNull ? null : reader.GetInt64();
+                        break;
+                    case EnvelopeField.CreatedAt when TryGetTime(ref reader, out var time):
+                        createdAt = time;
+                        break;
+                    case EnvelopeField.UpdatedAt when TryGetTime(ref reader, out var time):
+                        updatedAt = time;
+                        break;
+                    case EnvelopeField.ExpiresAt when TryGetTime(ref reader, out var time):
+                        expiresAt = time;
+                        break;
+                    default:
+                        return null;
+                }
+            }
+
+            return null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Tells a record envelope from a bare document: an object of envelope fields only, with a document or a payload.</summary>
@@ -162,6 +256,33 @@ internal static class RecordJson
         return true;
     }
 
+    private static EnvelopeField FieldNamed(ReadOnlySpan<byte> name)
+        => name.SequenceEqual("key"u8) ? EnvelopeField.Key
+            : name.SequenceEqual("version"u8) ? EnvelopeField.Version
+            : name.SequenceEqual("createdAt"u8) ? EnvelopeField.CreatedAt
+            : name.SequenceEqual("updatedAt"u8) ? EnvelopeField.UpdatedAt
+            : name.SequenceEqual("expiresAt"u8) ? EnvelopeField.ExpiresAt
+            : name.SequenceEqual("document"u8) ? EnvelopeField.Document
+            : EnvelopeField.None;
+
+    // A time field as Time reads it: null, or an ISO 8601 string.
+    private static bool TryGetTime(ref Utf8JsonReader reader, out DateTimeOffset? time)
+    {
+        time = null;
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return true;
+        }
+
+        if (reader.TokenType == JsonTokenType.String && reader.TryGetDateTimeOffset(out var value))
+        {
+            time = value;
+            return true;
+        }
+
+        return false;
+    }
+
     private static void WriteTime(Utf8JsonWriter writer, JsonEncodedText name, DateTimeOffset? time)
     {
         if (time is { } value)
@@ -180,4 +301,16 @@ internal static class RecordJson
 
     private static RecordFormatException Invalid(string formatName, long line, string what)
         => RecordFormatException.AtLine(formatName, line, $"has {what}");
+
+    [Flags]
+    private enum EnvelopeField
+    {
+        None = 0,
+        Key = 1,
+        Version = 2,
+        CreatedAt = 4,
+        UpdatedAt = 8,
+        ExpiresAt = 16,
+        Document = 32,
+    }
 }
