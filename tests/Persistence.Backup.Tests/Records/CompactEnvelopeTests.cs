@@ -60,7 +60,7 @@ public sealed class CompactEnvelopeTests
             var line = Envelope(random);
             if (random.Next(3) == 0)
             {
-                line = Mutate(random, line);
+                line = ByteMutants.Of(line, random, Alphabet, maxEdits: 2);
             }
 
             if (AssertReadAsTheDocumentPath(line) is { } taken)
@@ -174,33 +174,6 @@ public sealed class CompactEnvelopeTests
         }
 
         return Encoding.UTF8.GetBytes(text);
-    }
-
-    private static byte[] Mutate(Random random, byte[] line)
-    {
-        var bytes = line.ToList();
-        for (var edits = random.Next(1, 3); edits > 0; edits--)
-        {
-            var at = random.Next(bytes.Count + 1);
-            switch (random.Next(3))
-            {
-                case 0:
-                    bytes.Insert(at, Alphabet[random.Next(Alphabet.Length)]);
-                    break;
-                case 1 when at < bytes.Count:
-                    bytes.RemoveAt(at);
-                    break;
-                default:
-                    if (at < bytes.Count)
-                    {
-                        bytes[at] = Alphabet[random.Next(Alphabet.Length)];
-                    }
-
-                    break;
-            }
-        }
-
-        return [.. bytes];
     }
 
     private static string Nested(int depth) => new string('[', depth) + new string(']', depth);
