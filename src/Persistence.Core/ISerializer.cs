@@ -49,5 +49,6 @@ public interface ISerializer
     /// <summary>Writes a neutral JSON document as a payload in this format.</summary>
     /// <param name="destination">The buffer that receives the payload.</param>
     /// <param name="document">The document to convert.</param>
+    /// <exception cref="PersistenceException">The document cannot be held in this format (for JSON: it is nested deeper than the serializer reads).</exception>
     void FromJson(IBufferWriter<byte> destination, JsonElement document);
 }

@@ -299,6 +299,12 @@ public sealed class SystemTextJsonSerializer : ISerializer
             document.WriteTo(writer);
             writer.Flush();
         }
+        catch (InvalidOperationException ex)
+        {
+            // The writer's only check (it skips the others): a document nested deeper than MaxDepth, which ToJson and
+            // Deserialize would not read back.
+            throw new PersistenceException($"The document is nested deeper than the {_writerOptions.MaxDepth} levels this serializer reads and writes (JsonSerializerOptions.MaxDepth).", ex);
+        }
         finally
         {
             ReturnWriter(writer);

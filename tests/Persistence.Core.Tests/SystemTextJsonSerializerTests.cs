@@ -332,6 +332,21 @@ public sealed class SystemTextJsonSerializerTests
     }
 
     [Fact]
+    public void FromJson_DocumentDeeperThanMaxDepth_ThrowsPersistenceException()
+    {
+        // What FromJson writes, ToJson and Deserialize must read back: a document nested deeper than MaxDepth is refused.
+        var serializer = new SystemTextJsonSerializer(new JsonSerializerOptions { MaxDepth = 4 });
+        using var deep = JsonDocument.Parse("[[[[[1]]]]]");
+        using var fits = JsonDocument.Parse("[[[[1]]]]");
+
+        FluentActions.Invoking(() => serializer.FromJson(new ArrayBufferWriter<byte>(), deep.RootElement))
+            .Should().Throw<PersistenceException>().WithMessage("*nested deeper than the 4 levels*");
+        var buffer = new ArrayBufferWriter<byte>();
+        serializer.FromJson(buffer, fits.RootElement);
+        serializer.ToJson(buffer.WrittenMemory).GetRawText().Should().Be("[[[[1]]]]");
+    }
+
+    [Fact]
     public void FromJson_WritesElement()
     {
         var element = SystemTextJsonSerializer.Default.ToJson(Encoding.UTF8.GetBytes("""{ "a" : [1, "two", null, {"b": true}] }"""));

@@ -264,8 +264,11 @@ public static partial class RecordTransfer
                     _scratch.ResetWrittenCount();
                     if (!CanonicalJson.TryWrite(raw, json.ReaderOptions, _scratch))
                     {
-                        // An escaped lone surrogate no writer can re-encode: kept as written, as the serializer's FromJson does.
-                        return raw.ToArray();
+                        // What the canonical copy cannot write is taken as the serializer's FromJson takes it: an escaped
+                        // lone surrogate no writer can re-encode as written; a document nested deeper than the serializer
+                        // reads is refused (PersistenceException), not stored where ToJson could not read it back.
+                        _scratch.ResetWrittenCount();
+                        json.FromJson(_scratch, record.Document);
                     }
 
                     canonical = _scratch.WrittenSpan;

@@ -275,6 +275,31 @@ public sealed class RecordTransferTests : IDisposable
         (await store.CountAsync("c", Token)).Should().Be(0);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ImportRecordsAsync_DocumentNestedDeeperThanTheStoreReads_IsRefusedNamingItsLine(bool spaced)
+    {
+        // The default serializer reads 64 levels: a document of 64 comes in and back; one of 65 would be stored where
+        // neither ToJson nor Deserialize could read it, so it is refused as FromJson refuses it. Compact lines go the
+        // compact reader's way, spaced ones the document's.
+        await using var store = new InMemoryStore("s");
+        var colon = spaced ? ": " : ":";
+        string Line(string key, int depth) => $"{{\"key\"{colon}\"{key}\",\"document\"{colon}{new string('[', depth)}{new string(']', depth)}}}\n";
+
+        var error = await FluentActions.Awaiting(() => store.ImportRecordsAsync("c", Input(Line("ok", 64) + Line("deep", 65)), cancellationToken: Token))
+            .Should().ThrowAsync<RecordFormatException>();
+
+        error.Which.Line.Should().Be(2);
+        error.Which.Message.Should().StartWith("Line 2 of the jsonl input holds a record the store cannot take exactly").And.Contain("nested deeper than the 64 levels");
+        (await store.CountAsync("c", Token)).Should().Be(0);
+
+        (await store.ImportRecordsAsync("c", Input(Line("ok", 64)), cancellationToken: Token)).Created.Should().Be(1);
+        var stored = await store.GetAsync("c", "ok", Token);
+        Encoding.UTF8.GetString(stored!.Payload.Span).Should().Be(new string('[', 64) + new string(']', 64));
+        store.Serializer.ToJson(stored.Payload).GetArrayLength().Should().Be(1);
+    }
+
     [Fact]
     public async Task ImportRecordsAsync_WithoutCheckFirst_WritesTheBatchesBeforeABadLineWhole()
     {
@@ -290,8 +315,8 @@ public sealed class RecordTransferTests : IDisposable
     }
 
     [Theory]
-    [InlineData(0L)] // every staged record goes through the temporary file
-    [InlineData(32L * 1024 * 1024)] // the default: all of it stays in memory
+    [InlineData(0L)] // the default: every staged record beyond the block being filled goes through the temporary file
+    [InlineData(32L * 1024 * 1024)] // a restore's default: all of it stays in memory
     public async Task ImportRecordsAsync_CheckedImportOfAForwardOnlyStream_ReadsItOnceAndStagesBeyondTheMemoryLimitInTheSpoolDirectory(long memoryLimit)
     {
         var time = NewTime();
