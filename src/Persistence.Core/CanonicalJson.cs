@@ -130,16 +130,7 @@ internal static class CanonicalJson
                         break;
                     }
 
-                    if (isObject)
-                    {
-                        objects[depth >> 6] |= 1UL << (depth & 63);
-                    }
-                    else
-                    {
-                        objects[depth >> 6] &= ~(1UL << (depth & 63));
-                    }
-
-                    depth++;
+                    SetIsObject(objects, depth++, isObject);
                     if (isObject && !SkipName(payload, ref i, quotes))
                     {
                         return false;
@@ -218,6 +209,12 @@ internal static class CanonicalJson
     }
 
     private static bool IsObject(ReadOnlySpan<ulong> objects, int level) => (objects[level >> 6] & (1UL << (level & 63))) != 0;
+
+    private static void SetIsObject(Span<ulong> objects, int level, bool isObject)
+    {
+        var bit = 1UL << (level & 63);
+        objects[level >> 6] = isObject ? objects[level >> 6] | bit : objects[level >> 6] & ~bit;
+    }
 
     /// <summary>Gets whether a reader with <paramref name="readerOptions"/> reads a value with <paramref name="nesting"/> objects and arrays open at once.</summary>
     internal static bool AllowsNesting(JsonReaderOptions readerOptions, int nesting) => nesting <= MaxDepthOf(readerOptions);

@@ -256,13 +256,14 @@ internal static class RecordJson
         return true;
     }
 
+    // The names are the ones the envelope is written with (unescaped: the caller reads only names without escapes).
     private static EnvelopeField FieldNamed(ReadOnlySpan<byte> name)
-        => name.SequenceEqual("key"u8) ? EnvelopeField.Key
-            : name.SequenceEqual("version"u8) ? EnvelopeField.Version
-            : name.SequenceEqual("createdAt"u8) ? EnvelopeField.CreatedAt
-            : name.SequenceEqual("updatedAt"u8) ? EnvelopeField.UpdatedAt
-            : name.SequenceEqual("expiresAt"u8) ? EnvelopeField.ExpiresAt
-            : name.SequenceEqual("document"u8) ? EnvelopeField.Document
+        => name.SequenceEqual(Key.EncodedUtf8Bytes) ? EnvelopeField.Key
+            : name.SequenceEqual(Version.EncodedUtf8Bytes) ? EnvelopeField.Version
+            : name.SequenceEqual(CreatedAt.EncodedUtf8Bytes) ? EnvelopeField.CreatedAt
+            : name.SequenceEqual(UpdatedAt.EncodedUtf8Bytes) ? EnvelopeField.UpdatedAt
+            : name.SequenceEqual(ExpiresAt.EncodedUtf8Bytes) ? EnvelopeField.ExpiresAt
+            : name.SequenceEqual(Document.EncodedUtf8Bytes) ? EnvelopeField.Document
             : EnvelopeField.None;
 
     // A time field as Time reads it: null, or an ISO 8601 string.
